@@ -1,0 +1,191 @@
+"""Differential-drive robot description: footprint, wheels, limits and the 2-D lidar.
+
+One YAML file per robot (``sim_assets/<robot>/robot.yaml``) is the single source of these numbers:
+the URDF is generated from it, the MuJoCo model is built from it, the training environment, the
+DWA baseline and the ROS 2 node read it. A TurtleBot-class robot is another YAML file, not code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LidarConfig:
+    """A planar scanning lidar, as sensor_msgs/LaserScan describes it.
+
+    Beam ``i`` points at ``angle_min_rad + i * angle_increment_rad`` in the lidar frame (REP-103:
+    x forward, y left, counter-clockwise positive). The first beam is the right-most one.
+    """
+
+    num_beams: int
+    """Number of beams per scan (720 for a Hokuyo UST-10 as configured on BARN's Jackal)."""
+    fov_rad: float
+    """Angular field of view, first to last beam inclusive spread over ``num_beams`` beams (rad)."""
+    range_min_m: float
+    """Shortest valid range (m); shorter readings are invalid."""
+    range_max_m: float
+    """Longest valid range (m); longer readings are 'no return'."""
+    rate_hz: float
+    """Scan publication rate (Hz)."""
+    mount_x_m: float
+    """Lidar origin ahead of the base_link origin (m)."""
+    mount_z_m: float
+    """Lidar origin above the ground (m)."""
+    range_noise_std_m: float = 0.01
+    """Standard deviation of Gaussian range noise of the real sensor (m)."""
+
+    @property
+    def angle_min_rad(self) -> float:
+        """Angle of beam 0 (rad), symmetric about the x axis."""
+        return -self.fov_rad / 2.0
+
+    @property
+    def angle_increment_rad(self) -> float:
+        """Angle between consecutive beams (rad), as LaserScan.angle_increment."""
+        return self.fov_rad / (self.num_beams - 1)
+
+    def beam_angles_rad(self) -> Any:
+        """Beam angles in the lidar frame, shape [num_beams] (rad)."""
+        import numpy as np
+
+        return self.angle_min_rad + np.arange(self.num_beams) * self.angle_increment_rad
+
+
+@dataclass(frozen=True)
+class RobotConfig:
+    """A differential-drive base with a rectangular footprint centred on base_link."""
+
+    name: str
+    """Robot name, written into the policy contract and checked at deployment."""
+    footprint_length_m: float
+    """Footprint extent along x (m)."""
+    footprint_width_m: float
+    """Footprint extent along y (m)."""
+    body_height_m: float
+    """Height of the chassis box (m)."""
+    mass_kg: float
+    """Total mass (kg)."""
+    wheel_radius_m: float
+    """Drive wheel radius (m)."""
+    wheel_separation_m: float
+    """Distance between the left and right drive wheel contact points (m)."""
+    max_linear_speed_mps: float
+    """Highest forward speed the base accepts (m/s)."""
+    min_linear_speed_mps: float
+    """Lowest (most negative, i.e. fastest reverse) speed the base accepts (m/s)."""
+    max_angular_speed_radps: float
+    """Highest yaw rate magnitude (rad/s)."""
+    max_linear_accel_mps2: float
+    """Linear acceleration limit (m/s^2)."""
+    max_angular_accel_radps2: float
+    """Yaw acceleration limit (rad/s^2)."""
+    lidar: LidarConfig
+    """The 2-D lidar."""
+    source: str = ""
+    """File the configuration was read from (for error messages)."""
+
+    @property
+    def footprint_circumradius_m(self) -> float:
+        """Radius of the circle through the footprint corners (m)."""
+        return 0.5 * math.hypot(self.footprint_length_m, self.footprint_width_m)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (for the contract and YAML), without the ``source`` field."""
+        d = dataclasses.asdict(self)
+        d.pop("source")
+        return d
+
+
+_ROBOTS_DIR = Path(__file__).resolve().parents[4] / "sim_assets"
+
+
+def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
+    """Build dataclass ``cls`` from ``data`` with errors that name the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, prefix or "<root>", f"expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(sorted(fields))})")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        path = f"{prefix}{name}"
+        if name not in data:
+            if f.default is not dataclasses.MISSING:
+                continue
+            raise ConfigError(source, path, "missing")
+        value = data[name]
+        if name == "lidar":
+            kwargs[name] = _build(LidarConfig, value, source, f"{path}.")
+        elif f.type in ("str",):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(source, path, f"expected a non-empty string, got {value!r}")
+            kwargs[name] = value
+        elif f.type in ("int",):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ConfigError(source, path, f"expected an integer >= 2, got {value!r}")
+            kwargs[name] = value
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(source, path, f"expected a finite number, got {value!r}")
+            if name != "min_linear_speed_mps" and value < 0:
+                raise ConfigError(source, path, f"must be >= 0, got {value!r}")
+            kwargs[name] = float(value)
+    return cls(**kwargs)
+
+
+def _check(cfg: RobotConfig, source: str) -> None:
+    positive = [
+        "footprint_length_m", "footprint_width_m", "body_height_m", "mass_kg", "wheel_radius_m",
+        "wheel_separation_m", "max_linear_speed_mps", "max_angular_speed_radps",
+        "max_linear_accel_mps2", "max_angular_accel_radps2",
+    ]  # fmt: skip
+    for name in positive:
+        if getattr(cfg, name) <= 0:
+            raise ConfigError(source, name, f"must be > 0, got {getattr(cfg, name)!r}")
+    if cfg.min_linear_speed_mps > 0:
+        raise ConfigError(source, "min_linear_speed_mps", "must be <= 0 (0 means no reverse)")
+    lid = cfg.lidar
+    if not 0 < lid.fov_rad <= 2 * math.pi:
+        raise ConfigError(source, "lidar.fov_rad", f"must be in (0, 2*pi], got {lid.fov_rad!r}")
+    if not 0 <= lid.range_min_m < lid.range_max_m:
+        raise ConfigError(source, "lidar.range_max_m", "must be greater than lidar.range_min_m")
+    if lid.rate_hz <= 0:
+        raise ConfigError(source, "lidar.rate_hz", "must be > 0")
+
+
+def robot_from_dict(data: Any, source: str = "<dict>") -> RobotConfig:
+    """Validate and build a :class:`RobotConfig` from a parsed YAML mapping."""
+    cfg = _build(RobotConfig, data, source, "")
+    _check(cfg, source)
+    return dataclasses.replace(cfg, source=source)
+
+
+def load_robot(name_or_path: str | Path) -> RobotConfig:
+    """Load a robot by name (``sim_assets/<name>/robot.yaml``) or from a YAML file path.
+
+    Raises:
+        ConfigError: unknown robot name, unreadable file, or a malformed field (named).
+    """
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml"):
+        p = _ROBOTS_DIR / str(name_or_path) / "robot.yaml"
+        if not p.is_file():
+            known = sorted(d.name for d in _ROBOTS_DIR.glob("*") if (d / "robot.yaml").is_file())
+            raise ConfigError(str(name_or_path), "robot", f"unknown robot (known: {', '.join(known)})")
+    if not p.is_file():
+        raise ConfigError(str(p), "<file>", "no such file")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(p), "<yaml>", f"not valid YAML: {exc}") from exc
+    return robot_from_dict(data, str(p))

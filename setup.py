@@ -1,0 +1,38 @@
+"""sim2real: train robot policies in simulation, deploy them unchanged on ROS 2 robots.
+
+``pip install -e .`` installs two Python packages and the ``sim2real`` command:
+
+- ``sim2real_runtime`` (ros2_ws/src/sim2real_runtime): the policy contract, observation and
+  action terms, ONNX execution. numpy + onnxruntime only; also an ament_python package for colcon.
+- ``sim2real`` (training/sim2real): simulators, worlds, training, export, evaluation, baselines.
+"""
+
+from setuptools import setup
+
+setup(
+    name="sim2real",
+    version="0.1.0",
+    description="Sim-to-real robot learning: train on a CPU, deploy on ROS 2 with the contract checked",
+    python_requires=">=3.10",
+    packages=["sim2real_runtime", "sim2real", "sim2real.nav"],
+    package_dir={
+        "sim2real_runtime": "ros2_ws/src/sim2real_runtime/sim2real_runtime",
+        "sim2real": "training/sim2real",
+    },
+    install_requires=[
+        "numpy>=1.26",
+        "pyyaml>=6",
+        "onnxruntime>=1.18",
+        "onnx>=1.16",
+        "mujoco>=3.2",
+        "numba>=0.60",
+        "torch==2.13.0",
+        "rsl-rl-lib==5.5.1",
+        "tensorboard>=2.16",
+        "tqdm>=4.66",
+        "matplotlib>=3.8",
+        "scipy>=1.11",
+    ],
+    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]},
+    entry_points={"console_scripts": ["sim2real=sim2real.cli:main"]},
+)

@@ -1,0 +1,1 @@
+"""sim2real training side: simulators, worlds, training, export, evaluation and baselines."""
