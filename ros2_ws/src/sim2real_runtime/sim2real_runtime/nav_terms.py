@@ -1,0 +1,195 @@
+"""Navigation observation and action terms (diff-drive base + 2-D lidar).
+
+Signals (all batched, leading dimension B) that the terms read:
+
+- ``scan_ranges``: float [B, num_beams], sensor_msgs/LaserScan.ranges (m).
+- ``pose``: float [B, 3], x (m), y (m), yaw (rad) of base_link in the odom/map frame.
+- ``goal_xy``: float [B, 2], goal position in the same frame (m).
+- ``twist``: float [B, 2], measured forward speed (m/s) and yaw rate (rad/s), base_link frame.
+- ``prev_action``: float [B, A], the previous normalised policy action (clipped to [-1, 1]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .robot import RobotConfig
+from .terms import ObsTerm, TermSpec
+
+
+def clean_ranges(ranges: np.ndarray, range_min_m: float, range_max_m: float, clip_m: float) -> np.ndarray:
+    """Map raw LaserScan ranges [B, n] to valid ranges in [range_min_m, clip_m].
+
+    REP-117: +inf is "no return", -inf is "too close", NaN is "invalid". A reading outside
+    [range_min, range_max] is invalid for the driver. We treat every invalid or missing reading as
+    "no return" (clip_m): real lidars drop beams on dark or specular surfaces far more often than
+    they see an obstacle closer than range_min, training injects the same dropouts, and the
+    sector min-pooling below lets the valid neighbours of a dropped beam carry the obstacle. The
+    safety layer's collision guard reads the raw scan separately and does not rely on this.
+    """
+    r = np.asarray(ranges, dtype=np.float32)
+    valid = np.isfinite(r) & (r >= range_min_m) & (r <= range_max_m)
+    return np.where(valid, np.minimum(r, clip_m), np.float32(clip_m))
+
+
+def sector_starts(num_beams: int, num_sectors: int) -> np.ndarray:
+    """First beam index of each of ``num_sectors`` contiguous, near-equal sectors, int [num_sectors]."""
+    if not 0 < num_sectors <= num_beams:
+        raise ValueError(f"num_sectors must be in [1, num_beams={num_beams}], got {num_sectors}")
+    return (np.arange(num_sectors) * num_beams) // num_sectors
+
+
+class LidarSectors(ObsTerm):
+    """Minimum range in each angular sector of the scan: float [B, num_sectors] (m).
+
+    params: num_beams, range_min_m, range_max_m, range_clip_m, num_sectors; pooling is "min".
+    """
+
+    kind = "lidar_sectors"
+
+    def __init__(self, spec: TermSpec) -> None:
+        super().__init__(spec)
+        p = spec.params
+        self.num_beams = int(p["num_beams"])
+        self.range_min_m = float(p["range_min_m"])
+        self.range_max_m = float(p["range_max_m"])
+        self.clip_m = float(p["range_clip_m"])
+        self.starts = sector_starts(self.num_beams, int(p["num_sectors"]))
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        r = signals["scan_ranges"]
+        if r.shape[-1] != self.num_beams:
+            raise ValueError(f"scan has {r.shape[-1]} beams, the policy expects {self.num_beams}")
+        r = clean_ranges(r, self.range_min_m, self.range_max_m, self.clip_m)
+        return np.minimum.reduceat(r, self.starts, axis=1)
+
+
+class GoalPolar(ObsTerm):
+    """Goal in the robot frame: [min(distance, clip) (m), cos(bearing), sin(bearing)], float [B, 3].
+
+    params: distance_clip_m.
+    """
+
+    kind = "goal_polar"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        pose, goal = signals["pose"], signals["goal_xy"]
+        dx = goal[:, 0] - pose[:, 0]
+        dy = goal[:, 1] - pose[:, 1]
+        dist = np.hypot(dx, dy)
+        bearing = np.arctan2(dy, dx) - pose[:, 2]
+        clip = float(self.spec.params["distance_clip_m"])
+        return np.stack([np.minimum(dist, clip), np.cos(bearing), np.sin(bearing)], axis=1)
+
+
+class BaseTwist(ObsTerm):
+    """Measured forward speed (m/s) and yaw rate (rad/s), float [B, 2], from odometry."""
+
+    kind = "base_twist"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(signals["twist"], dtype=np.float32)[:, :2]
+
+
+class PreviousAction(ObsTerm):
+    """The previous normalised policy action, float [B, A], each entry in [-1, 1]."""
+
+    kind = "previous_action"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(signals["prev_action"], dtype=np.float32)
+
+
+class DiffDriveTwistAction:
+    """Turns a normalised policy action [B, 2] into a safe velocity command (v, w) [B, 2].
+
+    ``target = offset + scale * clip(action, -1, 1)`` per entry; then the change from the
+    previous command is limited to ``accel * dt`` and the result clamped to the limits. A
+    non-finite action commands a stop (decelerating within the limits). Nothing this returns is
+    NaN or outside [low, high].
+
+    spec params: ``low`` [2], ``high`` [2] (m/s, rad/s), ``accel`` [2] (m/s^2, rad/s^2), ``dt_s``.
+    """
+
+    kind = "diff_drive_twist"
+
+    def __init__(self, spec: TermSpec) -> None:
+        p = spec.params
+        self.spec = spec
+        self.low = np.asarray(p["low"], dtype=np.float64)
+        self.high = np.asarray(p["high"], dtype=np.float64)
+        self.accel = np.asarray(p["accel"], dtype=np.float64)
+        self.dt_s = float(p["dt_s"])
+        self.scale = (self.high - self.low) / 2.0
+        self.offset = (self.high + self.low) / 2.0
+
+    def target(self, action: np.ndarray) -> np.ndarray:
+        """Velocity target [B, 2] of a normalised action [B, 2], before rate limiting."""
+        a = np.asarray(action, dtype=np.float64)
+        finite = np.isfinite(a).all(axis=1, keepdims=True)
+        t = self.offset + self.scale * np.clip(np.nan_to_num(a), -1.0, 1.0)
+        return np.where(finite, t, 0.0)
+
+    def __call__(self, action: np.ndarray, prev_cmd: np.ndarray) -> np.ndarray:
+        """Command [B, 2] for ``action`` [B, 2] given the previous command [B, 2]."""
+        prev = np.nan_to_num(np.asarray(prev_cmd, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        step = self.accel * self.dt_s
+        cmd = np.clip(self.target(action), prev - step, prev + step)
+        return np.clip(cmd, np.minimum(self.low, 0.0), np.maximum(self.high, 0.0))
+
+
+def nav_specs(
+    robot: RobotConfig,
+    control_rate_hz: float,
+    num_sectors: int,
+    range_clip_m: float,
+    goal_clip_m: float,
+    v_limits_mps: tuple[float, float],
+    w_max_radps: float,
+) -> tuple[list[TermSpec], TermSpec]:
+    """Observation term specs and the action spec of the navigation policy for ``robot``."""
+    lid = robot.lidar
+    obs = [
+        TermSpec(
+            "lidar", LidarSectors.kind, num_sectors, "m", "/scan (sensor_msgs/msg/LaserScan).ranges",
+            {
+                "num_beams": lid.num_beams, "fov_rad": lid.fov_rad, "range_min_m": lid.range_min_m,
+                "range_max_m": lid.range_max_m, "range_clip_m": range_clip_m, "num_sectors": num_sectors,
+                "pooling": "min", "invalid_reading": "no_return",
+            },
+        ),
+        TermSpec(
+            "goal", GoalPolar.kind, 3, "m, 1, 1",
+            "/goal_pose (geometry_msgs/msg/PoseStamped) in /odom (nav_msgs/msg/Odometry) frame",
+            {"distance_clip_m": goal_clip_m, "layout": ["distance", "cos_bearing", "sin_bearing"]},
+        ),
+        TermSpec("base_twist", BaseTwist.kind, 2, "m/s, rad/s", "/odom (nav_msgs/msg/Odometry).twist.twist",
+                 {"layout": ["linear.x", "angular.z"]}),
+        TermSpec("previous_action", PreviousAction.kind, 2, "1", "this policy's previous output, clipped",
+                 {}),
+    ]  # fmt: skip
+    for name, v in (("v_limits_mps[0]", v_limits_mps[0]), ("v_limits_mps[1]", v_limits_mps[1])):
+        if not robot.min_linear_speed_mps <= v <= robot.max_linear_speed_mps:
+            raise ValueError(f"{name}={v} is outside the robot's speed limits")
+    if not 0 < w_max_radps <= robot.max_angular_speed_radps:
+        raise ValueError(f"w_max_radps={w_max_radps} is outside (0, {robot.max_angular_speed_radps}]")
+    action = TermSpec(
+        "cmd_vel", DiffDriveTwistAction.kind, 2, "m/s, rad/s", "/cmd_vel (geometry_msgs/msg/Twist)",
+        {
+            "layout": ["linear.x", "angular.z"],
+            "low": [v_limits_mps[0], -w_max_radps], "high": [v_limits_mps[1], w_max_radps],
+            "accel": [robot.max_linear_accel_mps2, robot.max_angular_accel_radps2],
+            "dt_s": 1.0 / control_rate_hz,
+        },
+    )  # fmt: skip
+    return obs, action
+
+
+def action_from_spec(spec: TermSpec) -> Any:
+    """Build the action term of a contract's action spec."""
+    if spec.kind != DiffDriveTwistAction.kind:
+        raise ValueError(f"unknown action kind {spec.kind!r}")
+    return DiffDriveTwistAction(spec)

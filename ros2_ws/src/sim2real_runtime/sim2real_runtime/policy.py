@@ -1,0 +1,116 @@
+"""Loading and running an exported policy: ONNX graph + the contract inside it.
+
+:class:`OnnxPolicy` is the only way the project runs a trained policy, in the evaluator and on the
+robot alike. :class:`NavController` wraps it with the navigation observation and action terms that
+the contract names, so a caller hands in raw sensor data and gets a safe (v, w) back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from . import nav_terms  # noqa: F401  (registers the navigation observation terms)
+from .contract import METADATA_KEY, PolicyContract, check_compatible
+from .errors import ConfigError
+from .nav_terms import action_from_spec
+from .robot import RobotConfig
+from .terms import Observation
+
+
+def policy_file(path: str | Path) -> Path:
+    """``policy.onnx`` itself, or the ``policy.onnx`` inside a policy directory."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "policy.onnx"
+    if not p.is_file():
+        raise ConfigError(str(p), "<file>", "no such policy file")
+    return p
+
+
+def read_contract(path: str | Path) -> PolicyContract:
+    """The contract stored in an ONNX file's metadata."""
+    import onnx
+
+    p = policy_file(path)
+    try:
+        model = onnx.load(str(p), load_external_data=False)
+    except Exception as exc:  # onnx raises several types for corrupt files
+        raise ConfigError(str(p), "<onnx>", f"not a readable ONNX model: {exc}") from exc
+    meta = {m.key: m.value for m in model.metadata_props}
+    if METADATA_KEY not in meta:
+        raise ConfigError(str(p), f"metadata_props.{METADATA_KEY}", "missing: not a sim2real policy")
+    return PolicyContract.from_json(meta[METADATA_KEY], str(p))
+
+
+class OnnxPolicy:
+    """An exported policy: ``obs`` float32 [1, N] -> ``actions`` float32 [1, A].
+
+    One onnxruntime session, one thread, sequential execution: the policies are small and the
+    robot's other processes need the cores more than the MLP does.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = policy_file(path)
+        self.contract = read_contract(self.path)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        inp = self.session.get_inputs()[0]
+        out = self.session.get_outputs()[0]
+        if inp.name != "obs" or out.name != "actions":
+            raise ConfigError(str(self.path), "<onnx graph>", f"expected input 'obs' and output 'actions', got "
+                              f"{inp.name!r} -> {out.name!r}")  # fmt: skip
+        if inp.shape[-1] != self.contract.obs_size:
+            raise ConfigError(str(self.path), "observation.size",
+                              f"graph input has {inp.shape[-1]} entries, contract says {self.contract.obs_size}")
+        if out.shape[-1] != self.contract.action_size:
+            raise ConfigError(str(self.path), "action.size",
+                              f"graph output has {out.shape[-1]} entries, contract says {self.contract.action_size}")
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """Raw policy output float32 [B, A] for observations [B, N]."""
+        return self.session.run(["actions"], {"obs": np.asarray(obs, dtype=np.float32)})[0]
+
+
+class NavController:
+    """Navigation policy + the contract's observation and action terms for one robot.
+
+    Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
+    trained for a different robot.
+    """
+
+    def __init__(self, policy: OnnxPolicy, robot: RobotConfig, control_rate_hz: float | None = None) -> None:
+        check_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
+        self.policy = policy
+        self.robot = robot
+        self.observation = Observation(policy.contract.observation)
+        self.action_term = action_from_spec(policy.contract.action[0])
+        self.control_rate_hz = policy.contract.control_rate_hz
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous action and command (call at every new goal)."""
+        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
+        self.prev_cmd = np.zeros((1, 2))
+
+    def step(self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray) -> np.ndarray:
+        """One control step: raw scan [num_beams], pose [3], twist [2], goal [2] -> command (v, w) [2]."""
+        signals = {
+            "scan_ranges": np.asarray(ranges_m, dtype=np.float32)[None],
+            "pose": np.asarray(pose, dtype=np.float64)[None],
+            "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
+            "twist": np.asarray(twist, dtype=np.float64)[None],
+            "prev_action": self.prev_action,
+        }
+        obs = self.observation(signals)
+        action = self.policy(obs)
+        cmd = self.action_term(action, self.prev_cmd)
+        self.prev_action = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
+        self.prev_cmd = cmd
+        return cmd[0]

@@ -1,0 +1,58 @@
+"""Shared fixtures: robots, paths to ../shared, a tiny trained-and-exported policy."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BARN = SHARED / "benchmarks" / "barn"
+
+
+@pytest.fixture(scope="session")
+def jackal():
+    from sim2real_runtime.robot import load_robot
+
+    return load_robot("jackal")
+
+
+@pytest.fixture(scope="session")
+def turtlebot():
+    from sim2real_runtime.robot import load_robot
+
+    return load_robot("turtlebot3_burger")
+
+
+@pytest.fixture(scope="session")
+def barn_dir() -> Path:
+    if not BARN.is_dir():
+        pytest.skip("../shared/benchmarks/barn is not present")
+    return BARN
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A 2-iteration training run on 4 small worlds (seconds): exercises train + checkpoint."""
+    from sim2real.nav.config import NavTaskConfig, NavTrainConfig, PPOConfig
+    from sim2real.nav.train import train_nav
+
+    cfg = NavTrainConfig(
+        task=dataclasses.replace(NavTaskConfig(), num_worlds=4),
+        ppo=dataclasses.replace(PPOConfig(), num_envs=16, steps_per_env=8, hidden_dims=(32, 32)),
+        max_iterations=2,
+        save_interval=1,
+    )
+    run = tmp_path_factory.mktemp("run")
+    ckpt = train_nav(cfg, run)
+    return run, ckpt
+
+
+@pytest.fixture(scope="session")
+def tiny_policy(tiny_run, tmp_path_factory):
+    from sim2real.nav.export import export_nav
+
+    run, ckpt = tiny_run
+    return export_nav(run, tmp_path_factory.mktemp("pol") / "nav_tiny", ckpt)

@@ -1,0 +1,92 @@
+"""Navigation task and training configuration: frozen dataclasses, units in the names.
+
+The reference policy in ``policies/nav_jackal`` is trained with ``sim2real train nav`` and exactly
+these defaults; a change here changes what that command produces, so retrain and re-export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .kinematic_sim import DomainRandomization
+
+
+@dataclass(frozen=True)
+class NavTaskConfig:
+    """What the policy observes, commands and is rewarded for."""
+
+    robot: str = "jackal"
+    """Robot name (``sim_assets/<robot>/robot.yaml``) or path to a robot YAML."""
+    control_rate_hz: float = 10.0
+    """Policy rate (Hz)."""
+    num_sectors: int = 72
+    """Lidar sectors after min-pooling (720 beams -> 72 sectors of 3.75 degrees on the Jackal)."""
+    range_clip_m: float = 4.0
+    """Ranges beyond this are reported as this (m)."""
+    goal_clip_m: float = 5.0
+    """Goal distances beyond this are reported as this (m)."""
+    v_limits_mps: tuple[float, float] = (-0.3, 1.6)
+    """Forward speed range of the policy's action (m/s); within the robot's limits."""
+    w_max_radps: float = 2.5
+    """Yaw-rate magnitude range of the policy's action (rad/s)."""
+    episode_time_s: float = 50.0
+    """Training episode time limit (s); evaluation uses the scenario's own limit."""
+    num_worlds: int = 240
+    """Procedural worlds generated for training."""
+    difficulty_range: tuple[float, float] = (0.0, 1.0)
+    """Difficulty range of the generated training worlds (0 sparse, 1 densest)."""
+    sim_resolution_m: float = 0.15
+    """Grid cell size of the training simulator (m); 0.15 m is the lattice of BARN-style worlds."""
+    dr: DomainRandomization = field(default_factory=DomainRandomization)
+    """Domain randomisation of the simulator."""
+    reward_progress_per_m: float = 1.0
+    """Reward per metre of progress along the geodesic (shortest collision-free) path to the goal."""
+    reward_success: float = 10.0
+    """Reward for reaching the goal."""
+    reward_collision: float = -10.0
+    """Reward (penalty) for touching an obstacle; ends the episode."""
+    reward_time_per_s: float = -0.3
+    """Reward per second spent (pushes for speed, i.e. BARN score)."""
+    reward_proximity: float = -0.5
+    """Reward per second scaled by how far the nearest obstacle is inside ``proximity_margin_m``."""
+    proximity_margin_m: float = 0.25
+    """Clearance from the footprint below which the proximity penalty starts (m)."""
+    reward_action_rate: float = -0.02
+    """Reward per step times the squared change of the normalised action."""
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """rsl-rl PPO settings (see rsl_rl.algorithms.PPO for each)."""
+
+    num_envs: int = 256
+    steps_per_env: int = 32
+    hidden_dims: tuple[int, ...] = (256, 128, 64)
+    activation: str = "elu"
+    init_noise_std: float = 0.8
+    learning_rate: float = 1e-3
+    num_learning_epochs: int = 5
+    num_mini_batches: int = 4
+    gamma: float = 0.99
+    lam: float = 0.95
+    entropy_coef: float = 0.005
+    desired_kl: float = 0.01
+    clip_param: float = 0.2
+
+
+@dataclass(frozen=True)
+class NavTrainConfig:
+    """One training run."""
+
+    task: NavTaskConfig = field(default_factory=NavTaskConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    seed: int = 0
+    """Seeds world generation, domain randomisation, and torch."""
+    max_iterations: int = 600
+    """PPO iterations (each: num_envs * steps_per_env environment steps)."""
+    max_wall_time_s: float = 840.0
+    """Stop after this much wall-clock time even if iterations remain (s)."""
+    save_interval: int = 50
+    """Checkpoint every this many iterations."""
+    torch_threads: int = 2
+    """torch intra-op threads for the PPO update (the simulator runs between updates, not beside)."""
