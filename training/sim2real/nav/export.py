@@ -81,7 +81,7 @@ def build_contract(run_dir: Path, checkpoint: Path, evaluation: dict[str, Any] |
         "simulator": "sim2real kinematic grid simulator (numba), validated against MuJoCo",
         "versions": {
             "python": platform.python_version(),
-            "torch": torch.__version__,
+            "torch": str(torch.__version__),
             "rsl-rl-lib": version("rsl-rl-lib"),
             "numpy": np.__version__,
             "mujoco": version("mujoco"),
@@ -173,7 +173,7 @@ def export_nav(
 
 def write_card(path: Path, contract: PolicyContract, **extra: Any) -> None:
     """The human-readable card: the contract as YAML (plus export facts)."""
-    d = contract.to_dict()
+    d = json.loads(contract.to_json())  # plain JSON types only (e.g. torch's version is a str subclass)
     d["provenance"] = {k: v for k, v in d["provenance"].items() if k != "config"} | {
         "config": "see provenance.config inside policy.onnx"
     }

@@ -137,7 +137,7 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
         else:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ConfigError(source, path, f"expected a finite number, got {value!r}")
-            if name != "min_linear_speed_mps" and value < 0:
+            if name not in ("min_linear_speed_mps", "mount_x_m") and value < 0:
                 raise ConfigError(source, path, f"must be >= 0, got {value!r}")
             kwargs[name] = float(value)
     return cls(**kwargs)

@@ -1,0 +1,82 @@
+"""The sim2real command end to end: evaluation output, and bad input that names file and field."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim2real.cli import main
+
+
+@pytest.fixture(scope="module")
+def worlds(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("w") / "worlds"
+    assert main(["worlds", "--out", str(out), "--count", "2", "--seed", "5"]) == 0
+    return out
+
+
+def test_eval_policy_and_dwa_writes_results_and_plot(tiny_policy, worlds, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["eval", "nav", "--policy", str(tiny_policy), "--planner", "dwa", "--scenarios", str(worlds),
+               "--sim", "kinematic", "--workers", "1", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["summary"]) == {"policy:nav_tiny", "dwa"}
+    assert len(doc["episodes"]) == 4
+    for ep in doc["episodes"]:
+        assert ep["success"] + ep["collision"] + ep["timeout"] == 1
+        assert 0.0 <= ep["score"] <= 0.5
+        assert len(ep["trajectory"]) >= 2
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    assert "| policy:nav_tiny |" in capsys.readouterr().out
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim2real.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_malformed_scenario_exits_2_names_field_and_writes_nothing(tmp_path, tiny_policy):
+    bad = tmp_path / "bad.scenario.yaml"
+    bad.write_text("start: [0, 0, 0]\ngoal: [1, 2]\nobstacles: [[0, 0, 'wide']]\n")
+    out = tmp_path / "r.json"
+    p = run_cli("eval", "nav", "--policy", str(tiny_policy), "--scenarios", str(bad), "--out", str(out))
+    assert p.returncode == 2
+    assert str(bad) in p.stderr and "obstacles[0][2]" in p.stderr
+    assert not out.exists() and not out.with_suffix(".png").exists()
+
+
+def test_contract_mismatch_exits_2_naming_field(tmp_path, tiny_policy, worlds):
+    out = tmp_path / "r.json"
+    p = run_cli("eval", "nav", "--policy", str(tiny_policy), "--robot", "turtlebot3_burger",
+                "--scenarios", str(worlds), "--out", str(out))  # fmt: skip
+    assert p.returncode == 2
+    assert "robot.footprint_length_m" in p.stderr and "policy.onnx" in p.stderr
+    assert not out.exists()
+
+
+def test_unknown_robot_exits_2(tmp_path):
+    p = run_cli("train", "nav", "--robot", "mars_rover", "--run-dir", str(tmp_path / "run"))
+    assert p.returncode == 2 and "mars_rover" in p.stderr and "unknown robot" in p.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_policy_exits_2(tmp_path, worlds):
+    p = run_cli("eval", "nav", "--policy", str(tmp_path / "nope"), "--scenarios", str(worlds))
+    assert p.returncode == 2 and "no such policy file" in p.stderr
+
+
+def test_resume_continues_iterations(tiny_run, tmp_path):
+    import dataclasses
+
+    from sim2real.nav.train import config_from_dict, train_nav
+
+    run, ckpt = tiny_run
+    cfg = config_from_dict(json.loads((run / "config.json").read_text()))
+    cfg = dataclasses.replace(cfg, max_iterations=4)
+    final = train_nav(cfg, tmp_path / "resumed", resume=ckpt)
+    # The first run ended at iteration 1; resuming runs iterations 1..3 and saves model_3.
+    assert final.name == "model_3.pt"
