@@ -55,13 +55,7 @@ def _cast(grid, ox, oy, res, x, y, ang, max_range):
     return np.inf
 
 
-@nb.njit(parallel=True, cache=True, fastmath=True)
-def raycast(grids, world_idx, origins, res, lidar_pose, angles, max_range, out):
-    """Fill ``out`` float32 [B, n_beams] with ranges (m, +inf = no return within ``max_range``).
-
-    ``lidar_pose`` float64 [B, 3]: lidar origin x, y (m) and heading (rad); ``angles`` [n_beams] in
-    the lidar frame (rad).
-    """
+def _raycast(grids, world_idx, origins, res, lidar_pose, angles, max_range, out):
     b_n = lidar_pose.shape[0]
     n = angles.shape[0]
     for b in nb.prange(b_n):
@@ -75,11 +69,8 @@ def raycast(grids, world_idx, origins, res, lidar_pose, angles, max_range, out):
             out[b, i] = _cast(g, ox, oy, res, x, y, th + angles[i], max_range)
 
 
-@nb.njit(parallel=True, cache=True)
-def footprint_collides(grids, world_idx, origins, res, pose, half_length, half_width, out):
-    """``out`` bool [B]: does the rectangle (centred on ``pose`` [B, 3]) overlap an occupied cell?
-
-    A cell counts when its centre lies within the footprint grown by half a cell, which never
+def _footprint_collides(grids, world_idx, origins, res, pose, half_length, half_width, out):
+    """A cell counts when its centre lies within the footprint grown by half a cell, which never
     misses a cell the rectangle touches and over-reports by at most half a cell.
     """
     b_n = pose.shape[0]
@@ -113,6 +104,31 @@ def footprint_collides(grids, world_idx, origins, res, pose, half_length, half_w
                         hit = True
                         break
         out[b] = hit
+
+
+# Each batched kernel is compiled twice: threaded for training batches, and serial for one robot,
+# where waking a thread pool costs more than the work (milliseconds when the other core is busy).
+_raycast_par = nb.njit(parallel=True, cache=True, fastmath=True)(_raycast)
+_raycast_ser = nb.njit(cache=True, fastmath=True)(_raycast)
+_footprint_par = nb.njit(parallel=True, cache=True)(_footprint_collides)
+_footprint_ser = nb.njit(cache=True)(_footprint_collides)
+_PARALLEL_MIN_BATCH = 16
+
+
+def raycast(grids, world_idx, origins, res, lidar_pose, angles, max_range, out) -> None:
+    """Fill ``out`` float32 [B, n_beams] with ranges (m, +inf = no return within ``max_range``).
+
+    ``lidar_pose`` float64 [B, 3]: lidar origin x, y (m) and heading (rad); ``angles`` [n_beams] in
+    the lidar frame (rad).
+    """
+    fn = _raycast_par if len(lidar_pose) >= _PARALLEL_MIN_BATCH else _raycast_ser
+    fn(grids, world_idx, origins, res, lidar_pose, angles, max_range, out)
+
+
+def footprint_collides(grids, world_idx, origins, res, pose, half_length, half_width, out) -> None:
+    """``out`` bool [B]: does the rectangle (centred on ``pose`` [B, 3]) overlap an occupied cell?"""
+    fn = _footprint_par if len(pose) >= _PARALLEL_MIN_BATCH else _footprint_ser
+    fn(grids, world_idx, origins, res, pose, half_length, half_width, out)
 
 
 @nb.njit(cache=True)

@@ -2,7 +2,9 @@
 
 Used for training (thousands of steps per second on two cores) and as a quick evaluator. It models
 what matters to a local planner: a first-order velocity response with latency, slip, acceleration
-limits, the footprint rectangle for collisions, and the lidar with noise and dropouts. The MuJoCo
+limits, the footprint rectangle for collisions, and the lidar with noise and dropouts. Mass and
+friction, which MuJoCo simulates directly, appear here through what they change for the planner:
+the response time constant, wheel slip and the achievable acceleration, all randomised. The MuJoCo
 simulator (:mod:`sim2real.nav.mujoco_sim`) validates it with rigid-body physics; the gap between
 the two is measured by ``benchmarks/nav_sim_gap.py``.
 """
@@ -39,12 +41,14 @@ class DomainRandomization:
     """Probability that a beam reports no return."""
     twist_noise_std: tuple[float, float] = (0.0, 0.05)
     """Odometry twist noise standard deviation (m/s and rad/s)."""
+    accel_scale: tuple[float, float] = (0.6, 1.0)
+    """Achieved / nominal acceleration limit (payload mass, floor friction, motor torque)."""
 
     @staticmethod
     def none() -> DomainRandomization:
         """Nominal parameters: no noise, no latency, ideal response."""
         return DomainRandomization((0.05, 0.05), (0.0, 0.0), (1.0, 1.0), (1.0, 1.0), (0.0, 0.0), (0.0, 0.0),
-                                   (0.0, 0.0))  # fmt: skip
+                                   (0.0, 0.0), (1.0, 1.0))  # fmt: skip
 
 
 class WorldBank:
@@ -152,6 +156,7 @@ class KinematicBatchSim:
         alpha = 1.0 - np.exp(-h / self.params["response_time_constant_s"])[:, None]
         slip = np.stack([self.params["linear_slip"], self.params["angular_slip"]], axis=1)
         max_dv = np.array([r.max_linear_accel_mps2, r.max_angular_accel_radps2]) * h
+        max_dv = max_dv * self.params["accel_scale"][:, None]
         lo = np.array([r.min_linear_speed_mps, -r.max_angular_speed_radps])
         hi = np.array([r.max_linear_speed_mps, r.max_angular_speed_radps])
         latency = self.params["latency_s"][:, None]

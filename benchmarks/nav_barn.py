@@ -1,0 +1,53 @@
+"""The navigation targets on the 250 BARN worlds of ../shared: policy and DWA side by side.
+
+    python benchmarks/nav_barn.py --policy policies/nav_jackal [--sim mujoco kinematic] [--runs 1]
+
+Prints the table and the wall time per simulator, writes benchmarks/results/barn_<sim>.json and a
+trajectory plot beside it. The gap between the two simulators' success rates is the sim-to-sim gap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from sim2real.nav.evaluate import ControllerSpec, evaluate, format_table, summarize, write_results
+from sim2real.nav.plots import plot_trajectories
+from sim2real.nav.scenario import find_scenarios, load_scenario
+
+BARN = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "barn"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--policy", default="policies/nav_jackal")
+    ap.add_argument("--sim", nargs="+", default=["mujoco", "kinematic"])
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--no-dwa", action="store_true")
+    ap.add_argument("--out-dir", default="benchmarks/results")
+    a = ap.parse_args()
+    paths = find_scenarios(BARN)
+    scenarios = [load_scenario(p) for p in paths]
+    specs = [ControllerSpec("policy", "jackal", a.policy)]
+    if not a.no_dwa:
+        specs.append(ControllerSpec("dwa", "jackal"))
+    report = {}
+    for sim in a.sim:
+        for spec in specs:
+            t = time.time()
+            res = evaluate([spec], paths, runs=a.runs, sim_kind=sim)
+            wall = time.time() - t
+            s = summarize(res)
+            report[f"{sim}/{spec.label}"] = {**next(iter(s.values())), "wall_time_s": wall}
+            print(f"[{sim}] {spec.label}: {len(res)} episodes in {wall:.1f} s")
+            out = Path(a.out_dir) / f"barn_{sim}_{spec.kind}.json"
+            write_results(out, res, {"simulator": sim, "wall_time_s": wall, "runs": a.runs})
+            plot_trajectories(out.with_suffix(".png"), scenarios, res)
+        print(format_table({k: v for k, v in report.items() if k.startswith(sim)}))
+    (Path(a.out_dir) / "barn_summary.json").write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
