@@ -51,7 +51,10 @@ def main() -> None:
             sim.reset(ids, w, bank.starts[w])
         med = float(np.median(times))
         out[f"kinematic_b{b}_steps_per_s"] = b / med
-        print(f"kinematic sim, {b} robots, 720-beam lidar: {b / med:,.0f} robot-steps/s (median step {med * 1e3:.1f} ms)")
+        print(
+            f"kinematic sim, {b} robots, 720-beam lidar: {b / med:,.0f} robot-steps/s "
+            f"(median step {med * 1e3:.1f} ms)"
+        )
     sc = load_scenario(BARN / "world_001.scenario.yaml")
     sim = MujocoNavSim(robot, control_rate_hz=10.0)
     sim.reset(sc, 0)
@@ -62,8 +65,10 @@ def main() -> None:
         times.append(time.perf_counter() - t)
     med = float(np.median(times))
     out["mujoco_control_steps_per_s"] = 1 / med
-    print(f"MuJoCo sim (500 Hz physics, 10 Hz control, 720 rays): {1 / med:,.0f} control steps/s "
-          f"({med * 1e3:.2f} ms per 0.1 s of simulated time)")  # fmt: skip
+    print(
+        f"MuJoCo sim (500 Hz physics, 10 Hz control, 720 rays): {1 / med:,.0f} control steps/s "
+        f"({med * 1e3:.2f} ms per 0.1 s of simulated time)"
+    )
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=1))
 

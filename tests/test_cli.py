@@ -21,8 +21,24 @@ def worlds(tmp_path_factory) -> Path:
 
 def test_eval_policy_and_dwa_writes_results_and_plot(tiny_policy, worlds, tmp_path, capsys):
     out = tmp_path / "r.json"
-    rc = main(["eval", "nav", "--policy", str(tiny_policy), "--planner", "dwa", "--scenarios", str(worlds),
-               "--sim", "kinematic", "--workers", "1", "--out", str(out)])  # fmt: skip
+    rc = main(
+        [
+            "eval",
+            "nav",
+            "--policy",
+            str(tiny_policy),
+            "--planner",
+            "dwa",
+            "--scenarios",
+            str(worlds),
+            "--sim",
+            "kinematic",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     doc = json.loads(out.read_text())
     assert set(doc["summary"]) == {"policy:nav_tiny", "dwa"}
@@ -36,7 +52,9 @@ def test_eval_policy_and_dwa_writes_results_and_plot(tiny_policy, worlds, tmp_pa
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim2real.cli", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim2real.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_malformed_scenario_exits_2_names_field_and_writes_nothing(tmp_path, tiny_policy):
@@ -51,8 +69,18 @@ def test_malformed_scenario_exits_2_names_field_and_writes_nothing(tmp_path, tin
 
 def test_contract_mismatch_exits_2_naming_field(tmp_path, tiny_policy, worlds):
     out = tmp_path / "r.json"
-    p = run_cli("eval", "nav", "--policy", str(tiny_policy), "--robot", "turtlebot3_burger",
-                "--scenarios", str(worlds), "--out", str(out))  # fmt: skip
+    p = run_cli(
+        "eval",
+        "nav",
+        "--policy",
+        str(tiny_policy),
+        "--robot",
+        "turtlebot3_burger",
+        "--scenarios",
+        str(worlds),
+        "--out",
+        str(out),
+    )
     assert p.returncode == 2
     assert "robot.footprint_length_m" in p.stderr and "policy.onnx" in p.stderr
     assert not out.exists()

@@ -63,11 +63,27 @@ def test_turtlebot_refuses_jackal_policy(jackal, turtlebot):
 
 def test_malformed_contract_names_field():
     with pytest.raises(ConfigError, match="control_rate_hz"):
-        PolicyContract.from_dict({"schema_version": 1, "domain": "navigation", "robot": {},
-                                  "control_rate_hz": -1, "observation": {}, "action": {}})  # fmt: skip
+        PolicyContract.from_dict(
+            {
+                "schema_version": 1,
+                "domain": "navigation",
+                "robot": {},
+                "control_rate_hz": -1,
+                "observation": {},
+                "action": {},
+            }
+        )
     with pytest.raises(ConfigError, match="schema_version"):
-        PolicyContract.from_dict({"schema_version": 99, "domain": "n", "robot": {}, "control_rate_hz": 1,
-                                  "observation": {}, "action": {}})  # fmt: skip
+        PolicyContract.from_dict(
+            {
+                "schema_version": 99,
+                "domain": "n",
+                "robot": {},
+                "control_rate_hz": 1,
+                "observation": {},
+                "action": {},
+            }
+        )
     with pytest.raises(ConfigError, match="sim2real_contract"):
         PolicyContract.from_json("{not json")
 
@@ -107,7 +123,7 @@ def test_onnx_without_contract_is_refused(tmp_path, tiny_policy):
 def test_corrupt_onnx_is_refused(tmp_path):
     p = tmp_path / "policy.onnx"
     p.write_bytes(b"not an onnx file")
-    with pytest.raises(ConfigError, match="policy.onnx"):
+    with pytest.raises(ConfigError, match=r"policy\.onnx"):
         OnnxPolicy(tmp_path)
 
 
@@ -119,5 +135,5 @@ def test_contract_obs_size_must_match_graph(tmp_path, tiny_policy):
     d["observation"]["size"] = 43
     meta[METADATA_KEY].value = json.dumps(d)
     onnx.save(model, str(tmp_path / "policy.onnx"))
-    with pytest.raises(ConfigError, match="observation.size"):
+    with pytest.raises(ConfigError, match=r"observation\.size"):
         OnnxPolicy(tmp_path)

@@ -9,6 +9,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 import pytest
+
 from sim2real.nav.mujoco_sim import MujocoNavSim, grid_boxes
 from sim2real.nav.scenario import OccupancyGrid, Scenario, load_scenario
 from sim2real.nav.urdf import base_layout, robot_urdf

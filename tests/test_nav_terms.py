@@ -21,9 +21,22 @@ from sim2real_runtime.terms import Observation, TermSpec
 
 
 def lidar_term(num_beams=8, sectors=4, clip=4.0):
-    return LidarSectors(TermSpec("lidar", "lidar_sectors", sectors, "m", "/scan", {
-        "num_beams": num_beams, "range_min_m": 0.1, "range_max_m": 30.0, "range_clip_m": clip,
-        "num_sectors": sectors}))  # fmt: skip
+    return LidarSectors(
+        TermSpec(
+            "lidar",
+            "lidar_sectors",
+            sectors,
+            "m",
+            "/scan",
+            {
+                "num_beams": num_beams,
+                "range_min_m": 0.1,
+                "range_max_m": 30.0,
+                "range_clip_m": clip,
+                "num_sectors": sectors,
+            },
+        )
+    )
 
 
 def test_clean_ranges_maps_invalid_readings_to_no_return():
@@ -66,8 +79,16 @@ def test_goal_polar_by_hand():
 
 
 def make_action(dt=0.1):
-    return DiffDriveTwistAction(TermSpec("cmd_vel", "diff_drive_twist", 2, "", "", {
-        "low": [-0.3, -2.0], "high": [1.5, 2.0], "accel": [4.0, 8.0], "dt_s": dt}))  # fmt: skip
+    return DiffDriveTwistAction(
+        TermSpec(
+            "cmd_vel",
+            "diff_drive_twist",
+            2,
+            "",
+            "",
+            {"low": [-0.3, -2.0], "high": [1.5, 2.0], "accel": [4.0, 8.0], "dt_s": dt},
+        )
+    )
 
 
 def test_action_scaling_and_rate_limit_by_hand():

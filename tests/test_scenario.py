@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -86,7 +88,11 @@ def test_bad_scenario_names_file_and_field(tmp_path, text, field):
         ("image: m.pgm\nresolution: 0.05\norigin: [0, 0, 0]\n", b"P5\n2 2\n255\n\x00", "<pgm data>"),
         ("image: m.pgm\nresolution: -1\norigin: [0, 0, 0]\n", b"P5\n1 1\n255\n\x00", "resolution"),
         ("image: m.pgm\nresolution: 0.05\norigin: [0, 0]\n", b"P5\n1 1\n255\n\x00", "origin"),
-        ("image: m.pgm\nresolution: 0.05\norigin: [0, 0, 0]\n", b"P6\n1 1\n255\n\x00\x00\x00", "<pgm header>"),
+        (
+            "image: m.pgm\nresolution: 0.05\norigin: [0, 0, 0]\n",
+            b"P6\n1 1\n255\n\x00\x00\x00",
+            "<pgm header>",
+        ),
         ("image: other.pgm\nresolution: 0.05\norigin: [0, 0, 0]\n", b"P5\n1 1\n255\n\x00", "image"),
     ],
 )
@@ -99,15 +105,15 @@ def test_bad_map_names_file_and_field(tmp_path, yaml_text, pgm, field):
 
 
 def test_unknown_robot_is_named():
-    with pytest.raises(ConfigError, match="unknown robot.*jackal"):
+    with pytest.raises(ConfigError, match=r"unknown robot.*jackal"):
         load_robot("no_such_robot")
 
 
 def test_bad_robot_field_is_named(tmp_path):
     p = tmp_path / "r.yaml"
-    base = (load_robot("jackal").source and open(load_robot("jackal").source).read())
+    base = Path(load_robot("jackal").source).read_text()
     p.write_text(base.replace("num_beams: 720", "num_beams: many"))
-    with pytest.raises(ConfigError, match="lidar.num_beams"):
+    with pytest.raises(ConfigError, match=r"lidar\.num_beams"):
         load_robot(p)
     p.write_text(base.replace("mass_kg: 17.0", "mass_kg: -3"))
     with pytest.raises(ConfigError, match="mass_kg"):

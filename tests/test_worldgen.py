@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
 from sim2real.nav import worldgen as wg
 from sim2real.nav.scenario import Scenario, load_scenario, rasterize
 

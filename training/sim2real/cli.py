@@ -24,6 +24,8 @@ from sim2real_runtime.errors import Sim2RealError
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = REPO / "policies" / "nav_jackal"
+DWA_MAX_SPEED_MPS = 1.0
+"""The DWA baseline's speed limit: the best success rate of 0.5, 1.0 and 2.0 m/s on BARN (RESULTS.md)."""
 
 
 def _train(a: argparse.Namespace) -> int:
@@ -36,18 +38,24 @@ def _train(a: argparse.Namespace) -> int:
     task = dataclasses.replace(cfg.task, robot=a.robot or cfg.task.robot)
     ppo = dataclasses.replace(cfg.ppo, num_envs=a.num_envs or cfg.ppo.num_envs)
     cfg = dataclasses.replace(
-        cfg, task=task, ppo=ppo, seed=cfg.seed if a.seed is None else a.seed,
-        max_iterations=a.iterations or cfg.max_iterations, max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
-    )  # fmt: skip
+        cfg,
+        task=task,
+        ppo=ppo,
+        seed=cfg.seed if a.seed is None else a.seed,
+        max_iterations=a.iterations or cfg.max_iterations,
+        max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
+    )
     from sim2real_runtime.robot import load_robot
 
     load_robot(cfg.task.robot)  # fail fast on an unknown robot, before any work
     run_dir = Path(a.run_dir or f"runs/nav_{cfg.task.robot}_{time.strftime('%Y%m%d_%H%M%S')}")
-    print(f"training {cfg.task.robot} navigation -> {run_dir}   config: {json.dumps(config_to_dict(cfg))[:200]}...")
+    print(f"training {cfg.task.robot} navigation -> {run_dir}\nconfig: {json.dumps(config_to_dict(cfg))}")
     ckpt = train_nav(cfg, run_dir, Path(a.resume) if a.resume else None)
     summary = json.loads((run_dir / "train_summary.json").read_text())
-    print(f"done: {ckpt}  ({summary['env_steps']} steps, {summary['wall_time_s']:.0f} s wall, "
-          f"{summary['training_steps_per_s']:.0f} training steps/s)")  # fmt: skip
+    print(
+        f"done: {ckpt}  ({summary['env_steps']} steps, {summary['wall_time_s']:.0f} s wall, "
+        f"{summary['training_steps_per_s']:.0f} training steps/s)"
+    )
     return 0
 
 
@@ -78,7 +86,8 @@ def _eval(a: argparse.Namespace) -> int:
         rate = pol.contract.control_rate_hz
         specs.append(ControllerSpec("policy", robot_name, str(Path(a.policy))))
     if a.planner:
-        specs.append(ControllerSpec(a.planner, a.robot or (specs[0].robot if specs else "jackal")))
+        robot_name = a.robot or (specs[0].robot if specs else "jackal")
+        specs.append(ControllerSpec(a.planner, robot_name, max_speed_mps=a.dwa_max_speed_mps))
     if not specs:
         raise Sim2RealError("eval nav: give --policy DIR, --planner dwa, or both")
     for s in specs:
@@ -92,8 +101,14 @@ def _eval(a: argparse.Namespace) -> int:
     print(format_table(summary))
     print(f"{len(results)} episodes on {len(paths)} scenarios in {wall:.1f} s ({a.sim} simulator)")
     out = Path(a.out)
-    meta = {"scenarios": str(a.scenarios), "runs": a.runs, "simulator": a.sim, "control_rate_hz": rate,
-            "wall_time_s": round(wall, 2), "controllers": [dataclasses.asdict(s) for s in specs]}  # fmt: skip
+    meta = {
+        "scenarios": str(a.scenarios),
+        "runs": a.runs,
+        "simulator": a.sim,
+        "control_rate_hz": rate,
+        "wall_time_s": round(wall, 2),
+        "controllers": [dataclasses.asdict(s) for s in specs],
+    }
     write_results(out, results, meta)
     plot = Path(a.plot) if a.plot else out.with_suffix(".png")
     plot_trajectories(plot, scenarios, results)
@@ -104,18 +119,30 @@ def _eval(a: argparse.Namespace) -> int:
 def _worlds(a: argparse.Namespace) -> int:
     from .nav.worldgen import write_benchmark
 
-    files = write_benchmark(Path(a.out), a.count, a.seed)
+    out = Path(a.out)
+    if out.exists() and not a.overwrite:
+        raise Sim2RealError(f"{out}: exists; pass --overwrite to replace it")
+    files = write_benchmark(out, a.count, a.seed, overwrite=a.overwrite)
     print(f"wrote {len(files)} scenarios to {a.out}")
     return 0
 
 
 def _benchmark(a: argparse.Namespace) -> int:
     worlds = Path(a.out) / "worlds"
-    _worlds(argparse.Namespace(out=str(worlds), count=a.count, seed=a.seed))
+    _worlds(argparse.Namespace(out=str(worlds), count=a.count, seed=a.seed, overwrite=True))
     ns = argparse.Namespace(
-        policy=a.policy, planner="dwa", robot=None, scenarios=str(worlds), runs=1, sim=a.sim, rate_hz=10.0,
-        workers=a.workers, out=str(Path(a.out) / "nav_benchmark.json"), plot=None,
-    )  # fmt: skip
+        policy=a.policy,
+        planner="dwa",
+        robot=None,
+        scenarios=str(worlds),
+        runs=1,
+        sim=a.sim,
+        rate_hz=10.0,
+        dwa_max_speed_mps=DWA_MAX_SPEED_MPS,
+        workers=a.workers,
+        out=str(Path(a.out) / "nav_benchmark.json"),
+        plot=None,
+    )
     return _eval(ns)
 
 
@@ -129,7 +156,9 @@ def _robot(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sim2real", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="sim2real", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     tr = sub.add_parser("train", help="train a policy").add_subparsers(dest="domain", required=True)
@@ -154,11 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     n = ev.add_parser("nav", help="navigation: success, collisions, time, path length, BARN score")
     n.add_argument("--policy", help="policy directory (policy.onnx + policy.yaml)")
     n.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
+    n.add_argument(
+        "--dwa-max-speed-mps",
+        type=float,
+        default=DWA_MAX_SPEED_MPS,
+        help=f"DWA forward speed limit (default {DWA_MAX_SPEED_MPS} m/s; 0 = the robot's own)",
+    )
     n.add_argument("--scenarios", required=True, help="a *.scenario.yaml or a folder of them")
     n.add_argument("--robot", help="robot name or YAML (default: the policy's robot)")
     n.add_argument("--runs", type=int, default=1, help="runs per scenario (different noise seeds)")
     n.add_argument("--sim", choices=["mujoco", "kinematic"], default="mujoco")
-    n.add_argument("--rate-hz", type=float, default=10.0, help="control rate of the planner (policy: contract's)")
+    n.add_argument(
+        "--rate-hz", type=float, default=10.0, help="control rate of the planner (policy: contract's)"
+    )
     n.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
     n.add_argument("--out", default="results/nav_eval.json")
     n.add_argument("--plot", help="trajectory plot PNG (default: --out with .png)")
@@ -168,12 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--out", required=True)
     w.add_argument("--count", type=int, default=50)
     w.add_argument("--seed", type=int, default=2026)
+    w.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     w.set_defaults(func=_worlds)
 
-    bm = sub.add_parser("benchmark", help="worlds + policy + DWA baseline").add_subparsers(dest="domain", required=True)
+    bm = sub.add_parser("benchmark", help="worlds + policy + DWA baseline").add_subparsers(
+        dest="domain", required=True
+    )
     b = bm.add_parser("nav", help="navigation benchmark on worlds generated with a fixed seed")
-    b.add_argument("--policy", default=str(DEFAULT_POLICY.relative_to(Path.cwd()) if DEFAULT_POLICY.is_relative_to(
-        Path.cwd()) else DEFAULT_POLICY))  # fmt: skip
+    b.add_argument(
+        "--policy",
+        default=str(
+            DEFAULT_POLICY.relative_to(Path.cwd())
+            if DEFAULT_POLICY.is_relative_to(Path.cwd())
+            else DEFAULT_POLICY
+        ),
+    )
     b.add_argument("--count", type=int, default=50)
     b.add_argument("--seed", type=int, default=2026)
     b.add_argument("--sim", choices=["mujoco", "kinematic"], default="mujoco")

@@ -42,6 +42,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from sim2real_runtime.robot import RobotConfig
 
 _TWO_PI = 2.0 * math.pi
@@ -192,9 +193,16 @@ class _ArcPairs:
 
 
 def _arc_pairs(
-    v: np.ndarray, w: np.ndarray, arcs: np.ndarray, duration_s: float, points: np.ndarray,
-    r2: np.ndarray, half_x: float, half_y: float, cap_m: float,
-) -> _ArcPairs:  # fmt: skip
+    v: np.ndarray,
+    w: np.ndarray,
+    arcs: np.ndarray,
+    duration_s: float,
+    points: np.ndarray,
+    r2: np.ndarray,
+    half_x: float,
+    half_y: float,
+    cap_m: float,
+) -> _ArcPairs:
     """Pairs of turning trajectories ``arcs`` and points that can come within ``cap_m`` of the box."""
     px, py = points[:, 0], points[:, 1]
     cy_t = v[arcs] / w[arcs]
@@ -213,16 +221,28 @@ def _arc_pairs(
     x0, y0 = px[pj], py[pj]
     w_pair = w[arcs][ti]
     return _ArcPairs(
-        traj=arcs[ti], point=pj, cy=cy, sgn=np.sign(w_pair), abs_w=np.abs(w_pair),
-        sweep=np.abs(w_pair) * duration_s, x0=x0, y0=y0, rho=np.sqrt(rho2_full[ti, pj]),
+        traj=arcs[ti],
+        point=pj,
+        cy=cy,
+        sgn=np.sign(w_pair),
+        abs_w=np.abs(w_pair),
+        sweep=np.abs(w_pair) * duration_s,
+        x0=x0,
+        y0=y0,
+        rho=np.sqrt(rho2_full[ti, pj]),
         phi0=np.arctan2(y0 - cy, x0),
-    )  # fmt: skip
+    )
 
 
 def _prepare(
-    v: np.ndarray, w: np.ndarray, duration_s: float, points: np.ndarray, half_x: float, cap_m: float,
+    v: np.ndarray,
+    w: np.ndarray,
+    duration_s: float,
+    points: np.ndarray,
+    half_x: float,
+    cap_m: float,
     half_y: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(v, w, indices of points within any trajectory's reach, their squared norms)."""
     v = np.asarray(v, dtype=float)
     w = np.asarray(w, dtype=float)

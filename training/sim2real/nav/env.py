@@ -48,9 +48,14 @@ class NavEnv:
         self.device = "cpu"
         self.rng = np.random.default_rng(seed)
         obs_specs, act_spec = nav_specs(
-            robot, cfg.control_rate_hz, cfg.num_sectors, cfg.range_clip_m, cfg.goal_clip_m,
-            cfg.v_limits_mps, cfg.w_max_radps,
-        )  # fmt: skip
+            robot,
+            cfg.control_rate_hz,
+            cfg.num_sectors,
+            cfg.range_clip_m,
+            cfg.goal_clip_m,
+            cfg.v_limits_mps,
+            cfg.w_max_radps,
+        )
         self.obs_specs: list[TermSpec] = obs_specs
         self.action_spec: TermSpec = act_spec
         self.observation = Observation(obs_specs)
@@ -60,9 +65,14 @@ class NavEnv:
         self.max_episode_length = int(round(cfg.episode_time_s * cfg.control_rate_hz))
         self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long)
         self.sim = KinematicBatchSim(
-            robot, bank, num_envs, cfg.control_rate_hz, cfg.dr, scan_max_range_m=cfg.range_clip_m + 0.5,
+            robot,
+            bank,
+            num_envs,
+            cfg.control_rate_hz,
+            cfg.dr,
+            scan_max_range_m=cfg.range_clip_m + 0.5,
             seed=seed,
-        )  # fmt: skip
+        )
         self.extent = footprint_extent(robot)
         self.prev_action = np.zeros((num_envs, self.num_actions), dtype=np.float32)
         self.goal = np.zeros((num_envs, 2))

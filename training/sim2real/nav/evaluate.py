@@ -50,16 +50,22 @@ class ControllerSpec:
     kind: str
     robot: str
     policy: str | None = None
+    max_speed_mps: float | None = None
+    """DWA only: forward speed limit below the robot's (BARN's DWA baseline used 0.5 m/s)."""
 
     @property
     def label(self) -> str:
-        return f"policy:{Path(self.policy).name}" if self.kind == "policy" else self.kind
+        if self.kind == "policy":
+            return f"policy:{Path(self.policy or '').name}"
+        return self.kind if self.max_speed_mps is None else f"{self.kind}@{self.max_speed_mps:g}mps"
 
 
 Controller = Callable[[SensorFrame, np.ndarray], tuple[float, float]]
 
 
-def make_controller(spec: ControllerSpec, robot: RobotConfig, control_rate_hz: float) -> tuple[Controller, Any]:
+def make_controller(
+    spec: ControllerSpec, robot: RobotConfig, control_rate_hz: float
+) -> tuple[Controller, Any]:
     """(step function, object with ``reset()``) for ``spec``."""
     if spec.kind == "policy":
         from sim2real_runtime.policy import NavController, OnnxPolicy
@@ -74,7 +80,7 @@ def make_controller(spec: ControllerSpec, robot: RobotConfig, control_rate_hz: f
     if spec.kind == "dwa":
         from .dwa import DWAConfig, DWAPlanner
 
-        planner = DWAPlanner(robot, DWAConfig(), control_rate_hz)
+        planner = DWAPlanner(robot, DWAConfig(max_speed_mps=spec.max_speed_mps or None), control_rate_hz)
 
         def step(frame: SensorFrame, goal: np.ndarray) -> tuple[float, float]:
             v, w = planner.compute(frame.pose, frame.twist, goal, frame.ranges_m)
@@ -98,9 +104,15 @@ def make_sim(kind: str, robot: RobotConfig, control_rate_hz: float) -> NavSim:
 
 
 def run_episode(
-    sim: NavSim, scenario: Scenario, step: Controller, reset: Any, seed: int, label: str, run: int,
+    sim: NavSim,
+    scenario: Scenario,
+    step: Controller,
+    reset: Any,
+    seed: int,
+    label: str,
+    run: int,
     record: bool = True,
-) -> EpisodeResult:  # fmt: skip
+) -> EpisodeResult:
     """One episode to success, collision or the scenario's time limit."""
     frame = sim.reset(scenario, seed)
     if hasattr(reset, "reset"):
@@ -125,10 +137,17 @@ def run_episode(
         if frame.time_s >= scenario.time_limit_s - 1e-9:
             break
     return EpisodeResult(
-        controller=label, scenario=scenario.name, run=run, success=success, collision=collision,
-        timeout=not (success or collision), time_s=round(frame.time_s, 3), path_length_m=round(length, 3),
-        score=scenario.barn_score(success, frame.time_s), trajectory=traj if record else [],
-    )  # fmt: skip
+        controller=label,
+        scenario=scenario.name,
+        run=run,
+        success=success,
+        collision=collision,
+        timeout=not (success or collision),
+        time_s=round(frame.time_s, 3),
+        path_length_m=round(length, 3),
+        score=scenario.barn_score(success, frame.time_s),
+        trajectory=traj if record else [],
+    )
 
 
 # One simulator and controller per worker process, built on first use.
@@ -139,8 +158,12 @@ def _worker_run(spec: ControllerSpec, sim_kind: str, rate_hz: float, path: str, 
     key = (spec, sim_kind, rate_hz)
     if _WORKER.get("key") != key:
         robot = load_robot(spec.robot)
-        _WORKER.update(key=key, sim=make_sim(sim_kind, robot, rate_hz),
-                       ctrl=make_controller(spec, robot, rate_hz), scenarios={})  # fmt: skip
+        _WORKER.update(
+            key=key,
+            sim=make_sim(sim_kind, robot, rate_hz),
+            ctrl=make_controller(spec, robot, rate_hz),
+            scenarios={},
+        )
     scenarios = _WORKER["scenarios"]
     if path not in scenarios:
         scenarios.clear()  # one world at a time keeps worker memory flat
@@ -151,28 +174,34 @@ def _worker_run(spec: ControllerSpec, sim_kind: str, rate_hz: float, path: str, 
 
 
 def evaluate(
-    specs: Sequence[ControllerSpec], scenario_paths: Sequence[Path], runs: int = 1, sim_kind: str = "mujoco",
-    control_rate_hz: float = 10.0, workers: int | None = None, progress: bool = True,
-) -> list[EpisodeResult]:  # fmt: skip
+    specs: Sequence[ControllerSpec],
+    scenario_paths: Sequence[Path],
+    runs: int = 1,
+    sim_kind: str = "mujoco",
+    control_rate_hz: float = 10.0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> list[EpisodeResult]:
     """Every controller on every scenario ``runs`` times; results in a stable order."""
     jobs = [(s, str(p), r) for s in specs for p in scenario_paths for r in range(runs)]
     workers = workers or min(os.cpu_count() or 1, 4)
-    results: list[EpisodeResult] = []
+    results: list[EpisodeResult | None] = [None] * len(jobs)
     bar = tqdm(total=len(jobs), desc="episodes", unit="ep", disable=not progress)
     if workers <= 1:
-        for s, p, r in jobs:
-            results.append(_worker_run(s, sim_kind, control_rate_hz, p, r))
+        for i, (s, p, r) in enumerate(jobs):
+            results[i] = _worker_run(s, sim_kind, control_rate_hz, p, r)
             bar.update(1)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = [pool.submit(_worker_run, s, sim_kind, control_rate_hz, p, r) for s, p, r in jobs]
+            futs = {
+                pool.submit(_worker_run, s, sim_kind, control_rate_hz, p, r): i
+                for i, (s, p, r) in enumerate(jobs)
+            }
             for f in as_completed(futs):
-                results.append(f.result())
+                results[futs[f]] = f.result()
                 bar.update(1)
     bar.close()
-    order = {(s.label, Path(p).name.removesuffix(".scenario.yaml"), r): i for i, (s, p, r) in enumerate(jobs)}
-    results.sort(key=lambda e: order.get((e.controller, e.scenario, e.run), 0))
-    return results
+    return [r for r in results if r is not None]
 
 
 def summarize(results: Sequence[EpisodeResult]) -> dict[str, dict[str, float]]:
@@ -195,8 +224,15 @@ def summarize(results: Sequence[EpisodeResult]) -> dict[str, dict[str, float]]:
 
 def format_table(summary: dict[str, dict[str, float]]) -> str:
     """The aggregates as a Markdown table."""
-    cols = ["episodes", "success_rate", "collision_rate", "timeout_rate", "mean_score", "mean_time_s",
-            "mean_path_length_m"]  # fmt: skip
+    cols = [
+        "episodes",
+        "success_rate",
+        "collision_rate",
+        "timeout_rate",
+        "mean_score",
+        "mean_time_s",
+        "mean_path_length_m",
+    ]
     lines = ["| controller | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for label, row in summary.items():
         cells = [f"{row[c]:.0f}" if c == "episodes" else f"{row[c]:.3f}" for c in cols]

@@ -41,9 +41,16 @@ class ExportCheckError(Sim2RealError):
 def git_commit(repo: Path) -> str:
     """``<sha>`` or ``<sha>-dirty`` of the repository, or ``unknown``."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, check=True)  # fmt: skip
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -56,7 +63,9 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return cps[-1]
 
 
-def build_contract(run_dir: Path, checkpoint: Path, evaluation: dict[str, Any] | None = None) -> PolicyContract:
+def build_contract(
+    run_dir: Path, checkpoint: Path, evaluation: dict[str, Any] | None = None
+) -> PolicyContract:
     """The contract of a navigation training run (config.json + train_summary.json in ``run_dir``)."""
     import rsl_rl  # noqa: F401
 
@@ -64,8 +73,9 @@ def build_contract(run_dir: Path, checkpoint: Path, evaluation: dict[str, Any] |
     cfg = config_from_dict(cfg_dict)
     t = cfg.task
     robot = load_robot(t.robot)
-    obs_specs, act_spec = nav_specs(robot, t.control_rate_hz, t.num_sectors, t.range_clip_m, t.goal_clip_m,
-                                    t.v_limits_mps, t.w_max_radps)  # fmt: skip
+    obs_specs, act_spec = nav_specs(
+        robot, t.control_rate_hz, t.num_sectors, t.range_clip_m, t.goal_clip_m, t.v_limits_mps, t.w_max_radps
+    )
     summary_path = run_dir / "train_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     from importlib.metadata import version
@@ -106,7 +116,9 @@ def load_actor(run_dir: Path, checkpoint: Path, obs_size: int) -> torch.nn.Modul
     cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
     rl_cfg = rsl_rl_config(cfg.ppo, cfg.save_interval)
     cls, kwargs = resolve_class(rl_cfg["actor"])
-    dummy = TensorDict({"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, obs_size + 2)}, batch_size=[1])
+    dummy = TensorDict(
+        {"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, obs_size + 2)}, batch_size=[1]
+    )
     actor = cls(dummy, rl_cfg["obs_groups"], "actor", 2, **kwargs)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     actor.load_state_dict(state["actor_state_dict"])
@@ -128,9 +140,15 @@ def export_nav(
     wrapper = actor.as_onnx(verbose=False).eval()
     example = (torch.zeros(1, contract.obs_size),)
     program = torch.onnx.export(
-        wrapper, example, None, input_names=["obs"], output_names=["actions"], opset_version=18,
-        dynamic_shapes=({0: torch.export.Dim("batch")},), verbose=False,
-    )  # fmt: skip
+        wrapper,
+        example,
+        None,
+        input_names=["obs"],
+        output_names=["actions"],
+        opset_version=18,
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        verbose=False,
+    )
     model = program.model_proto
     meta = model.metadata_props.add()
     meta.key, meta.value = METADATA_KEY, contract.to_json()
@@ -150,7 +168,9 @@ def export_nav(
     got = sess.run(["actions"], {"obs": obs})[0]
     err = float(np.abs(got - ref).max())
     if not err <= EXPORT_TOLERANCE:
-        raise ExportCheckError(f"onnxruntime differs from torch by {err:.3g} > {EXPORT_TOLERANCE}; nothing written")
+        raise ExportCheckError(
+            f"onnxruntime differs from torch by {err:.3g} > {EXPORT_TOLERANCE}; nothing written"
+        )
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

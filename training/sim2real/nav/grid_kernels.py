@@ -16,7 +16,9 @@ import numpy as np
 
 @nb.njit(cache=True, fastmath=True)
 def _cast(grid, ox, oy, res, x, y, ang, max_range):
-    """Distance (m) along a ray from (x, y) at angle ``ang`` to the first occupied cell (Amanatides-Woo DDA)."""
+    """Distance (m) along a ray from (x, y) at angle ``ang`` to the first occupied cell.
+
+    Amanatides-Woo grid traversal: visits exactly the cells the ray crosses, in order."""
     h, w = grid.shape
     dx = math.cos(ang)
     dy = math.sin(ang)
@@ -45,8 +47,11 @@ def _cast(grid, ox, oy, res, x, y, ang, max_range):
             t_max_y += inv_dy
         if cx < 0 or cy < 0 or cx >= w or cy >= h:
             # Outside the grid there is nothing: the ray leaves the world.
-            if (cx < 0 and step_x < 0) or (cx >= w and step_x > 0) or (cy < 0 and step_y < 0) or (
-                cy >= h and step_y > 0
+            if (
+                (cx < 0 and step_x < 0)
+                or (cx >= w and step_x > 0)
+                or (cy < 0 and step_y < 0)
+                or (cy >= h and step_y > 0)
             ):
                 return np.inf
             continue

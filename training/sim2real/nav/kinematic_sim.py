@@ -47,8 +47,9 @@ class DomainRandomization:
     @staticmethod
     def none() -> DomainRandomization:
         """Nominal parameters: no noise, no latency, ideal response."""
-        return DomainRandomization((0.05, 0.05), (0.0, 0.0), (1.0, 1.0), (1.0, 1.0), (0.0, 0.0), (0.0, 0.0),
-                                   (0.0, 0.0), (1.0, 1.0))  # fmt: skip
+        return DomainRandomization(
+            (0.05, 0.05), (0.0, 0.0), (1.0, 1.0), (1.0, 1.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (1.0, 1.0)
+        )
 
 
 class WorldBank:
@@ -171,8 +172,16 @@ class KinematicBatchSim:
             self.pose[:, 0] += v * np.cos(yaw_mid) * h
             self.pose[:, 1] += v * np.sin(yaw_mid) * h
             self.pose[:, 2] = (self.pose[:, 2] + w * h + np.pi) % (2 * np.pi) - np.pi
-            footprint_collides(self.bank.grids, self.world_idx, self.bank.origins, self.bank.resolution_m,
-                               self.pose, hl, hw, self._hit)  # fmt: skip
+            footprint_collides(
+                self.bank.grids,
+                self.world_idx,
+                self.bank.origins,
+                self.bank.resolution_m,
+                self.pose,
+                hl,
+                hw,
+                self._hit,
+            )
             self.collided |= self._hit
         self.cmd = cmd.copy()
 
@@ -186,8 +195,16 @@ class KinematicBatchSim:
         lp[:, 0] += lid.mount_x_m * np.cos(pose[:, 2])
         lp[:, 1] += lid.mount_x_m * np.sin(pose[:, 2])
         out = np.empty((len(ids), len(self.angles)), dtype=np.float32)
-        raycast(self.bank.grids, self.world_idx[ids], self.bank.origins, self.bank.resolution_m, lp, self.angles,
-                self.scan_max_range_m, out)  # fmt: skip
+        raycast(
+            self.bank.grids,
+            self.world_idx[ids],
+            self.bank.origins,
+            self.bank.resolution_m,
+            lp,
+            self.angles,
+            self.scan_max_range_m,
+            out,
+        )
         noise = self.params["range_noise_std_m"][ids, None]
         if noise.any():
             out += self.rng.standard_normal(out.shape, dtype=np.float32) * noise.astype(np.float32)

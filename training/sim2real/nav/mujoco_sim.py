@@ -36,6 +36,7 @@ from xml.sax.saxutils import quoteattr
 
 import mujoco
 import numpy as np
+
 from sim2real_runtime.robot import RobotConfig
 
 from .scenario import OccupancyGrid, Scenario
@@ -101,10 +102,14 @@ def grid_boxes(grid: OccupancyGrid) -> np.ndarray:
         return np.zeros((0, 4))
     a = np.array(rects, dtype=np.float64)
     return np.stack(
-        [ox + 0.5 * (a[:, 0] + a[:, 1]) * res, oy + 0.5 * (a[:, 2] + a[:, 3]) * res,
-         0.5 * (a[:, 1] - a[:, 0]) * res, 0.5 * (a[:, 3] - a[:, 2]) * res],
+        [
+            ox + 0.5 * (a[:, 0] + a[:, 1]) * res,
+            oy + 0.5 * (a[:, 2] + a[:, 3]) * res,
+            0.5 * (a[:, 1] - a[:, 0]) * res,
+            0.5 * (a[:, 3] - a[:, 2]) * res,
+        ],
         axis=1,
-    )  # fmt: skip
+    )
 
 
 def _yaw_quat(yaw: float) -> np.ndarray:
@@ -120,21 +125,25 @@ def _quat_mat(q: np.ndarray) -> np.ndarray:
     """Rotation matrix [3, 3] of a unit quaternion (w, x, y, z)."""
     w, x, y, z = q
     return np.array(
-        [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-         [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-         [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]
-    )  # fmt: skip
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     aw, ax, ay, az = a
     bw, bx, by, bz = b
-    return np.array([
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    ])  # fmt: skip
+    return np.array(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ]
+    )
 
 
 def robot_mjcf_body(robot: RobotConfig) -> tuple[str, str]:
@@ -233,36 +242,38 @@ def scenario_mjcf(robot: RobotConfig, scenario: Scenario, physics_rate_hz: float
     """
     body, actuators = robot_mjcf_body(robot)
     obstacle = f'group="{_GROUP_OBSTACLE}" {_OBSTACLE_COLLISION} rgba="0.5 0.5 0.55 1"'
-    return "\n".join([
-        f"<mujoco model={quoteattr(robot.name + '_nav')}>",
-        '  <compiler angle="radian" autolimits="true"/>',
-        # implicitfast integrates the velocity servos' damping implicitly: stiff servos stay stable
-        # at 2 ms steps. A few noslip iterations remove the creep of MuJoCo's soft friction, which
-        # would otherwise let the tyres slip ~2 % under steady drive. The sleep flag makes MuJoCo
-        # compute the poses of static geoms once instead of at every step; the robot, which has
-        # actuators, is never put to sleep.
-        f'  <option timestep="{1.0 / physics_rate_hz}" integrator="implicitfast" solver="Newton"'
-        ' iterations="20" ls_iterations="8" noslip_iterations="3" cone="pyramidal">',
-        '    <flag sleep="enable"/>',
-        "  </option>",
-        "  <worldbody>",
-        '    <body name="floor">',
-        f'      <geom name="ground" type="plane" size="0 0 1" friction="{GROUND_FRICTION} 0.005 0.0001"'
-        f' group="{_GROUP_GROUND}" {_GROUND_COLLISION}/>',
-        "    </body>",
-        *("    " + _geom(sh, 0.0, 0.0, obstacle) for sh in scenario_shapes(scenario)),
-        *("    " + line for line in body.splitlines()),
-        "  </worldbody>",
-        "  <actuator>",
-        *("    " + a for a in actuators.splitlines()),
-        "  </actuator>",
-        # Counts the robot-obstacle contacts inside MuJoCo, far cheaper than scanning d.contact
-        # from Python after every physics step. Evaluated with the accelerations (in mj_step2).
-        "  <sensor>",
-        '    <contact name="obstacle_contact" subtree1="base_link" body2="world" data="found"/>',
-        "  </sensor>",
-        "</mujoco>",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"<mujoco model={quoteattr(robot.name + '_nav')}>",
+            '  <compiler angle="radian" autolimits="true"/>',
+            # implicitfast integrates the velocity servos' damping implicitly: stiff servos stay stable
+            # at 2 ms steps. A few noslip iterations remove the creep of MuJoCo's soft friction, which
+            # would otherwise let the tyres slip ~2 % under steady drive. The sleep flag makes MuJoCo
+            # compute the poses of static geoms once instead of at every step; the robot, which has
+            # actuators, is never put to sleep.
+            f'  <option timestep="{1.0 / physics_rate_hz}" integrator="implicitfast" solver="Newton"'
+            ' iterations="20" ls_iterations="8" noslip_iterations="3" cone="pyramidal">',
+            '    <flag sleep="enable"/>',
+            "  </option>",
+            "  <worldbody>",
+            '    <body name="floor">',
+            f'      <geom name="ground" type="plane" size="0 0 1" friction="{GROUND_FRICTION} 0.005 0.0001"'
+            f' group="{_GROUP_GROUND}" {_GROUND_COLLISION}/>',
+            "    </body>",
+            *("    " + _geom(sh, 0.0, 0.0, obstacle) for sh in scenario_shapes(scenario)),
+            *("    " + line for line in body.splitlines()),
+            "  </worldbody>",
+            "  <actuator>",
+            *("    " + a for a in actuators.splitlines()),
+            "  </actuator>",
+            # Counts the robot-obstacle contacts inside MuJoCo, far cheaper than scanning d.contact
+            # from Python after every physics step. Evaluated with the accelerations (in mj_step2).
+            "  <sensor>",
+            '    <contact name="obstacle_contact" subtree1="base_link" body2="world" data="found"/>',
+            "  </sensor>",
+            "</mujoco>",
+        ]
+    )
 
 
 def lidar_mjcf(scenario: Scenario, tile_m: float = LIDAR_TILE_M) -> str:
@@ -482,8 +493,20 @@ class MujocoNavSim:
         xmat = d.site_xmat[self._laser_site].reshape(3, 3)
         dirs = np.ascontiguousarray((xmat @ self._beams_local).T).reshape(-1)
         # Geoms further than range_max are culled before any ray is cast.
-        mujoco.mj_multiRay(lm, ld, origin, dirs, None, 1, -1, self._ray_geomid, self._ray_dist, None,
-                           lid.num_beams, lid.range_max_m)  # fmt: skip
+        mujoco.mj_multiRay(
+            lm,
+            ld,
+            origin,
+            dirs,
+            None,
+            1,
+            -1,
+            self._ray_geomid,
+            self._ray_dist,
+            None,
+            lid.num_beams,
+            lid.range_max_m,
+        )
         ranges = self._ray_dist.copy()
         hit = self._ray_geomid >= 0
         if self.lidar_noise and lid.range_noise_std_m > 0:

@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Circle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Circle
 
-from .evaluate import EpisodeResult, summarize  # noqa: E402
-from .scenario import Scenario  # noqa: E402
+from .evaluate import EpisodeResult, summarize
+from .scenario import Scenario
 
 COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
 
@@ -38,8 +38,12 @@ def plot_trajectories(
                 ax.add_patch(Circle((x, y), r, color="0.25", lw=0))
         elif sc.grid is not None:
             g = sc.grid
-            ext = [g.origin_xy_m[0], g.origin_xy_m[0] + g.shape[1] * g.resolution_m,
-                   g.origin_xy_m[1], g.origin_xy_m[1] + g.shape[0] * g.resolution_m]  # fmt: skip
+            ext = [
+                g.origin_xy_m[0],
+                g.origin_xy_m[0] + g.shape[1] * g.resolution_m,
+                g.origin_xy_m[1],
+                g.origin_xy_m[1] + g.shape[0] * g.resolution_m,
+            ]
             ax.imshow(g.occupied, origin="lower", extent=ext, cmap="Greys", vmin=0, vmax=1.5)
         ax.add_patch(Circle(sc.goal, sc.goal_tolerance_m, color="tab:green", alpha=0.2, lw=0))
         ax.plot(*sc.start[:2], "k^", ms=5)

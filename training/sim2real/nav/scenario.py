@@ -155,7 +155,8 @@ def _load_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(str(path), "<file>", "no such file")
     try:
-        data = yaml.safe_load(path.read_text())
+        # libyaml's C loader when present: BARN scenarios list hundreds of cylinders.
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), "<yaml>", f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -298,7 +299,7 @@ def write_scenario(path: Path, scenario: Scenario, map_file: str | None, header:
     lines += [
         f"name: {scenario.name}",
         *([f"map: {map_file}"] if map_file else []),
-        f"start: [{scenario.start[0]:.4f}, {scenario.start[1]:.4f}, {scenario.start[2]:.4f}]   # x, y, yaw (rad)",
+        "start: [{:.4f}, {:.4f}, {:.4f}]   # x, y, yaw (rad)".format(*scenario.start),
         f"goal: [{scenario.goal[0]:.4f}, {scenario.goal[1]:.4f}]",
         f"goal_tolerance: {scenario.goal_tolerance_m}",
         f"time_limit: {scenario.time_limit_s}",

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from sim2real_runtime.robot import load_robot
 
-from .config import NavTrainConfig, NavTaskConfig, PPOConfig
+from .config import NavTaskConfig, NavTrainConfig, PPOConfig
 from .env import NavEnv
 from .kinematic_sim import DomainRandomization, WorldBank
 from .worldgen import generate_training_world
@@ -89,7 +89,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class _WallClockExceeded(Exception):
+class _WallClockExceededError(Exception):
     pass
 
 
@@ -148,16 +148,19 @@ def train_nav(cfg: NavTrainConfig, run_dir: Path, resume: Path | None = None) ->
         }
         history.append(row)
         bar.update(1)
-        bar.set_postfix(succ=f"{row['success']:.2f}", coll=f"{row['collision']:.2f}",
-                        fps=f"{steps_per_it / (row['collect_s'] + row['learn_s']):.0f}")  # fmt: skip
+        bar.set_postfix(
+            succ=f"{row['success']:.2f}",
+            coll=f"{row['collision']:.2f}",
+            fps=f"{steps_per_it / (row['collect_s'] + row['learn_s']):.0f}",
+        )
         if time.time() - t0 > cfg.max_wall_time_s:
-            raise _WallClockExceeded
+            raise _WallClockExceededError
 
     runner.logger.log = log_hook  # type: ignore[method-assign]
     stopped_early = False
     try:
         runner.learn(num_learning_iterations=cfg.max_iterations - runner.current_learning_iteration)
-    except _WallClockExceeded:
+    except _WallClockExceededError:
         stopped_early = True
     bar.close()
     final = run_dir / f"model_{runner.current_learning_iteration}.pt"

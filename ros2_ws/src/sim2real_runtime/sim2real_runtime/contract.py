@@ -80,7 +80,9 @@ class PolicyContract:
                 raise ConfigError(source, key, "missing")
         if d["schema_version"] != SCHEMA_VERSION:
             raise ConfigError(
-                source, "schema_version", f"unsupported version {d['schema_version']!r} (this is {SCHEMA_VERSION})"
+                source,
+                "schema_version",
+                f"unsupported version {d['schema_version']!r} (this is {SCHEMA_VERSION})",
             )
         rate = d["control_rate_hz"]
         if not isinstance(rate, (int, float)) or not rate > 0:
@@ -162,14 +164,18 @@ def check_compatible(
         if spec.kind == "lidar_sectors":
             if spec.params["num_beams"] != robot.lidar.num_beams:
                 raise ContractMismatchError(
-                    source, f"observation.{spec.name}.params.num_beams", spec.params["num_beams"],
+                    source,
+                    f"observation.{spec.name}.params.num_beams",
+                    spec.params["num_beams"],
                     robot.lidar.num_beams,
-                )  # fmt: skip
+                )
             if spec.params["range_clip_m"] > robot.lidar.range_max_m:
                 raise ContractMismatchError(
-                    source, f"observation.{spec.name}.params.range_clip_m", spec.params["range_clip_m"],
+                    source,
+                    f"observation.{spec.name}.params.range_clip_m",
+                    spec.params["range_clip_m"],
                     f"lidar.range_max_m={robot.lidar.range_max_m}",
-                )  # fmt: skip
+                )
     for spec in contract.action:
         lo, hi, acc = spec.params["low"], spec.params["high"], spec.params["accel"]
         checks = [
@@ -178,10 +184,17 @@ def check_compatible(
             ("high[1]", hi[1], robot.max_angular_speed_radps, hi[1] <= robot.max_angular_speed_radps + 1e-9),
             ("low[1]", lo[1], -robot.max_angular_speed_radps, lo[1] >= -robot.max_angular_speed_radps - 1e-9),
             ("accel[0]", acc[0], robot.max_linear_accel_mps2, acc[0] <= robot.max_linear_accel_mps2 + 1e-9),
-            ("accel[1]", acc[1], robot.max_angular_accel_radps2, acc[1] <= robot.max_angular_accel_radps2 + 1e-9),
+            (
+                "accel[1]",
+                acc[1],
+                robot.max_angular_accel_radps2,
+                acc[1] <= robot.max_angular_accel_radps2 + 1e-9,
+            ),
         ]
         for name, want, have, ok in checks:
             if not ok:
                 raise ContractMismatchError(source, f"action.{spec.name}.params.{name}", want, have)
-    if control_rate_hz is not None and not math.isclose(contract.control_rate_hz, control_rate_hz, rel_tol=1e-6):
+    if control_rate_hz is not None and not math.isclose(
+        contract.control_rate_hz, control_rate_hz, rel_tol=1e-6
+    ):
         raise ContractMismatchError(source, "control_rate_hz", contract.control_rate_hz, control_rate_hz)

@@ -154,37 +154,61 @@ def nav_specs(
     lid = robot.lidar
     obs = [
         TermSpec(
-            "lidar", LidarSectors.kind, num_sectors, "m", "/scan (sensor_msgs/msg/LaserScan).ranges",
+            "lidar",
+            LidarSectors.kind,
+            num_sectors,
+            "m",
+            "/scan (sensor_msgs/msg/LaserScan).ranges",
             {
-                "num_beams": lid.num_beams, "fov_rad": lid.fov_rad, "range_min_m": lid.range_min_m,
-                "range_max_m": lid.range_max_m, "range_clip_m": range_clip_m, "num_sectors": num_sectors,
-                "pooling": "min", "invalid_reading": "no_return",
+                "num_beams": lid.num_beams,
+                "fov_rad": lid.fov_rad,
+                "range_min_m": lid.range_min_m,
+                "range_max_m": lid.range_max_m,
+                "range_clip_m": range_clip_m,
+                "num_sectors": num_sectors,
+                "pooling": "min",
+                "invalid_reading": "no_return",
             },
         ),
         TermSpec(
-            "goal", GoalPolar.kind, 3, "m, 1, 1",
+            "goal",
+            GoalPolar.kind,
+            3,
+            "m, 1, 1",
             "/goal_pose (geometry_msgs/msg/PoseStamped) in /odom (nav_msgs/msg/Odometry) frame",
             {"distance_clip_m": goal_clip_m, "layout": ["distance", "cos_bearing", "sin_bearing"]},
         ),
-        TermSpec("base_twist", BaseTwist.kind, 2, "m/s, rad/s", "/odom (nav_msgs/msg/Odometry).twist.twist",
-                 {"layout": ["linear.x", "angular.z"]}),
-        TermSpec("previous_action", PreviousAction.kind, 2, "1", "this policy's previous output, clipped",
-                 {}),
-    ]  # fmt: skip
+        TermSpec(
+            "base_twist",
+            BaseTwist.kind,
+            2,
+            "m/s, rad/s",
+            "/odom (nav_msgs/msg/Odometry).twist.twist",
+            {"layout": ["linear.x", "angular.z"]},
+        ),
+        TermSpec(
+            "previous_action", PreviousAction.kind, 2, "1", "this policy's previous output, clipped", {}
+        ),
+    ]
     for name, v in (("v_limits_mps[0]", v_limits_mps[0]), ("v_limits_mps[1]", v_limits_mps[1])):
         if not robot.min_linear_speed_mps <= v <= robot.max_linear_speed_mps:
             raise ValueError(f"{name}={v} is outside the robot's speed limits")
     if not 0 < w_max_radps <= robot.max_angular_speed_radps:
         raise ValueError(f"w_max_radps={w_max_radps} is outside (0, {robot.max_angular_speed_radps}]")
     action = TermSpec(
-        "cmd_vel", DiffDriveTwistAction.kind, 2, "m/s, rad/s", "/cmd_vel (geometry_msgs/msg/Twist)",
+        "cmd_vel",
+        DiffDriveTwistAction.kind,
+        2,
+        "m/s, rad/s",
+        "/cmd_vel (geometry_msgs/msg/Twist)",
         {
             "layout": ["linear.x", "angular.z"],
-            "low": [v_limits_mps[0], -w_max_radps], "high": [v_limits_mps[1], w_max_radps],
+            "low": [v_limits_mps[0], -w_max_radps],
+            "high": [v_limits_mps[1], w_max_radps],
             "accel": [robot.max_linear_accel_mps2, robot.max_angular_accel_radps2],
             "dt_s": 1.0 / control_rate_hz,
         },
-    )  # fmt: skip
+    )
     return obs, action
 
 

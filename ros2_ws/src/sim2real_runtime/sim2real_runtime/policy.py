@@ -64,14 +64,23 @@ class OnnxPolicy:
         inp = self.session.get_inputs()[0]
         out = self.session.get_outputs()[0]
         if inp.name != "obs" or out.name != "actions":
-            raise ConfigError(str(self.path), "<onnx graph>", f"expected input 'obs' and output 'actions', got "
-                              f"{inp.name!r} -> {out.name!r}")  # fmt: skip
+            raise ConfigError(
+                str(self.path),
+                "<onnx graph>",
+                f"expected input 'obs' and output 'actions', got {inp.name!r} -> {out.name!r}",
+            )
         if inp.shape[-1] != self.contract.obs_size:
-            raise ConfigError(str(self.path), "observation.size",
-                              f"graph input has {inp.shape[-1]} entries, contract says {self.contract.obs_size}")
+            raise ConfigError(
+                str(self.path),
+                "observation.size",
+                f"graph input has {inp.shape[-1]} entries, contract says {self.contract.obs_size}",
+            )
         if out.shape[-1] != self.contract.action_size:
-            raise ConfigError(str(self.path), "action.size",
-                              f"graph output has {out.shape[-1]} entries, contract says {self.contract.action_size}")
+            raise ConfigError(
+                str(self.path),
+                "action.size",
+                f"graph output has {out.shape[-1]} entries, contract says {self.contract.action_size}",
+            )
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Raw policy output float32 [B, A] for observations [B, N]."""
@@ -99,7 +108,9 @@ class NavController:
         self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
         self.prev_cmd = np.zeros((1, 2))
 
-    def step(self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray) -> np.ndarray:
+    def step(
+        self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
+    ) -> np.ndarray:
         """One control step: raw scan [num_beams], pose [3], twist [2], goal [2] -> command (v, w) [2]."""
         signals = {
             "scan_ranges": np.asarray(ranges_m, dtype=np.float32)[None],

@@ -115,7 +115,9 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(sorted(fields))})")
+        raise ConfigError(
+            source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(sorted(fields))})"
+        )
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         path = f"{prefix}{name}"
@@ -145,10 +147,17 @@ def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
 
 def _check(cfg: RobotConfig, source: str) -> None:
     positive = [
-        "footprint_length_m", "footprint_width_m", "body_height_m", "mass_kg", "wheel_radius_m",
-        "wheel_separation_m", "max_linear_speed_mps", "max_angular_speed_radps",
-        "max_linear_accel_mps2", "max_angular_accel_radps2",
-    ]  # fmt: skip
+        "footprint_length_m",
+        "footprint_width_m",
+        "body_height_m",
+        "mass_kg",
+        "wheel_radius_m",
+        "wheel_separation_m",
+        "max_linear_speed_mps",
+        "max_angular_speed_radps",
+        "max_linear_accel_mps2",
+        "max_angular_accel_radps2",
+    ]
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise ConfigError(source, name, f"must be > 0, got {getattr(cfg, name)!r}")
