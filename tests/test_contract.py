@@ -137,3 +137,17 @@ def test_contract_obs_size_must_match_graph(tmp_path, tiny_policy):
     onnx.save(model, str(tmp_path / "policy.onnx"))
     with pytest.raises(ConfigError, match=r"observation\.size"):
         OnnxPolicy(tmp_path)
+
+
+def test_runtime_imports_neither_torch_nor_mujoco_nor_onnx():
+    """The runtime installs alone on a robot: numpy, pyyaml and onnxruntime only."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim2real_runtime.policy, sim2real_runtime.contract, sim2real_runtime.nav_terms; "
+        "bad = [m for m in ('torch', 'mujoco', 'rclpy', 'onnx', 'sim2real') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr

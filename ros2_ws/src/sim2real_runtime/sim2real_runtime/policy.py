@@ -30,19 +30,29 @@ def policy_file(path: str | Path) -> Path:
     return p
 
 
-def read_contract(path: str | Path) -> PolicyContract:
-    """The contract stored in an ONNX file's metadata."""
-    import onnx
-
-    p = policy_file(path)
+def _session(p: Path) -> ort.InferenceSession:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        model = onnx.load(str(p), load_external_data=False)
-    except Exception as exc:  # onnx raises several types for corrupt files
-        raise ConfigError(str(p), "<onnx>", f"not a readable ONNX model: {exc}") from exc
-    meta = {m.key: m.value for m in model.metadata_props}
+        return ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises several types for corrupt or invalid graphs
+        raise ConfigError(str(p), "<onnx>", f"not a loadable ONNX model: {exc}") from exc
+
+
+def _contract_of(session: ort.InferenceSession, p: Path) -> PolicyContract:
+    meta = session.get_modelmeta().custom_metadata_map
     if METADATA_KEY not in meta:
         raise ConfigError(str(p), f"metadata_props.{METADATA_KEY}", "missing: not a sim2real policy")
     return PolicyContract.from_json(meta[METADATA_KEY], str(p))
+
+
+def read_contract(path: str | Path) -> PolicyContract:
+    """The contract stored in an ONNX file's metadata (read with onnxruntime: no onnx package needed)."""
+    p = policy_file(path)
+    return _contract_of(_session(p), p)
 
 
 class OnnxPolicy:
@@ -54,13 +64,8 @@ class OnnxPolicy:
 
     def __init__(self, path: str | Path) -> None:
         self.path = policy_file(path)
-        self.contract = read_contract(self.path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.session = _session(self.path)
+        self.contract = _contract_of(self.session, self.path)
         inp = self.session.get_inputs()[0]
         out = self.session.get_outputs()[0]
         if inp.name != "obs" or out.name != "actions":
