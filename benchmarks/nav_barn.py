@@ -30,7 +30,10 @@ def main() -> None:
     a = ap.parse_args()
     paths = find_scenarios(BARN)
     scenarios = [load_scenario(p) for p in paths]
-    specs = [ControllerSpec("policy", "jackal", a.policy)]
+    specs = [
+        ControllerSpec("policy", "jackal", a.policy),
+        ControllerSpec("policy", "jackal", a.policy, collision_guard=False),
+    ]
     if not a.no_dwa:
         specs.append(ControllerSpec("dwa", "jackal"))
     report = {}
@@ -42,7 +45,8 @@ def main() -> None:
             s = summarize(res)
             report[f"{sim}/{spec.label}"] = {**next(iter(s.values())), "wall_time_s": wall}
             print(f"[{sim}] {spec.label}: {len(res)} episodes in {wall:.1f} s")
-            out = Path(a.out_dir) / f"barn_{sim}_{spec.kind}.json"
+            tag = spec.kind if spec.collision_guard else f"{spec.kind}_noguard"
+            out = Path(a.out_dir) / f"barn_{sim}_{tag}.json"
             write_results(out, res, {"simulator": sim, "wall_time_s": wall, "runs": a.runs})
             plot_trajectories(out.with_suffix(".png"), scenarios, res)
         print(format_table({k: v for k, v in report.items() if k.startswith(sim)}))

@@ -24,8 +24,9 @@ from sim2real_runtime.errors import Sim2RealError
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = REPO / "policies" / "nav_jackal"
-DWA_MAX_SPEED_MPS = 1.0
-"""The DWA baseline's speed limit: the best success rate of 0.5, 1.0 and 2.0 m/s on BARN (RESULTS.md)."""
+DWA_MAX_SPEED_MPS = 0.0
+"""The DWA baseline's speed limit, 0 = the robot's own: the best success of 0.5, 1.0 and 2.0 m/s on
+BARN worlds (benchmarks/RESULTS.md). BARN's published DWA baseline used 0.5 m/s."""
 
 
 def _train(a: argparse.Namespace) -> int:
@@ -84,7 +85,9 @@ def _eval(a: argparse.Namespace) -> int:
         robot = load_robot(robot_name)
         NavController(pol, robot)  # refuse a contract mismatch here, before any episode runs
         rate = pol.contract.control_rate_hz
-        specs.append(ControllerSpec("policy", robot_name, str(Path(a.policy))))
+        specs.append(
+            ControllerSpec("policy", robot_name, str(Path(a.policy)), collision_guard=not a.no_guard)
+        )
     if a.planner:
         robot_name = a.robot or (specs[0].robot if specs else "jackal")
         specs.append(ControllerSpec(a.planner, robot_name, max_speed_mps=a.dwa_max_speed_mps))
@@ -139,6 +142,7 @@ def _benchmark(a: argparse.Namespace) -> int:
         sim=a.sim,
         rate_hz=10.0,
         dwa_max_speed_mps=DWA_MAX_SPEED_MPS,
+        no_guard=False,
         workers=a.workers,
         out=str(Path(a.out) / "nav_benchmark.json"),
         plot=None,
@@ -183,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     n = ev.add_parser("nav", help="navigation: success, collisions, time, path length, BARN score")
     n.add_argument("--policy", help="policy directory (policy.onnx + policy.yaml)")
     n.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
+    n.add_argument("--no-guard", action="store_true", help="evaluate the policy without the collision guard")
     n.add_argument(
         "--dwa-max-speed-mps",
         type=float,

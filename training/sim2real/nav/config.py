@@ -30,6 +30,9 @@ class NavTaskConfig:
     saturates at an average of 1 m/s along the reference path, so going faster only adds risk."""
     w_max_radps: float = 2.5
     """Yaw-rate magnitude range of the policy's action (rad/s)."""
+    collision_guard: bool = True
+    """Train with the runtime's collision guard (forward-speed cap from the raw scan) in the loop, as
+    it runs on the robot."""
     episode_time_s: float = 50.0
     """Training episode time limit (s); evaluation uses the scenario's own limit."""
     num_worlds: int = 240
@@ -44,13 +47,13 @@ class NavTaskConfig:
     """Reward per metre of progress along the geodesic (shortest collision-free) path to the goal."""
     reward_success: float = 10.0
     """Reward for reaching the goal."""
-    reward_collision: float = -15.0
+    reward_collision: float = -10.0
     """Reward (penalty) for touching an obstacle; ends the episode."""
     reward_time_per_s: float = -0.3
     """Reward per second spent (pushes for speed, i.e. BARN score)."""
-    reward_proximity: float = -1.0
+    reward_proximity: float = -0.5
     """Reward per second scaled by how far the nearest obstacle is inside ``proximity_margin_m``."""
-    proximity_margin_m: float = 0.3
+    proximity_margin_m: float = 0.25
     """Clearance from the footprint below which the proximity penalty starts (m)."""
     reward_action_rate: float = -0.02
     """Reward per step times the squared change of the normalised action."""

@@ -13,6 +13,7 @@ from tensordict import TensorDict
 
 from sim2real_runtime.nav_terms import DiffDriveTwistAction, nav_specs
 from sim2real_runtime.robot import RobotConfig
+from sim2real_runtime.safety import CollisionGuard
 from sim2real_runtime.terms import Observation, TermSpec
 
 from .config import NavTaskConfig
@@ -74,6 +75,7 @@ class NavEnv:
             seed=seed,
         )
         self.extent = footprint_extent(robot)
+        self.guard = CollisionGuard(robot, self.dt) if cfg.collision_guard else None
         self.prev_action = np.zeros((num_envs, self.num_actions), dtype=np.float32)
         self.goal = np.zeros((num_envs, 2))
         self.goal_tol = np.ones(num_envs)
@@ -131,6 +133,8 @@ class NavEnv:
         cfg = self.cfg
         a = actions.detach().cpu().numpy().astype(np.float64)
         cmd = self.action_term(a, self.sim.cmd)
+        if self.guard is not None:  # the deployment's safety filter, on the scan the policy just saw
+            cmd = self.guard(cmd, self._scan)
         self.sim.step(cmd)
         self.steps += 1
         pose = self.sim.pose

@@ -52,11 +52,13 @@ class ControllerSpec:
     policy: str | None = None
     max_speed_mps: float | None = None
     """DWA only: forward speed limit below the robot's (BARN's DWA baseline used 0.5 m/s)."""
+    collision_guard: bool = True
+    """Policy only: run the runtime's collision guard after the policy, as on the robot."""
 
     @property
     def label(self) -> str:
         if self.kind == "policy":
-            return f"policy:{Path(self.policy or '').name}"
+            return f"policy:{Path(self.policy or '').name}" + ("" if self.collision_guard else "(no guard)")
         return self.kind if self.max_speed_mps is None else f"{self.kind}@{self.max_speed_mps:g}mps"
 
 
@@ -70,7 +72,7 @@ def make_controller(
     if spec.kind == "policy":
         from sim2real_runtime.policy import NavController, OnnxPolicy
 
-        ctrl = NavController(OnnxPolicy(spec.policy), robot, control_rate_hz)
+        ctrl = NavController(OnnxPolicy(spec.policy), robot, control_rate_hz, spec.collision_guard)
 
         def step(frame: SensorFrame, goal: np.ndarray) -> tuple[float, float]:
             v, w = ctrl.step(frame.ranges_m, frame.pose, frame.twist, goal)

@@ -17,6 +17,7 @@ from .contract import METADATA_KEY, PolicyContract, check_compatible
 from .errors import ConfigError
 from .nav_terms import action_from_spec
 from .robot import RobotConfig
+from .safety import CollisionGuard
 from .terms import Observation
 
 
@@ -99,8 +100,16 @@ class NavController:
     trained for a different robot.
     """
 
-    def __init__(self, policy: OnnxPolicy, robot: RobotConfig, control_rate_hz: float | None = None) -> None:
+    def __init__(
+        self,
+        policy: OnnxPolicy,
+        robot: RobotConfig,
+        control_rate_hz: float | None = None,
+        collision_guard: bool = True,
+    ) -> None:
         check_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
+        period = 1.0 / policy.contract.control_rate_hz
+        self.guard = CollisionGuard(robot, period) if collision_guard else None
         self.policy = policy
         self.robot = robot
         self.observation = Observation(policy.contract.observation)
@@ -127,6 +136,8 @@ class NavController:
         obs = self.observation(signals)
         action = self.policy(obs)
         cmd = self.action_term(action, self.prev_cmd)
+        if self.guard is not None:
+            cmd = self.guard(cmd, signals["scan_ranges"])
         self.prev_action = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
         self.prev_cmd = cmd
         return cmd[0]

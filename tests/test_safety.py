@@ -1,0 +1,68 @@
+"""The collision guard against hand-computed values; no input makes it raise speed or emit NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim2real_runtime.safety import CollisionGuard
+
+
+def scan_with(jackal, beam: int, r: float) -> np.ndarray:
+    s = np.full((1, jackal.lidar.num_beams), np.inf)
+    s[0, beam] = r
+    return s
+
+
+def test_free_distance_and_speed_cap_by_hand(jackal):
+    g = CollisionGuard(jackal, 0.1, margin_m=0.05)
+    # Beam 360 points 0.19 degrees left: a return at 1.134 m is 0.12 + 1.134 = 1.254 m ahead of
+    # base_link, i.e. 1.0 m ahead of the 0.254 m front edge.
+    s = scan_with(jackal, 360, 1.134)
+    assert g.free_distance(s)[0] == pytest.approx(1.0, abs=1e-4)
+    # v * 0.1 + v^2 / 8 = 0.95  ->  v = -0.4 + sqrt(0.16 + 7.6) = 2.3857 m/s
+    assert g.max_speed(s)[0] == pytest.approx(2.3857, abs=1e-3)
+    # 0.3 m free: v = -0.4 + sqrt(0.16 + 2.0) = 1.0697 m/s caps a 1.5 m/s command, w untouched.
+    s = scan_with(jackal, 360, 0.434)
+    out = g(np.array([[1.5, 0.7]]), s)
+    assert out[0, 0] == pytest.approx(1.0697, abs=1e-3) and out[0, 1] == 0.7
+
+
+def test_returns_beside_the_corridor_are_ignored(jackal):
+    g = CollisionGuard(jackal, 0.1)
+    angles = jackal.lidar.beam_angles_rad()
+    # A return 0.3 m to the left (|y| > 0.215 + 0.05) at x = 0.6 does not block driving straight.
+    i = int(np.argmin(np.abs(angles - math.atan2(0.3, 0.6 - 0.12))))
+    r = math.hypot(0.3, 0.6 - 0.12)
+    assert math.isinf(g.free_distance(scan_with(jackal, i, r))[0])
+
+
+def test_within_margin_stops_forward_but_allows_reverse_and_turning(jackal):
+    g = CollisionGuard(jackal, 0.1)
+    s = scan_with(jackal, 360, 0.16)  # 0.026 m from the front edge
+    np.testing.assert_allclose(g(np.array([[0.8, 1.0]]), s), [[0.0, 1.0]])
+    np.testing.assert_allclose(g(np.array([[-0.2, 0.0]]), s), [[-0.2, 0.0]])
+
+
+def test_invalid_readings_do_not_block(jackal):
+    g = CollisionGuard(jackal, 0.1)
+    s = np.full((1, 720), np.nan)
+    s[0, :10] = 0.0  # below range_min: invalid
+    assert math.isinf(g.max_speed(s)[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.float64, (1, 720), elements=st.floats(allow_nan=True, allow_infinity=True, width=32)),
+    st.floats(-2.0, 2.0),
+    st.floats(-4.0, 4.0),
+)
+def test_guard_never_raises_speed_or_makes_nan(jackal, scan, v, w):
+    out = CollisionGuard(jackal, 0.1)(np.array([[v, w]]), scan)
+    assert np.isfinite(out).all()
+    assert out[0, 0] <= max(v, 0.0) + 1e-12 and out[0, 1] == w
