@@ -45,7 +45,7 @@ def main() -> None:
             s = summarize(res)
             report[f"{sim}/{spec.label}"] = {**next(iter(s.values())), "wall_time_s": wall}
             print(f"[{sim}] {spec.label}: {len(res)} episodes in {wall:.1f} s")
-            tag = spec.kind if spec.collision_guard else f"{spec.kind}_noguard"
+            tag = f"{spec.kind}_noguard" if spec.collision_guard is False else spec.kind
             out = Path(a.out_dir) / f"barn_{sim}_{tag}.json"
             write_results(out, res, {"simulator": sim, "wall_time_s": wall, "runs": a.runs})
             plot_trajectories(out.with_suffix(".png"), scenarios, res)

@@ -86,7 +86,9 @@ def _eval(a: argparse.Namespace) -> int:
         NavController(pol, robot)  # refuse a contract mismatch here, before any episode runs
         rate = pol.contract.control_rate_hz
         specs.append(
-            ControllerSpec("policy", robot_name, str(Path(a.policy)), collision_guard=not a.no_guard)
+            ControllerSpec(
+                "policy", robot_name, str(Path(a.policy)), collision_guard=False if a.no_guard else None
+            )
         )
     if a.planner:
         robot_name = a.robot or (specs[0].robot if specs else "jackal")

@@ -56,6 +56,7 @@ class NavEnv:
             cfg.goal_clip_m,
             cfg.v_limits_mps,
             cfg.w_max_radps,
+            cfg.collision_guard,
         )
         self.obs_specs: list[TermSpec] = obs_specs
         self.action_spec: TermSpec = act_spec

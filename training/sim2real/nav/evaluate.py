@@ -52,13 +52,15 @@ class ControllerSpec:
     policy: str | None = None
     max_speed_mps: float | None = None
     """DWA only: forward speed limit below the robot's (BARN's DWA baseline used 0.5 m/s)."""
-    collision_guard: bool = True
-    """Policy only: run the runtime's collision guard after the policy, as on the robot."""
+    collision_guard: bool | None = None
+    """Policy only: run the runtime's collision guard after the policy; None: as in training."""
 
     @property
     def label(self) -> str:
         if self.kind == "policy":
-            return f"policy:{Path(self.policy or '').name}" + ("" if self.collision_guard else "(no guard)")
+            return f"policy:{Path(self.policy or '').name}" + (
+                "(no guard)" if self.collision_guard is False else ""
+            )
         return self.kind if self.max_speed_mps is None else f"{self.kind}@{self.max_speed_mps:g}mps"
 
 

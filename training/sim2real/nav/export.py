@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import platform
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.nav_terms import nav_specs
 from sim2real_runtime.robot import load_robot
 
+from ..gitinfo import git_commit
 from .train import config_from_dict, rsl_rl_config
 
 EXPORT_TOLERANCE = 1e-4
@@ -36,24 +36,6 @@ EXPORT_TOLERANCE = 1e-4
 
 class ExportCheckError(Sim2RealError):
     """onnxruntime and torch disagree on the exported policy."""
-
-
-def git_commit(repo: Path) -> str:
-    """``<sha>`` or ``<sha>-dirty`` of the repository, or ``unknown``."""
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def latest_checkpoint(run_dir: Path) -> Path:
@@ -74,7 +56,14 @@ def build_contract(
     t = cfg.task
     robot = load_robot(t.robot)
     obs_specs, act_spec = nav_specs(
-        robot, t.control_rate_hz, t.num_sectors, t.range_clip_m, t.goal_clip_m, t.v_limits_mps, t.w_max_radps
+        robot,
+        t.control_rate_hz,
+        t.num_sectors,
+        t.range_clip_m,
+        t.goal_clip_m,
+        t.v_limits_mps,
+        t.w_max_radps,
+        t.collision_guard,
     )
     summary_path = run_dir / "train_summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
@@ -82,6 +71,7 @@ def build_contract(
 
     provenance = {
         "commit": git_commit(Path(__file__).resolve().parents[3]),
+        "train_commit": summary.get("commit"),
         "config": cfg_dict,
         "seed": cfg.seed,
         "checkpoint": checkpoint.name,
@@ -184,6 +174,7 @@ def export_nav(
                 if not (tmp / f.name).exists():
                     shutil.copy2(f, tmp / f.name)
             shutil.rmtree(out_dir)
+        tmp.chmod(0o755)  # mkdtemp makes it private; a policy folder is meant to be shared
         tmp.rename(out_dir)
     finally:
         if tmp.exists():

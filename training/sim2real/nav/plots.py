@@ -74,3 +74,25 @@ def plot_trajectories(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_training(path: Path, history: Sequence[dict], steps_per_iteration: int) -> Path:
+    """Episode outcome rates per PPO iteration against environment steps (from train_summary.json)."""
+    it = np.array([h["iteration"] for h in history])
+    steps = (it + 1) * steps_per_iteration / 1e6
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key, color in (("success", "tab:green"), ("collision", "tab:red"), ("timeout", "tab:gray")):
+        y = np.array([h[key] for h in history])
+        k = min(10, len(y))
+        smooth = np.convolve(y, np.ones(k) / k, mode="valid")
+        ax.plot(steps, y, color=color, alpha=0.2, lw=0.8)
+        ax.plot(steps[k - 1 :], smooth, color=color, lw=1.8, label=key)
+    ax.set_xlabel("environment steps (millions)")
+    ax.set_ylabel("fraction of finished episodes")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

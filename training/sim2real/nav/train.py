@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from sim2real_runtime.robot import load_robot
 
+from ..gitinfo import git_commit
 from .config import NavTaskConfig, NavTrainConfig, PPOConfig
 from .env import NavEnv
 from .kinematic_sim import DomainRandomization, WorldBank
@@ -107,6 +108,7 @@ def train_nav(cfg: NavTrainConfig, run_dir: Path, resume: Path | None = None) ->
     from rsl_rl.runners import OnPolicyRunner
 
     t0 = time.time()
+    train_commit = git_commit(Path(__file__).resolve().parents[3])
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.torch_threads)
     seed_everything(cfg.seed)
@@ -173,6 +175,7 @@ def train_nav(cfg: NavTrainConfig, run_dir: Path, resume: Path | None = None) ->
     n_steps = steps_per_it * len(history)
     summary = {
         "checkpoint": final.name,
+        "commit": train_commit,
         "iterations": runner.current_learning_iteration + 1,
         "env_steps": n_steps,
         "wall_time_s": wall,
@@ -187,4 +190,8 @@ def train_nav(cfg: NavTrainConfig, run_dir: Path, resume: Path | None = None) ->
         "history": history,
     }
     (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
+    if history:
+        from .plots import plot_training
+
+        plot_training(run_dir / "training_curve.png", history, steps_per_it)
     return final

@@ -149,8 +149,12 @@ def nav_specs(
     goal_clip_m: float,
     v_limits_mps: tuple[float, float],
     w_max_radps: float,
+    collision_guard: bool = True,
 ) -> tuple[list[TermSpec], TermSpec]:
-    """Observation term specs and the action spec of the navigation policy for ``robot``."""
+    """Observation term specs and the action spec of the navigation policy for ``robot``.
+
+    ``collision_guard`` records whether training ran the runtime's collision guard after the action
+    term; a deployment then runs it too, since the policy learned to rely on it."""
     lid = robot.lidar
     obs = [
         TermSpec(
@@ -207,6 +211,7 @@ def nav_specs(
             "high": [v_limits_mps[1], w_max_radps],
             "accel": [robot.max_linear_accel_mps2, robot.max_angular_accel_radps2],
             "dt_s": 1.0 / control_rate_hz,
+            "collision_guard": collision_guard,
         },
     )
     return obs, action

@@ -105,10 +105,12 @@ class NavController:
         policy: OnnxPolicy,
         robot: RobotConfig,
         control_rate_hz: float | None = None,
-        collision_guard: bool = True,
+        collision_guard: bool | None = None,
     ) -> None:
         check_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
         period = 1.0 / policy.contract.control_rate_hz
+        if collision_guard is None:  # as in training (policies exported before the flag had none)
+            collision_guard = bool(policy.contract.action[0].params.get("collision_guard", False))
         self.guard = CollisionGuard(robot, period) if collision_guard else None
         self.policy = policy
         self.robot = robot
