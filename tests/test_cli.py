@@ -124,3 +124,18 @@ def test_same_seed_same_policy(tiny_run, tmp_path):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_dwa_eval_works_for_another_robot_config(worlds, tmp_path):
+    """The evaluator and baseline take any robot file: a TurtleBot3 Burger on a generated world."""
+    out = tmp_path / "tb3.json"
+    one = sorted(worlds.glob("*.scenario.yaml"))[0]
+    rc = main(["eval", "nav", "--planner", "dwa", "--robot", "turtlebot3_burger", "--scenarios", str(one),
+               "--sim", "kinematic", "--workers", "1", "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    ep = doc["episodes"][0]
+    assert doc["meta"]["controllers"][0]["robot"] == "turtlebot3_burger"
+    assert ep["success"] + ep["collision"] + ep["timeout"] == 1
+    # 0.22 m/s top speed: never more than 0.22 m per second of simulated time.
+    assert ep["path_length_m"] <= 0.22 * ep["time_s"] + 1e-6
