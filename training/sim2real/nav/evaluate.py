@@ -61,7 +61,7 @@ class ControllerSpec:
             return f"policy:{Path(self.policy or '').name}" + (
                 "(no guard)" if self.collision_guard is False else ""
             )
-        return self.kind if self.max_speed_mps is None else f"{self.kind}@{self.max_speed_mps:g}mps"
+        return f"{self.kind}@{self.max_speed_mps:g}mps" if self.max_speed_mps else self.kind
 
 
 Controller = Callable[[SensorFrame, np.ndarray], tuple[float, float]]
