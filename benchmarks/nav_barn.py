@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from sim2real.nav.evaluate import ControllerSpec, evaluate, format_table, summarize, write_results
+from sim2real.nav.export import update_evaluation
 from sim2real.nav.plots import plot_trajectories
 from sim2real.nav.scenario import find_scenarios, load_scenario
 
@@ -27,6 +28,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--no-dwa", action="store_true")
     ap.add_argument("--out-dir", default="benchmarks/results")
+    ap.add_argument(
+        "--update-policy",
+        action="store_true",
+        help="store the summary in the policy's contract and card (how nav_jackal got its evaluation)",
+    )
     a = ap.parse_args()
     paths = find_scenarios(BARN)
     scenarios = [load_scenario(p) for p in paths]
@@ -51,6 +57,17 @@ def main() -> None:
             plot_trajectories(out.with_suffix(".png"), scenarios, res)
         print(format_table({k: v for k, v in report.items() if k.startswith(sim)}))
     (Path(a.out_dir) / "barn_summary.json").write_text(json.dumps(report, indent=1))
+    if a.update_policy:
+        label = specs[0].label
+        evaluation = {
+            "benchmark": f"BARN static worlds in ../shared ({len(paths)}), {a.runs} run(s) each, "
+            "collision guard as in training",
+            "date": time.strftime("%Y-%m-%d"),
+            **{sim: {k: round(v, 4) for k, v in report[f"{sim}/{label}"].items()} for sim in a.sim},
+        }
+        if not a.no_dwa and "mujoco" in a.sim:
+            evaluation["dwa_baseline_mujoco"] = {k: round(v, 4) for k, v in report["mujoco/dwa"].items()}
+        update_evaluation(Path(a.policy), evaluation)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,7 @@ class NavEnv:
         self.episode_stats = {"success": 0, "collision": 0, "timeout": 0}
         self._reset(np.arange(num_envs))
         self._scan = self.sim.scan()
+        self._clear = self._clearance(self._scan)
         self._obs = self._observe()
 
     # -------------------------------------------------------------------------------- helpers
@@ -102,7 +103,8 @@ class NavEnv:
         self.prev_dist[ids] = self.bank.goal_distance(w, start[:, :2])
 
     def _observe(self) -> TensorDict:
-        """Observation groups from the current ``self._scan`` and simulator state."""
+        """Observation groups from the current ``self._scan``, ``self._clear``, ``self.prev_dist``
+        (the geodesic goal distance at the current pose) and the simulator state."""
         signals = {
             "scan_ranges": self._scan,
             "pose": self.sim.pose,
@@ -111,8 +113,8 @@ class NavEnv:
             "prev_action": self.prev_action,
         }
         policy_obs = self.observation(signals)
-        geo = self.bank.goal_distance(self.sim.world_idx, self.sim.pose[:, :2])
-        privileged = np.stack([np.minimum(geo, 30.0) / 10.0, self._clearance()], axis=1).astype(np.float32)
+        geo = self.prev_dist
+        privileged = np.stack([np.minimum(geo, 30.0) / 10.0, self._clear], axis=1).astype(np.float32)
         return TensorDict(
             {
                 "policy": torch.from_numpy(policy_obs),
@@ -121,9 +123,9 @@ class NavEnv:
             batch_size=[self.num_envs],
         )
 
-    def _clearance(self) -> np.ndarray:
-        """Smallest gap between the footprint and a lidar return (m), float [B]."""
-        r = np.where(np.isfinite(self._scan), self._scan, np.float32(self.cfg.range_clip_m))
+    def _clearance(self, scan: np.ndarray) -> np.ndarray:
+        """Smallest gap between the footprint and a lidar return (m), float [k], for scans [k, beams]."""
+        r = np.where(np.isfinite(scan), scan, np.float32(self.cfg.range_clip_m))
         return (r - self.extent).min(axis=1)
 
     # ---------------------------------------------------------------------------- VecEnv API
@@ -149,7 +151,7 @@ class NavEnv:
         self.prev_action = clipped
         # Observe before resetting so the proximity term sees the post-step scan.
         self._scan = self.sim.scan()
-        clearance = self._clearance()
+        self._clear = clearance = self._clearance(self._scan)
         proximity = np.clip((cfg.proximity_margin_m - clearance) / cfg.proximity_margin_m, 0.0, 1.0)
         reward = (
             cfg.reward_progress_per_m * np.clip(self.prev_dist - dist, -1.0, 1.0)
@@ -176,6 +178,7 @@ class NavEnv:
         self._reset(done_ids)
         if len(done_ids):
             self._scan[done_ids] = self.sim.scan(done_ids)
+            self._clear[done_ids] = self._clearance(self._scan[done_ids])
         self._obs = self._observe()
         self.episode_length_buf = torch.from_numpy(self.steps.copy())
         extras = {"time_outs": torch.from_numpy(timeout), "log": log}

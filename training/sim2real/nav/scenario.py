@@ -39,12 +39,6 @@ class OccupancyGrid:
     def shape(self) -> tuple[int, int]:
         return self.occupied.shape  # type: ignore[return-value]
 
-    def cell_centers(self) -> np.ndarray:
-        """Centres of the occupied cells, shape [K, 2] (m)."""
-        r, c = np.nonzero(self.occupied)
-        ox, oy = self.origin_xy_m
-        return np.stack([ox + (c + 0.5) * self.resolution_m, oy + (r + 0.5) * self.resolution_m], axis=1)
-
 
 @dataclass(frozen=True)
 class Scenario:
