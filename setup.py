@@ -1,9 +1,13 @@
 """sim2real: train robot policies in simulation, deploy them unchanged on ROS 2 robots.
 
-``pip install -e .`` installs two Python packages and the ``sim2real`` command:
+``pip install -e .`` installs four Python packages and the ``sim2real`` command:
 
 - ``sim2real_runtime`` (ros2_ws/src/sim2real_runtime): the policy contract, observation and
   action terms, ONNX execution. numpy + onnxruntime only; also an ament_python package for colcon.
+- ``sim2real_ros`` (ros2_ws/src/sim2real_ros): the transport interface and its rclpy and Cyclone
+  DDS adapters, ROS 2 message types for DDS, message conversions.
+- ``nav_policy`` (ros2_ws/src/nav_policy): the navigation node (also a colcon package with launch
+  files).
 - ``sim2real`` (training/sim2real): simulators, worlds, training, export, evaluation, baselines.
 """
 
@@ -14,9 +18,11 @@ setup(
     version="0.1.0",
     description="Sim-to-real robot learning: train on a CPU, deploy on ROS 2 with the contract checked",
     python_requires=">=3.10",
-    packages=["sim2real_runtime", "sim2real", "sim2real.nav"],
+    packages=["sim2real_runtime", "sim2real_ros", "nav_policy", "sim2real", "sim2real.nav"],
     package_dir={
         "sim2real_runtime": "ros2_ws/src/sim2real_runtime/sim2real_runtime",
+        "sim2real_ros": "ros2_ws/src/sim2real_ros/sim2real_ros",
+        "nav_policy": "ros2_ws/src/nav_policy/nav_policy",
         "sim2real": "training/sim2real",
     },
     install_requires=[
@@ -32,6 +38,9 @@ setup(
         "tqdm>=4.66",
         "matplotlib>=3.8",
         "scipy>=1.11",
+        "cyclonedds==11.0.1",
+        "rosbags>=0.10",
+        "psutil>=5.9",
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]},
     entry_points={"console_scripts": ["sim2real=sim2real.cli:main"]},

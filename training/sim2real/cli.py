@@ -6,6 +6,8 @@
     sim2real worlds         write a BARN-style benchmark (scenario files + Nav2 maps)
     sim2real benchmark nav  worlds + policy + baseline + table + plot (the README's main job)
     sim2real robot urdf     print the URDF generated from a robot configuration
+    sim2real sim nav        MuJoCo sim bridge: a scenario's world over ROS 2 topics (DDS)
+    sim2real deploy nav     the nav_policy node over Cyclone DDS (no ROS 2 needed)
 
 Errors a user can cause (bad file, unknown robot, contract mismatch) print one line naming the file
 and field and exit with status 2; nothing is half-written.
@@ -161,6 +163,76 @@ def _robot(a: argparse.Namespace) -> int:
     return 0
 
 
+def _sim(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from sim2real_ros.convert import fill_header, set_yaw
+    from sim2real_ros.dds import DdsTransport
+    from sim2real_ros.transport import DEFAULT
+    from sim2real_runtime.robot import load_robot
+
+    from .nav.scenario import load_scenario
+    from .nav.sim_bridge import BridgeConfig, NavSimBridge, to_odom_frame
+
+    robot = load_robot(a.robot)
+    scenario = load_scenario(a.scenario)
+    cfg = BridgeConfig(
+        scan_rate_hz=a.scan_rate_hz,
+        real_time_factor=a.real_time_factor,
+        lidar_noise=not a.no_noise,
+        odom_twist_noise_std=(0.0, 0.0) if a.no_noise else BridgeConfig.odom_twist_noise_std,
+        cmd_vel_stamped=a.cmd_vel_stamped,
+    )
+    transport = DdsTransport("sim_bridge")
+    bridge = NavSimBridge(transport, robot, cfg)
+    bridge.load(scenario, a.seed)
+    goal = to_odom_frame(scenario, np.asarray(scenario.goal))
+    print(
+        f"{scenario.name}: {robot.name} at the start; goal ({goal[0]:.3f}, {goal[1]:.3f}) in frame 'odom', "
+        f"tolerance {scenario.goal_tolerance_m} m, time limit {scenario.time_limit_s} s",
+        flush=True,
+    )
+    goal_pub = (
+        transport.publisher("/goal_pose", "geometry_msgs/msg/PoseStamped", DEFAULT) if a.send_goal else None
+    )
+    state = {"sent": False, "t0": time.monotonic()}
+
+    def done() -> bool:
+        # As RViz does, once: after a subscriber has matched and seen a few scans.
+        if (
+            goal_pub is not None
+            and not state["sent"]
+            and goal_pub.subscriber_count() > 0
+            and time.monotonic() - state["t0"] > 0.5
+        ):
+            msg = transport.msg("geometry_msgs/msg/PoseStamped")()
+            fill_header(msg.header, bridge.clock_s, "odom")
+            msg.pose.position.x, msg.pose.position.y = float(goal[0]), float(goal[1])
+            set_yaw(msg.pose.orientation, 0.0)
+            goal_pub.publish(msg)
+            state["sent"] = True
+            print("goal sent on /goal_pose", flush=True)
+        if a.episode and (not a.send_goal or state["sent"]) and bridge.status() is not None:
+            return True
+        return a.duration_s is not None and bridge.frame.time_s >= a.duration_s
+
+    bridge.run(done)
+    outcome = bridge.status() or "running"
+    print(f"{scenario.name}: {outcome} at t = {bridge.frame.time_s:.2f} s", flush=True)
+    if a.result:
+        r = bridge.result("ros2_topics")
+        Path(a.result).write_text(json.dumps(dataclasses.asdict(r), indent=1) + "\n")
+    transport.close()
+    return 0
+
+
+def _deploy(a: argparse.Namespace) -> int:
+    from nav_policy.node import run_dds
+
+    args = list(a.node_args)
+    return run_dds(args[1:] if args[:1] == ["--"] else args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sim2real", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -234,6 +306,32 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="results")
     b.set_defaults(func=_benchmark)
 
+    sm = sub.add_parser("sim", help="simulators over ROS 2 topics").add_subparsers(
+        dest="domain", required=True
+    )
+    s = sm.add_parser("nav", help="MuJoCo sim bridge: /scan /odom /tf /clock out, /cmd_vel in (Cyclone DDS)")
+    s.add_argument("--scenario", required=True, help="a *.scenario.yaml (BARN or generated)")
+    s.add_argument("--robot", default="jackal", help="robot name or YAML (default: jackal)")
+    s.add_argument("--seed", type=int, default=0, help="noise seed")
+    s.add_argument("--real-time-factor", type=float, default=1.0, help="sim seconds per wall second (0: max)")
+    s.add_argument("--scan-rate-hz", type=float, default=0.0, help="lidar rate (default: the robot's)")
+    s.add_argument("--no-noise", action="store_true", help="no lidar or odometry noise")
+    s.add_argument("--cmd-vel-stamped", action="store_true", help="read TwistStamped on /cmd_vel")
+    s.add_argument("--send-goal", action="store_true", help="publish the scenario's goal on /goal_pose")
+    s.add_argument("--episode", action="store_true", help="exit at success, collision or the time limit")
+    s.add_argument("--duration-s", type=float, help="exit after this much simulated time")
+    s.add_argument("--result", help="write the episode's result (JSON) here on exit")
+    s.set_defaults(func=_sim)
+
+    dp = sub.add_parser("deploy", help="run a policy node").add_subparsers(dest="domain", required=True)
+    d = dp.add_parser(
+        "nav",
+        help="the nav_policy node over Cyclone DDS: --policy DIR [--params-file F] [--set NAME=VALUE ...]",
+        add_help=False,
+    )
+    d.add_argument("node_args", nargs=argparse.REMAINDER)
+    d.set_defaults(func=_deploy)
+
     r = sub.add_parser("robot", help="robot descriptions").add_subparsers(dest="what", required=True)
     u = r.add_parser("urdf", help="print the URDF generated from sim_assets/<name>/robot.yaml")
     u.add_argument("name")
@@ -242,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:2] == ["deploy", "nav"]:  # the node parses its own options (and --help)
+        argv = ["deploy", "nav", "--", *argv[2:]]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -406,8 +406,11 @@ class MujocoNavSim:
         self._pending.clear()
         return self._frame()
 
-    def step(self, cmd_v_mps: float, cmd_w_radps: float) -> SensorFrame:
+    def step(self, cmd_v_mps: float, cmd_w_radps: float, scan: bool = True) -> SensorFrame:
         """Send (v, w) as on /cmd_vel, advance one control period, return the new frame.
+
+        With ``scan=False`` the lidar is not cast and the frame's ``ranges_m`` is empty (the sim
+        bridge steps physics faster than the lidar rate).
 
         The base controller saturates the command to the speed limits, ramps its setpoint at most
         by the acceleration limits per physics step, and converts it to wheel speeds.
@@ -455,7 +458,7 @@ class MujocoNavSim:
         self._target[:] = (tgt_v, tgt_w)
         # The loop's sensor readings saw every state but the last; _touching() checks that one.
         self._collided = self._collided or touched > 0 or self._touching()
-        return self._frame()
+        return self._frame(scan)
 
     # ------------------------------------------------------------------------------- internals
 
@@ -465,7 +468,14 @@ class MujocoNavSim:
         assert d is not None
         return bool(d.ncon) and bool(self._is_obstacle[d.contact.geom].any())
 
-    def _frame(self) -> SensorFrame:
+    def wheel_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """Left and right wheel joint angles [2] (rad) and speeds [2] (rad/s), for /joint_states."""
+        m, d = self.model, self.data
+        assert m is not None and d is not None
+        ids = [m.joint(f"{side}_wheel_joint").id for side in ("left", "right")]
+        return d.qpos[m.jnt_qposadr[ids]].copy(), d.qvel[m.jnt_dofadr[ids]].copy()
+
+    def _frame(self, scan: bool = True) -> SensorFrame:
         m, d = self.model, self.data
         assert m is not None and d is not None
         q, dq = self._free_qpos, self._free_qvel
@@ -476,7 +486,7 @@ class MujocoNavSim:
         v_fwd = float(rot[:, 0] @ d.qvel[dq : dq + 3])
         yaw_rate = float(rot[2] @ d.qvel[dq + 3 : dq + 6])
         return SensorFrame(
-            ranges_m=self._scan(),
+            ranges_m=self._scan() if scan else np.zeros(0, dtype=np.float32),
             pose=np.array([pos[0], pos[1], _quat_yaw(quat)]),
             twist=np.array([v_fwd, yaw_rate]),
             time_s=float(d.time),

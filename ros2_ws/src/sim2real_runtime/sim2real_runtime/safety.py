@@ -63,3 +63,107 @@ class CollisionGuard:
         out = np.array(np.atleast_2d(cmd), dtype=np.float64, copy=True)
         out[:, 0] = np.where(out[:, 0] > 0, np.minimum(out[:, 0], self.max_speed(ranges_m)), out[:, 0])
         return out
+
+
+class SafetyFilter:
+    """The last gate between any command source (policy, teleop, residual mix) and the actuators.
+
+    For a command vector of any domain (a diff-drive twist, collective thrust + body rates, joint
+    targets), every call returns a finite command inside ``[low, high]``:
+
+    1. any non-finite entry -> the whole command is replaced by ``stop`` (a NaN never reaches a
+       robot, and half a command is not a command);
+    2. clamp to ``[low, high]``;
+    3. rate limit: each entry moves at most ``max_rate_per_s * dt`` from the previous output, with
+       ``dt`` the node-clock time since the previous call (0 if the clock went backwards);
+    4. extra upper bounds ``upper`` for this step (the collision guard's speed cap): applied after
+       the rate limit, so braking is never slowed down by it;
+    5. final clamp to ``[low, high]``.
+
+    :meth:`stop` returns ``stop`` at once, bypassing the rate limit (e-stop, watchdog).
+
+    Args:
+        low, high: per-entry limits [A] (command units, e.g. m/s and rad/s).
+        max_rate_per_s: per-entry rate limits [A] (units/s, e.g. m/s^2); ``inf`` for none.
+        stop: the safe command [A] (zeros: a diff-drive base stands still); must be within limits.
+    """
+
+    def __init__(
+        self,
+        low: np.ndarray,
+        high: np.ndarray,
+        max_rate_per_s: np.ndarray,
+        stop: np.ndarray | None = None,
+    ) -> None:
+        self.low = np.asarray(low, dtype=np.float64).copy()
+        self.high = np.asarray(high, dtype=np.float64).copy()
+        self.rate = np.asarray(max_rate_per_s, dtype=np.float64).copy()
+        n = self.low.shape
+        if self.high.shape != n or self.rate.shape != n or len(n) != 1:
+            raise ValueError(
+                f"low, high, max_rate_per_s must be 1-D of one size, got {n}, "
+                f"{self.high.shape}, {self.rate.shape}"
+            )
+        if not (np.all(np.isfinite(self.low)) and np.all(np.isfinite(self.high))) or np.any(
+            self.low > self.high
+        ):
+            raise ValueError(f"limits must be finite with low <= high, got {self.low} .. {self.high}")
+        if np.any(np.isnan(self.rate)) or np.any(self.rate < 0):
+            raise ValueError(f"max_rate_per_s must be >= 0, got {self.rate}")
+        self.stop_cmd = np.zeros(n) if stop is None else np.asarray(stop, dtype=np.float64).copy()
+        if self.stop_cmd.shape != n or np.any(self.stop_cmd < self.low) or np.any(self.stop_cmd > self.high):
+            raise ValueError(f"stop command {self.stop_cmd} must lie within {self.low} .. {self.high}")
+        self.last = self.stop_cmd.copy()
+        self.last_time_s: float | None = None
+
+    def __call__(self, cmd: np.ndarray, now_s: float, upper: np.ndarray | None = None) -> np.ndarray:
+        """The safe command [A] for a requested command [A] at node time ``now_s`` (s)."""
+        c = np.asarray(cmd, dtype=np.float64).reshape(-1)
+        if c.shape != self.low.shape or not np.all(np.isfinite(c)):
+            c = self.stop_cmd
+        c = np.clip(c, self.low, self.high)
+        dt = 0.0 if self.last_time_s is None or not now_s >= self.last_time_s else now_s - self.last_time_s
+        with np.errstate(invalid="ignore"):  # inf rate * 0 dt
+            step = np.where(np.isinf(self.rate), np.inf, self.rate * dt)
+        c = self.last + np.clip(c - self.last, -step, step)
+        if upper is not None:
+            u = np.asarray(upper, dtype=np.float64).reshape(-1)
+            c = np.minimum(c, np.where(np.isnan(u), self.low, u))
+        c = np.clip(c, self.low, self.high)
+        self.last = c
+        self.last_time_s = float(now_s) if np.isfinite(now_s) else self.last_time_s
+        return c.copy()
+
+    def stop(self, now_s: float) -> np.ndarray:
+        """The stop command, at once; the rate limit continues from it."""
+        self.last = self.stop_cmd.copy()
+        self.last_time_s = float(now_s) if np.isfinite(now_s) else self.last_time_s
+        return self.last.copy()
+
+
+class Watchdog:
+    """Tracks when each input last arrived; an input is stale once older than its timeout.
+
+    Times are the host's steady clock (s), never the simulator's: a dead simulator stops its clock.
+
+    Args:
+        timeouts_s: input name -> largest allowed age (s).
+    """
+
+    def __init__(self, timeouts_s: dict[str, float]) -> None:
+        for name, t in timeouts_s.items():
+            if not t > 0:
+                raise ValueError(f"watchdog timeout for {name!r} must be > 0 s, got {t}")
+        self.timeouts_s = dict(timeouts_s)
+        self.last_s: dict[str, float | None] = dict.fromkeys(timeouts_s)
+
+    def feed(self, name: str, now_s: float) -> None:
+        self.last_s[name] = now_s
+
+    def invalidate(self, name: str) -> None:
+        """Mark ``name`` as not received (e.g. after an invalid message)."""
+        self.last_s[name] = None
+
+    def stale(self, now_s: float) -> list[str]:
+        """Inputs never received or older than their timeout at ``now_s``, in declaration order."""
+        return [n for n, t in self.last_s.items() if t is None or now_s - t > self.timeouts_s[n]]

@@ -1,0 +1,1 @@
+"""nav_policy: the navigation policy node (one code base, rclpy or Cyclone DDS transport)."""

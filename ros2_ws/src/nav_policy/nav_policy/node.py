@@ -1,0 +1,431 @@
+"""The navigation policy node, written once against :class:`sim2real_ros.transport.Transport`.
+
+Data flow: every LaserScan runs the control step at once (the scan is the freshest observation,
+so scan-in to command-out latency is the node's own compute time). The policy is evaluated on the
+scans at its contract's rate (decided from the scan stamps, so it works at any simulation speed)
+and its command is held between policy steps; every scan also refreshes the collision guard's
+speed cap. A steady-clock timer at ``control_rate_hz`` runs the watchdog and republishes the held
+command, so a base controller with a command timeout keeps moving, and a stale input gives a zero
+command within one timer period.
+
+Every published command goes through :class:`sim2real_runtime.safety.SafetyFilter`: finite,
+inside the velocity limits, acceleration-limited. Stops (e-stop, watchdog, faults, goal reached)
+are immediate zeros.
+
+States on ``state_topic``: ``idle`` (no goal), ``driving``, ``goal_reached``, ``blocked`` (no
+progress for ``blocked_timeout_s``; still driving), ``stopped: <why>`` (e-stop, stale or invalid
+input) and ``error: <why>`` (the policy, robot or parameters could not be loaded: the node stays up
+and publishes zeros).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
+from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, spin, stamp_to_s
+from sim2real_runtime.errors import Sim2RealError
+from sim2real_runtime.policy import NavController, OnnxPolicy
+from sim2real_runtime.robot import RobotConfig, load_robot
+from sim2real_runtime.safety import CollisionGuard, SafetyFilter, Watchdog
+
+from .params import NavNodeParams, params_from_mapping, read_params_file
+
+SCAN = "sensor_msgs/msg/LaserScan"
+ODOM = "nav_msgs/msg/Odometry"
+POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
+BOOL = "std_msgs/msg/Bool"
+STRING = "std_msgs/msg/String"
+TWIST = "geometry_msgs/msg/Twist"
+TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
+
+TYPE_CHECK_PERIOD_S = 1.0
+"""How often the node compares the types published on its input topics with what it expects."""
+LOG_THROTTLE_S = 2.0
+"""A repeated error is logged at most once per this period (per kind)."""
+PROGRESS_M = 0.1
+"""Getting this much closer to the goal counts as progress (blocked detection)."""
+
+
+def limits_of(params: NavNodeParams, robot: RobotConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(low [2], high [2], max_rate_per_s [2]) for (v, w): the parameters, or the robot's where 0.
+
+    Raises:
+        Sim2RealError: a parameter asks for more than the robot file allows.
+    """
+
+    def pick(param: str, robot_value: float) -> float:
+        v = getattr(params, param)
+        if v > robot_value + 1e-9:
+            raise Sim2RealError(
+                f"parameter {param}={v} exceeds the robot's limit {robot_value} ({robot.name})"
+            )
+        return v if v > 0 else robot_value
+
+    v_max = pick("max_linear_speed_mps", robot.max_linear_speed_mps)
+    v_rev = pick("max_reverse_speed_mps", -robot.min_linear_speed_mps)
+    w_max = pick("max_angular_speed_radps", robot.max_angular_speed_radps)
+    a_v = pick("max_linear_accel_mps2", robot.max_linear_accel_mps2)
+    a_w = pick("max_angular_accel_radps2", robot.max_angular_accel_radps2)
+    return np.array([-v_rev, -w_max]), np.array([v_max, w_max]), np.array([a_v, a_w])
+
+
+class NavPolicyNode:
+    """The node. Construct it with a transport and parameters; it never raises on bad input.
+
+    Args:
+        transport: rclpy or DDS transport.
+        params: the parameters (possibly partial, see ``param_errors``).
+        param_errors: errors met while reading the parameters; any puts the node in ``error``.
+    """
+
+    def __init__(
+        self, transport: Transport, params: NavNodeParams, param_errors: Sequence[Exception] = ()
+    ) -> None:
+        self.t = transport
+        self.p = params
+        self.log = transport.log
+        self._last_log: dict[str, float] = {}
+        self.fault: str | None = None
+        self.controller: NavController | None = None
+        self.guard: CollisionGuard | None = None
+        self.robot: RobotConfig | None = None
+        self.filter = SafetyFilter(np.zeros(2), np.zeros(2), np.zeros(2))  # zero until loaded
+        for err in param_errors:
+            self.log.error(f"parameter: {err}")
+        if param_errors:
+            self.fault = f"bad parameter {getattr(param_errors[0], 'field', '')}".strip()
+        else:
+            self._load()
+
+        self.watchdog = Watchdog({"scan": params.scan_timeout_s, "odom": params.odom_timeout_s})
+        self.scan: np.ndarray | None = None
+        self.scan_stamp_s: float | None = None
+        self.pose: np.ndarray | None = None
+        self.twist: np.ndarray | None = None
+        self.odom_frame: str | None = None
+        self.goal: np.ndarray | None = None
+        self.estop = False
+        self.input_fault: dict[str, str] = {}  # topic -> why its last message was refused
+        self.type_fault: dict[str, str] = {}  # topic -> wrong type seen on it
+        self.target = np.zeros(2)  # the policy's latest command (held between policy steps)
+        self.cap = np.array([np.inf, np.inf])  # the collision guard's latest upper bounds
+        self.last_policy_stamp_s: float | None = None
+        self.best_dist = math.inf
+        self.progress_time_s = 0.0
+        self.state = ""
+        self.published = 0  # commands published (for tests and benchmarks)
+        self.last_cmd = np.zeros(2)
+
+        p = params
+        self.cmd_type = TWIST_STAMPED if p.cmd_vel_stamped else TWIST
+        self._cmd_cls = transport.msg(self.cmd_type)
+        self._str_cls = transport.msg(STRING)
+        self.cmd_pub = transport.publisher(p.cmd_vel_topic, self.cmd_type, DEFAULT)
+        self.state_pub = transport.publisher(p.state_topic, STRING, LATCHED)
+        self.inputs = {
+            p.scan_topic: SCAN,
+            p.odom_topic: ODOM,
+            p.goal_topic: POSE_STAMPED,
+            p.estop_topic: BOOL,
+        }
+        transport.subscribe(p.scan_topic, SCAN, SENSOR_DATA, self.on_scan)
+        transport.subscribe(p.odom_topic, ODOM, SENSOR_DATA, self.on_odom)
+        transport.subscribe(p.goal_topic, POSE_STAMPED, DEFAULT, self.on_goal)
+        transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
+        transport.timer(1.0 / p.control_rate_hz, self.on_tick)
+        transport.timer(TYPE_CHECK_PERIOD_S, self.check_types)
+        self._set_state("error: " + self.fault if self.fault else "idle")
+        self._publish_stop()
+
+    # ----------------------------------------------------------------------------- set-up
+
+    def _load(self) -> None:
+        p = self.p
+        try:
+            self.robot = load_robot(p.robot)
+            low, high, rate = limits_of(p, self.robot)
+            self.filter = SafetyFilter(low, high, rate)
+            policy = OnnxPolicy(p.policy_path)
+            self.controller = NavController(policy, self.robot, collision_guard=p.collision_guard)
+            if p.collision_guard:
+                self.guard = CollisionGuard(self.robot, 1.0 / self.controller.control_rate_hz)
+            guard = "on" if self.guard else "off"
+            self.log.info(
+                f"loaded {policy.path} for {self.robot.name}: policy at "
+                f"{self.controller.control_rate_hz:g} Hz, limits v [{low[0]:g}, {high[0]:g}] m/s, "
+                f"w +-{high[1]:g} rad/s, collision guard {guard}"
+            )
+        except Sim2RealError as exc:
+            self.fault = f"cannot load the policy: {exc}"
+            self.log.error(self.fault)
+        except Exception as exc:  # a broken file can make any library raise; the node stays up
+            self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
+            self.log.error(self.fault)
+
+    # ----------------------------------------------------------------------------- callbacks
+
+    def on_scan(self, msg: Any) -> None:
+        now_w = self.t.monotonic_s()
+        if self.robot is not None:
+            why = scan_mismatch(msg, self.robot.lidar)
+            if why is not None:
+                self._refuse(self.p.scan_topic, "scan", why)
+                return
+        self.input_fault.pop(self.p.scan_topic, None)
+        self.scan = scan_ranges(msg)
+        self.scan_stamp_s = stamp_to_s(msg.header.stamp)
+        self.watchdog.feed("scan", now_w)
+        self.control()
+
+    def on_odom(self, msg: Any) -> None:
+        pose, twist = odom_state(msg)
+        if not (np.all(np.isfinite(pose)) and np.all(np.isfinite(twist))):
+            self._refuse(self.p.odom_topic, "odom", f"non-finite pose {pose} or twist {twist}")
+            return
+        self.input_fault.pop(self.p.odom_topic, None)
+        self.pose, self.twist = pose, twist
+        self.odom_frame = msg.header.frame_id
+        self.watchdog.feed("odom", self.t.monotonic_s())
+
+    def on_goal(self, msg: Any) -> None:
+        x, y = msg.pose.position.x, msg.pose.position.y
+        frame = msg.header.frame_id
+        if not (math.isfinite(x) and math.isfinite(y)):
+            self._warn("goal", f"{self.p.goal_topic}: refused a goal with non-finite position ({x}, {y})")
+            return
+        if frame and self.odom_frame is not None and frame != self.odom_frame:
+            self._warn(
+                "goal",
+                f"{self.p.goal_topic}: refused a goal in frame '{frame}': goals must be in the odometry "
+                f"frame '{self.odom_frame}' (this node does not look up transforms)",
+            )
+            return
+        self.goal = np.array([x, y])
+        self.best_dist = math.inf
+        self.progress_time_s = self.t.now_s()
+        self.last_policy_stamp_s = None
+        self.target = np.zeros(2)
+        if self.controller is not None:
+            self.controller.reset()
+        self.log.info(f"new goal ({x:.2f}, {y:.2f}) in '{frame or self.odom_frame}'")
+        self.control()
+
+    def on_estop(self, msg: Any) -> None:
+        was = self.estop
+        self.estop = bool(msg.data)
+        if self.estop and not was:
+            self.log.warning(f"{self.p.estop_topic}: e-stop engaged")
+            self._publish_stop()
+        elif was and not self.estop:
+            self.log.info(f"{self.p.estop_topic}: e-stop released")
+        self._set_state(self._stop_reason() or self._driving_state())
+
+    def on_tick(self) -> None:
+        """Watchdog and heartbeat (steady clock, ``control_rate_hz``)."""
+        why = self._stop_reason()
+        if why is not None:
+            self._set_state(why)
+            self._publish_stop()
+        else:
+            self._publish(self.filter(self.target, self.t.now_s(), self.cap))
+
+    def check_types(self) -> None:
+        """Log (and stop for) an input topic that someone publishes with another message type."""
+        for topic, expected in self.inputs.items():
+            wrong = sorted(ty for ty in self.t.publisher_types(topic) if ty != expected)
+            if wrong:
+                why = f"{topic} is published as {', '.join(wrong)}; this node reads {expected}"
+                if self.type_fault.get(topic) != why:
+                    self.log.error(why)
+                self.type_fault[topic] = why
+            else:
+                self.type_fault.pop(topic, None)
+
+    # ----------------------------------------------------------------------------- control
+
+    def _stop_reason(self) -> str | None:
+        """Why the robot must stand still now, or None if it may drive."""
+        if self.fault:
+            return "error: " + self.fault
+        if self.estop:
+            return "stopped: e-stop"
+        if self.goal is None:
+            return None if self.state == "goal_reached" else "idle"
+        stale = self.watchdog.stale(self.t.monotonic_s())
+        if stale:
+            topics = {"scan": self.p.scan_topic, "odom": self.p.odom_topic}
+            parts = [f"{topics[s]} {self.input_fault.get(topics[s], 'stale')}" for s in stale]
+            return "stopped: " + "; ".join(parts)
+        return None
+
+    def _driving_state(self) -> str:
+        if self.goal is None:
+            return "goal_reached" if self.state == "goal_reached" else "idle"
+        return self.state if self.state in ("driving", "blocked") else "driving"
+
+    def control(self) -> None:
+        """One control step on the latest scan: policy (when due), guard, safety filter, publish."""
+        why = self._stop_reason()
+        if why is not None or self.goal is None:
+            if why is not None:
+                self._set_state(why)
+            self._publish_stop()
+            return
+        assert self.controller is not None and self.pose is not None and self.scan is not None
+        now = self.t.now_s()
+        dist = float(np.hypot(*(self.goal - self.pose[:2])))
+        if dist <= self.p.goal_tolerance_m:
+            self.goal = None
+            self._set_state("goal_reached")
+            self._publish_stop()
+            return
+        if dist < self.best_dist - PROGRESS_M:
+            self.best_dist = dist
+            self.progress_time_s = now
+        blocked = now - self.progress_time_s > self.p.blocked_timeout_s
+        self._set_state("blocked" if blocked else "driving")
+
+        stamp = self.scan_stamp_s
+        period = 1.0 / self.controller.control_rate_hz
+        last = self.last_policy_stamp_s
+        # Due when a period has passed since the last policy step (a quarter period of slack for
+        # stamp jitter), or when the clock went backwards (a restarted simulator).
+        if last is None or stamp is None or stamp - last >= 0.75 * period or stamp < last:
+            try:
+                self.target = np.asarray(
+                    self.controller.step(self.scan, self.pose, self.twist, self.goal), dtype=np.float64
+                )
+            except Exception as exc:  # onnxruntime or shape errors: stop, say why, stay up
+                self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
+                self.target = np.zeros(2)
+            self.last_policy_stamp_s = stamp
+        if self.guard is not None:
+            self.cap = np.array([self.guard.max_speed(self.scan[None])[0], np.inf])
+        self._publish(self.filter(self.target, now, self.cap))
+
+    # ----------------------------------------------------------------------------- output
+
+    def _publish(self, cmd: np.ndarray) -> None:
+        # SafetyFilter guarantees this; checked again because nothing else stands before the robot.
+        if not (
+            np.all(np.isfinite(cmd)) and np.all(cmd >= self.filter.low) and np.all(cmd <= self.filter.high)
+        ):
+            cmd = self.filter.stop(self.t.now_s())
+        self.last_cmd = cmd
+        self.cmd_pub.publish(make_twist(self._cmd_cls, cmd[0], cmd[1], self.t.now_s(), self.p.base_frame))
+        self.published += 1
+
+    def _publish_stop(self) -> None:
+        self.target = np.zeros(2)
+        self._publish(self.filter.stop(self.t.now_s()))
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            (self.log.warning if state.startswith(("stopped", "error", "blocked")) else self.log.info)(
+                f"state: {state}"
+            )
+            self.state_pub.publish(self._str_cls(data=state))
+
+    def _refuse(self, topic: str, key: str, why: str) -> None:
+        self.input_fault[topic] = f"invalid ({why})"
+        self.watchdog.invalidate(key)
+        self._warn(key, f"{topic}: refused a message: {why}")
+        self._set_state(self._stop_reason() or "stopped")
+        self._publish_stop()
+
+    def _warn(self, key: str, text: str) -> None:
+        now = self.t.monotonic_s()
+        if now - self._last_log.get(key, -math.inf) >= LOG_THROTTLE_S:
+            self._last_log[key] = now
+            self.log.error(text)
+
+
+# --------------------------------------------------------------------------------- entry points
+
+
+def build_arg_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="nav_policy_node", description="Run the navigation policy node.")
+    ap.add_argument("--params-file", help="ROS 2 parameters YAML (nav_policy: ros__parameters: ...)")
+    ap.add_argument("--policy", help="policy directory or policy.onnx (sets policy_path)")
+    ap.add_argument(
+        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="override parameters (YAML values)"
+    )
+    ap.add_argument("--log-level", default="INFO")
+    return ap
+
+
+def params_from_args(a: argparse.Namespace) -> tuple[NavNodeParams, list[Exception]]:
+    import yaml
+
+    values: dict[str, Any] = {}
+    errors: list[Exception] = []
+    if a.params_file:
+        try:
+            values.update(read_params_file(a.params_file))
+        except Sim2RealError as exc:
+            errors.append(exc)
+    for item in a.set:
+        name, sep, text = item.partition("=")
+        if not sep:
+            errors.append(Sim2RealError(f"--set {item!r}: expected NAME=VALUE"))
+            continue
+        values[name] = yaml.safe_load(text)
+    if a.policy:
+        values["policy_path"] = a.policy
+    params, perr = params_from_mapping(values, a.params_file or "<command line>")
+    return params, errors + list(perr)
+
+
+def run_dds(argv: Sequence[str] | None = None) -> int:
+    """``sim2real deploy nav``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
+    a = build_arg_parser().parse_args(argv)
+    logging.basicConfig(
+        level=a.log_level.upper(), format="[%(levelname)s] [%(name)s] %(message)s", stream=sys.stderr
+    )
+    params, errors = params_from_args(a)
+    from sim2real_ros.dds import DdsTransport
+
+    transport = DdsTransport("nav_policy", use_sim_time=params.use_sim_time)
+    NavPolicyNode(transport, params, errors)
+    spin(transport)
+    transport.close()
+    return 0
+
+
+def main_rclpy(argv: Sequence[str] | None = None) -> int:
+    """The ROS 2 entry point (``ros2 run nav_policy nav_policy_node --ros-args ...``, the launch
+    files): parameters come from the ROS 2 parameter system."""
+    import rclpy
+
+    from sim2real_ros.ros import RclpyTransport
+
+    rclpy.init(args=list(argv) if argv is not None else None)
+    transport = RclpyTransport("nav_policy")
+    params, errors = params_from_mapping(transport.parameters(), f"node {transport.name} parameters")
+    if params.use_sim_time:
+        transport = RclpyTransport("nav_policy", use_sim_time=True, node=transport.node)
+    NavPolicyNode(transport, params, errors)
+    spin(transport)
+    transport.close()
+    rclpy.try_shutdown()
+    return 0
+
+
+def main() -> int:
+    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else the DDS transport."""
+    if "--ros-args" in sys.argv:
+        return main_rclpy(sys.argv)
+    return run_dds(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

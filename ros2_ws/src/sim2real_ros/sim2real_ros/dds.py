@@ -1,0 +1,182 @@
+"""The ``dds`` transport: Eclipse Cyclone DDS speaking the ROS 2 wire conventions.
+
+Conventions (those of rmw_cyclonedds): ROS topic ``/scan`` is DDS topic ``rt/scan``; the DDS type
+name of ``sensor_msgs/msg/LaserScan`` is ``sensor_msgs::msg::dds_::LaserScan_``; samples are
+key-less, ``@final`` structs in plain CDR (XCDR1), which the writers and readers pin with the
+DataRepresentation QoS; ``ROS_DOMAIN_ID`` is the DDS domain id. Cyclone reads its configuration
+(interfaces, discovery peers, tags) from ``CYCLONEDDS_URI`` exactly as under ROS 2.
+
+What it does not do: ROS 2 node names (``ros2 node list`` reads them from the
+``ros_discovery_info`` topic, which is not published), services, actions and parameters services.
+Topics, types, QoS and bytes on the wire are what a ROS 2 graph sees and are tested.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
+from cyclonedds.core import InstanceState, Policy, Qos, ReadCondition, SampleState, ViewState, WaitSet
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+
+from .msgs import MESSAGES, dds_type_name
+from .transport import CLOCK, QoS, stamp_to_s
+
+
+def dds_topic_name(topic: str) -> str:
+    """ROS topic name -> DDS topic name (``/scan`` -> ``rt/scan``)."""
+    if not topic or topic.endswith("/") or "//" in topic:
+        raise ValueError(f"invalid ROS topic name {topic!r}")
+    return "rt" + (topic if topic.startswith("/") else "/" + topic)
+
+
+def ros_type_name(dds_type: str) -> str:
+    """DDS type name -> ROS 2 type name (``pkg::msg::dds_::Name_`` -> ``pkg/msg/Name``); other names
+    (not from a ROS 2 graph) come back unchanged."""
+    parts = dds_type.split("::")
+    if len(parts) == 4 and parts[2] == "dds_" and parts[3].endswith("_"):
+        return f"{parts[0]}/{parts[1]}/{parts[3][:-1]}"
+    return dds_type
+
+
+def dds_qos(qos: QoS) -> Qos:
+    """Our QoS profile as a Cyclone DDS Qos, with the XCDR1 data representation pinned."""
+    return Qos(
+        Policy.Reliability.Reliable(max_blocking_time=100_000_000)
+        if qos.reliable
+        else Policy.Reliability.BestEffort,
+        Policy.History.KeepLast(qos.depth),
+        Policy.Durability.TransientLocal if qos.transient_local else Policy.Durability.Volatile,
+        Policy.DataRepresentation(use_cdrv0_representation=True),
+    )
+
+
+class _Writer:
+    def __init__(self, writer: DataWriter) -> None:
+        self._writer = writer
+
+    def publish(self, msg: Any) -> None:
+        self._writer.write(msg)
+
+    def subscriber_count(self) -> int:
+        """Readers currently matched with this writer (RViz-style one-shot publishers wait for one)."""
+        return len(self._writer.get_matched_subscriptions())
+
+
+class DdsTransport:
+    """One DDS participant for one node.
+
+    Args:
+        name: the node's name (used for logging).
+        domain_id: DDS domain; ``ROS_DOMAIN_ID`` (default 0) when None.
+        use_sim_time: :meth:`now_s` follows ``/clock`` (0 until the first message, as in ROS 2).
+    """
+
+    def __init__(self, name: str, domain_id: int | None = None, use_sim_time: bool = False) -> None:
+        self.name = name
+        self.log = logging.getLogger(name)
+        if domain_id is None:
+            domain_id = int(os.environ.get("ROS_DOMAIN_ID", "0"))
+        self.domain_id = domain_id
+        self.participant = DomainParticipant(domain_id)
+        self._waitset = WaitSet(self.participant)
+        self._topics: dict[str, Topic] = {}
+        self._subs: list[tuple[DataReader, type, Callable[[Any], None]]] = []
+        self._timers: list[list[Any]] = []  # [next due (steady s), period (s), callback]
+        self._endpoints: dict[Any, tuple[str, str]] = {}  # publication key -> (dds topic, dds type)
+        self._pub_info = BuiltinDataReader(self.participant, BuiltinTopicDcpsPublication)
+        self._own_key = self.participant.guid
+        self._sim_time_s: float | None = None
+        self.use_sim_time = use_sim_time
+        if use_sim_time:
+            self.subscribe("/clock", "rosgraph_msgs/msg/Clock", CLOCK, self._on_clock)
+
+    # ----------------------------------------------------------------------------- interface
+
+    def msg(self, ros_type: str) -> type:
+        dds_type_name(ros_type)  # raises KeyError naming the known types
+        return MESSAGES[ros_type]
+
+    def _topic(self, topic: str, ros_type: str) -> Topic:
+        name = dds_topic_name(topic)
+        cls = self.msg(ros_type)
+        existing = self._topics.get(name)
+        if existing is not None:
+            if existing.data_type is not cls:
+                raise ValueError(f"topic {topic} is already used with another type in node {self.name}")
+            return existing
+        t = Topic(self.participant, name, cls)
+        self._topics[name] = t
+        return t
+
+    def publisher(self, topic: str, ros_type: str, qos: QoS) -> _Writer:
+        return _Writer(DataWriter(self.participant, self._topic(topic, ros_type), qos=dds_qos(qos)))
+
+    def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
+        t = self._topic(topic, ros_type)
+        reader = DataReader(self.participant, t, qos=dds_qos(qos))
+        cond = ReadCondition(reader, SampleState.NotRead | ViewState.Any | InstanceState.Alive)
+        self._waitset.attach(cond)
+        self._subs.append((reader, t.data_type, callback))
+
+    def timer(self, period_s: float, callback: Callable[[], None]) -> None:
+        if not period_s > 0:
+            raise ValueError(f"timer period must be > 0 s, got {period_s}")
+        self._timers.append([time.monotonic() + period_s, float(period_s), callback])
+
+    def publisher_types(self, topic: str) -> set[str]:
+        for s in self._pub_info.take(N=256):
+            info = getattr(s, "sample_info", None)
+            if info is not None and info.instance_state != InstanceState.Alive:
+                self._endpoints.pop(s.key, None)
+            elif s.participant_key != self._own_key:
+                self._endpoints[s.key] = (s.topic_name, s.type_name)
+        name = dds_topic_name(topic)
+        return {ros_type_name(ty) for t, ty in self._endpoints.values() if t == name}
+
+    def now_s(self) -> float:
+        if self.use_sim_time:
+            return self._sim_time_s or 0.0
+        return time.time()
+
+    def monotonic_s(self) -> float:
+        return time.monotonic()
+
+    def spin_once(self, timeout_s: float) -> None:
+        now = time.monotonic()
+        wait_s = timeout_s
+        for t in self._timers:
+            wait_s = min(wait_s, t[0] - now)
+        if wait_s > 0:
+            self._waitset.wait(int(wait_s * 1e9))
+        for reader, cls, callback in self._subs:
+            for sample in reader.take(N=64):
+                if isinstance(sample, cls):  # not an InvalidSample (a writer went away)
+                    callback(sample)
+        now = time.monotonic()
+        for t in self._timers:
+            if now >= t[0]:
+                # Skip missed periods instead of bursting to catch up (as rclpy's timers do).
+                t[0] += t[1] * max(1, int((now - t[0]) / t[1]) + 1)
+                t[2]()
+
+    def close(self) -> None:
+        # Deleting the participant deletes its readers, writers and topics.
+        self._subs.clear()
+        self._timers.clear()
+        self._topics.clear()
+        self._waitset = None  # type: ignore[assignment]
+        self._pub_info = None  # type: ignore[assignment]
+        self.participant = None  # type: ignore[assignment]
+
+    # ----------------------------------------------------------------------------- internals
+
+    def _on_clock(self, msg: Any) -> None:
+        self._sim_time_s = stamp_to_s(msg.clock)

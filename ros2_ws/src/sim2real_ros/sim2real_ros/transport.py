@@ -1,0 +1,122 @@
+"""The small transport interface every sim2real node is written against.
+
+Two adapters implement it: :class:`sim2real_ros.ros.RclpyTransport` where ROS 2 is installed (what
+``ros2 launch`` uses on a robot) and :class:`sim2real_ros.dds.DdsTransport` everywhere else (Eclipse
+Cyclone DDS speaking the ROS 2 wire conventions, so a ROS 2 graph sees the same topics). A node only
+ever calls what is defined here; messages are built with :meth:`Transport.msg` and read by field
+name, which rclpy's classes and :mod:`sim2real_ros.msgs` share.
+
+Time: :meth:`Transport.now_s` is the node's clock (the simulator's ``/clock`` when ``use_sim_time``
+is set, the system clock otherwise), for stamps and for anything measured in simulated seconds.
+Timers and :meth:`Transport.monotonic_s` always run on the host's steady clock: a watchdog must keep
+firing when the simulator, and with it ``/clock``, has died.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class QoS:
+    """A ROS 2 QoS profile (the subset the nodes use).
+
+    Attributes:
+        reliable: RELIABLE (True) or BEST_EFFORT (False). A reliable reader never matches a
+            best-effort writer, so sensor topics are read best effort.
+        depth: KEEP_LAST history depth (messages).
+        transient_local: TRANSIENT_LOCAL durability (late joiners get the last messages, as
+            ``/tf_static`` needs) instead of VOLATILE.
+    """
+
+    reliable: bool = True
+    depth: int = 10
+    transient_local: bool = False
+
+
+SENSOR_DATA = QoS(reliable=False, depth=5)
+"""rclpy's ``qos_profile_sensor_data``: best effort, keep last 5, volatile."""
+DEFAULT = QoS(reliable=True, depth=10)
+"""ROS 2's default profile: reliable, keep last 10, volatile."""
+LATCHED = QoS(reliable=True, depth=1, transient_local=True)
+"""Reliable, keep last 1, transient local: ``/tf_static`` and other latched topics."""
+CLOCK = QoS(reliable=False, depth=1)
+"""How rclpy's time source reads ``/clock``."""
+
+
+class Publisher(Protocol):
+    def publish(self, msg: Any) -> None: ...
+
+
+class Logger(Protocol):
+    def info(self, msg: str) -> Any: ...
+    def warning(self, msg: str) -> Any: ...
+    def error(self, msg: str) -> Any: ...
+
+
+class Transport(Protocol):
+    """What a node may use: publishers, subscriptions, steady timers, clocks, a logger."""
+
+    name: str
+    log: Logger
+
+    def msg(self, ros_type: str) -> type:
+        """The message class of a ROS 2 type name such as ``"sensor_msgs/msg/LaserScan"``."""
+        ...
+
+    def publisher(self, topic: str, ros_type: str, qos: QoS) -> Publisher:
+        """A publisher on ``topic`` (a ROS name such as ``/cmd_vel``)."""
+        ...
+
+    def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
+        """Call ``callback(msg)`` from :meth:`spin_once` for every message received on ``topic``."""
+        ...
+
+    def timer(self, period_s: float, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` every ``period_s`` seconds of the host's steady clock."""
+        ...
+
+    def publisher_types(self, topic: str) -> set[str]:
+        """ROS 2 type names that other participants publish on ``topic`` (from discovery)."""
+        ...
+
+    def now_s(self) -> float:
+        """The node clock (s): simulated time under ``use_sim_time``, else the system clock."""
+        ...
+
+    def monotonic_s(self) -> float:
+        """The host's steady clock (s)."""
+        ...
+
+    def spin_once(self, timeout_s: float) -> None:
+        """Deliver pending messages and due timers, waiting at most ``timeout_s``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def spin(transport: Transport, until: Callable[[], bool] | None = None, max_wait_s: float = 0.1) -> None:
+    """Run ``transport`` until ``until()`` is true (forever if None) or KeyboardInterrupt."""
+    try:
+        while until is None or not until():
+            transport.spin_once(max_wait_s)
+    except KeyboardInterrupt:
+        pass
+
+
+def stamp_to_s(stamp: Any) -> float:
+    """``builtin_interfaces/Time`` -> seconds (float)."""
+    return stamp.sec + 1e-9 * stamp.nanosec
+
+
+def fill_stamp(stamp: Any, t_s: float) -> None:
+    """Write ``t_s`` seconds into a ``builtin_interfaces/Time`` in place (sec, nanosec >= 0)."""
+    ns = round(t_s * 1e9)
+    stamp.sec, stamp.nanosec = divmod(ns, 1_000_000_000)
+
+
+def steady_s() -> float:
+    return time.monotonic()
