@@ -56,3 +56,28 @@ def tiny_policy(tiny_run, tmp_path_factory):
 
     run, ckpt = tiny_run
     return export_nav(run, tmp_path_factory.mktemp("pol") / "nav_tiny", ckpt)
+
+
+_DDS_COUNTER = iter(range(10**6))
+
+
+@pytest.fixture
+def dds_env(monkeypatch) -> dict[str, str]:
+    """An isolated DDS network for one test: a fresh domain id and discovery tag, loopback only.
+
+    Sets ``ROS_DOMAIN_ID`` and ``CYCLONEDDS_URI`` in this process (Cyclone reads them when a domain
+    is first used) and returns the environment to hand to subprocesses.
+    """
+    import os
+    import uuid
+
+    from sim2real_ros.dds import loopback_config
+
+    # Every test gets a domain of its own in this process (Cyclone configures a domain once).
+    domain = str(1 + (os.getpid() * 31 + next(_DDS_COUNTER)) % 200)
+    tag = f"s2r-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("ROS_DOMAIN_ID", domain)
+    monkeypatch.setenv("CYCLONEDDS_URI", loopback_config(tag))
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env

@@ -46,6 +46,22 @@ def ros_type_name(dds_type: str) -> str:
     return dds_type
 
 
+def loopback_config(tag: str, max_participants: int = 20) -> str:
+    """A Cyclone DDS configuration (the ``CYCLONEDDS_URI`` value) for isolated runs on one host.
+
+    Loopback interface only, no multicast (discovery by unicast to the local participant ports), and
+    a discovery tag: participants with another tag ignore each other even on the same domain id,
+    so parallel test runs never cross-talk.
+    """
+    return (
+        "<CycloneDDS><Domain Id='any'><General><Interfaces><NetworkInterface address='127.0.0.1'/>"
+        "</Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery>"
+        f"<Tag>{tag}</Tag><ParticipantIndex>auto</ParticipantIndex>"
+        f"<MaxAutoParticipantIndex>{max_participants}</MaxAutoParticipantIndex>"
+        "<Peers><Peer address='127.0.0.1'/></Peers></Discovery></Domain></CycloneDDS>"
+    )
+
+
 def dds_qos(qos: QoS) -> Qos:
     """Our QoS profile as a Cyclone DDS Qos, with the XCDR1 data representation pinned."""
     return Qos(

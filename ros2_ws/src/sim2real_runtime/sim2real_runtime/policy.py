@@ -123,6 +123,7 @@ class NavController:
         """Forget the previous action and command (call at every new goal)."""
         self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
         self.prev_cmd = np.zeros((1, 2))
+        self.last_obs: np.ndarray | None = None
 
     def step(
         self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
@@ -136,6 +137,7 @@ class NavController:
             "prev_action": self.prev_action,
         }
         obs = self.observation(signals)
+        self.last_obs = obs  # kept for logging and for the tests that compare it with training's
         action = self.policy(obs)
         cmd = self.action_term(action, self.prev_cmd)
         if self.guard is not None:
