@@ -104,6 +104,7 @@ class DdsTransport:
         self.participant = DomainParticipant(domain_id)
         self._waitset = WaitSet(self.participant)
         self._topics: dict[str, Topic] = {}
+        self._writers: list[_Writer] = []
         self._subs: list[tuple[DataReader, type, Callable[[Any], None]]] = []
         self._timers: list[list[Any]] = []  # [next due (steady s), period (s), callback]
         self._endpoints: dict[Any, tuple[str, str]] = {}  # publication key -> (dds topic, dds type)
@@ -133,7 +134,9 @@ class DdsTransport:
         return t
 
     def publisher(self, topic: str, ros_type: str, qos: QoS) -> _Writer:
-        return _Writer(DataWriter(self.participant, self._topic(topic, ros_type), qos=dds_qos(qos)))
+        writer = _Writer(DataWriter(self.participant, self._topic(topic, ros_type), qos=dds_qos(qos)))
+        self._writers.append(writer)  # held, as rclpy's node holds its publishers
+        return writer
 
     def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
         t = self._topic(topic, ros_type)
@@ -186,6 +189,7 @@ class DdsTransport:
     def close(self) -> None:
         # Deleting the participant deletes its readers, writers and topics.
         self._subs.clear()
+        self._writers.clear()
         self._timers.clear()
         self._topics.clear()
         self._waitset = None  # type: ignore[assignment]
