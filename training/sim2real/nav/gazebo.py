@@ -311,14 +311,14 @@ def _wheel(robot: RobotConfig, side: str, sign: float) -> list[str]:
     ]
 
 
-def _fixed_link(name: str, xyz: tuple[float, float, float], body: list[str]) -> list[str]:
-    """Link ``name`` at ``xyz`` in base_link, welded to it by the fixed joint ``<name>_joint``."""
+def _fixed_link(name: str, joint: str, xyz: tuple[float, float, float], body: list[str]) -> list[str]:
+    """Link ``name`` at ``xyz`` in base_link, welded to it by the fixed joint ``joint``."""
     return [
         f'<link name="{name}">',
         f'  <pose relative_to="base_link">{_v(*xyz, 0, 0, 0)}</pose>',
         *_indent(body, 2),
         "</link>",
-        f'<joint name="{name}_joint" type="fixed">',
+        f'<joint name="{joint}" type="fixed">',
         "  <parent>base_link</parent>",
         f"  <child>{name}</child>",
         "</joint>",
@@ -334,7 +334,9 @@ def _caster(robot: RobotConfig, where: str, sign: float) -> list[str]:
         *_inertial(m, sphere_inertia(m, rc), (0, 0, 0)),
         *_shape(f"{where}_caster", sphere, "0 0 0 0 0 0", (0.1, 0.1, 0.1), CASTER_FRICTION),
     ]
-    return _fixed_link(f"{where}_caster_link", (sign * lay.caster_x_m, 0.0, lay.caster_z_m), body)
+    return _fixed_link(
+        f"{where}_caster_link", f"{where}_caster_joint", (sign * lay.caster_x_m, 0.0, lay.caster_z_m), body
+    )
 
 
 def lidar_sensor(robot: RobotConfig) -> list[str]:
@@ -389,7 +391,7 @@ def _laser(robot: RobotConfig) -> list[str]:
         "</visual>",
         *lidar_sensor(robot),
     ]
-    return _fixed_link("laser", (robot.lidar.mount_x_m, 0.0, lay.laser_z_m), body)
+    return _fixed_link("laser", "laser_joint", (robot.lidar.mount_x_m, 0.0, lay.laser_z_m), body)
 
 
 def diff_drive_plugins(robot: RobotConfig) -> list[str]:
