@@ -38,6 +38,15 @@ from launch_ros.actions import Node
 _TRUE = ("true", "1", "yes", "on")
 
 
+def _robot_file(robot: str) -> str:
+    """A robot name as the installed ``share/nav_policy/robots/<name>/robot.yaml`` (the source tree's
+    ``sim_assets/`` is not on an installed robot); a path, or a name not installed, as given."""
+    if robot.endswith((".yaml", ".yml")):
+        return robot
+    installed = os.path.join(get_package_share_directory("nav_policy"), "robots", robot, "robot.yaml")
+    return installed if os.path.isfile(installed) else robot
+
+
 def launch_setup(context, *args, **kwargs):
     """Generate the Gazebo files and return the actions that use them (runs at launch time)."""
     from sim2real.nav.gazebo import sdf_name, world_name, write_bridge_config, write_gazebo_world
@@ -50,7 +59,8 @@ def launch_setup(context, *args, **kwargs):
             "gazebo.launch.py: the 'scenario' argument is required, e.g. "
             "scenario:=/path/to/world_001.scenario.yaml (robots carry no default world)"
         )
-    robot = load_robot(LaunchConfiguration("robot").perform(context))
+    robot_file = _robot_file(LaunchConfiguration("robot").perform(context))
+    robot = load_robot(robot_file)
     stamped = LaunchConfiguration("cmd_vel_stamped").perform(context).strip().lower() in _TRUE
     scenario = load_scenario(scenario_path)
     out_dir = tempfile.mkdtemp(prefix="sim2real_gazebo_")
@@ -93,7 +103,7 @@ def launch_setup(context, *args, **kwargs):
             LaunchConfiguration("params_file"),
             {
                 "policy_path": LaunchConfiguration("policy").perform(context),
-                "robot": LaunchConfiguration("robot").perform(context),
+                "robot": robot_file,
                 "use_sim_time": True,
                 "cmd_vel_stamped": stamped,
             },
