@@ -1,0 +1,37 @@
+"""ament_python build of nav_policy for colcon (`colcon build` in ros2_ws/).
+
+Installs the node as ``nav_policy_node``, the launch files, the parameter files, and the robot
+descriptions of ``sim_assets/`` (launch files pass ``share/nav_policy/robots/<name>/robot.yaml`` as
+the node's ``robot`` parameter, since the source tree is not there on an installed robot).
+"""
+
+from glob import glob
+from pathlib import Path
+
+from setuptools import setup
+
+package_name = "nav_policy"
+assets = Path(__file__).resolve().parents[3] / "sim_assets"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=[package_name],
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
+        ("share/" + package_name + "/config", glob("config/*.yaml")),
+        *[
+            (f"share/{package_name}/robots/{p.parent.name}", [str(p)])
+            for p in sorted(assets.glob("*/robot.yaml"))
+        ],
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="sim2real developers",
+    maintainer_email="dev@sim2real.dev",
+    description="Navigation policy node with real / gazebo / sim launch files",
+    license="Apache-2.0",
+    entry_points={"console_scripts": ["nav_policy_node = nav_policy.node:main"]},
+)
