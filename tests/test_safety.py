@@ -66,3 +66,33 @@ def test_guard_never_raises_speed_or_makes_nan(jackal, scan, v, w):
     out = CollisionGuard(jackal, 0.1)(np.array([[v, w]]), scan)
     assert np.isfinite(out).all()
     assert out[0, 0] <= max(v, 0.0) + 1e-12 and out[0, 1] == w
+
+
+def _reference_free_distance(robot, ranges, margin_m=0.05):
+    """The corridor test written out plainly, beam by beam, for comparison."""
+    lid = robot.lidar
+    hl, hw = 0.5 * robot.footprint_length_m, 0.5 * robot.footprint_width_m + margin_m
+    best = math.inf
+    for a, r in zip(lid.beam_angles_rad(), ranges):
+        if not (math.isfinite(r) and lid.range_min_m <= r <= lid.range_max_m):
+            continue
+        x, y = lid.mount_x_m + r * math.cos(a), r * math.sin(a)
+        if x > hl and abs(y) <= hw:
+            best = min(best, x - hl)
+    return best
+
+
+@pytest.mark.parametrize("mount_x_m", [0.12, 0.4])  # behind and ahead of the 0.254 m front edge
+def test_precomputed_corridor_equals_plain_geometry(jackal, mount_x_m):
+    import dataclasses
+
+    robot = dataclasses.replace(jackal, lidar=dataclasses.replace(jackal.lidar, mount_x_m=mount_x_m))
+    g = CollisionGuard(robot, 0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        scan = rng.uniform(0.0, 3.0, 720)
+        scan[rng.random(720) < 0.05] = np.nan
+        scan[rng.random(720) < 0.05] = np.inf
+        assert g.free_distance(scan[None])[0] == pytest.approx(
+            _reference_free_distance(robot, scan), abs=1e-9
+        )

@@ -70,6 +70,15 @@ def test_clock_going_backwards_holds_then_resumes():
     assert np.allclose(f([1.0, 0.0], 1.1), [0.2, 0.0])
 
 
+def test_non_finite_clock_gives_no_time_to_move():
+    f = make()
+    f([0.0, 0.0], 1.0)
+    for t in (np.inf, np.nan, -np.inf):
+        out = f([1.0, 1.0], t)
+        assert np.all(np.isfinite(out)) and np.allclose(out, [0.0, 0.0])
+    assert np.allclose(f([1.0, 1.0], 1.1), [0.2, 0.8])
+
+
 def test_invalid_limits_are_refused():
     with pytest.raises(ValueError):
         SafetyFilter([1.0], [0.0], [1.0])

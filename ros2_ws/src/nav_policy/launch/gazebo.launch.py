@@ -35,16 +35,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-_TRUE = ("true", "1", "yes", "on")
-
-
-def _robot_file(robot: str) -> str:
-    """A robot name as the installed ``share/nav_policy/robots/<name>/robot.yaml`` (the source tree's
-    ``sim_assets/`` is not on an installed robot); a path, or a name not installed, as given."""
-    if robot.endswith((".yaml", ".yml")):
-        return robot
-    installed = os.path.join(get_package_share_directory("nav_policy"), "robots", robot, "robot.yaml")
-    return installed if os.path.isfile(installed) else robot
+from nav_policy.launch_args import ARGUMENTS, node_parameters
 
 
 def launch_setup(context, *args, **kwargs):
@@ -59,9 +50,10 @@ def launch_setup(context, *args, **kwargs):
             "gazebo.launch.py: the 'scenario' argument is required, e.g. "
             "scenario:=/path/to/world_001.scenario.yaml (robots carry no default world)"
         )
-    robot_file = _robot_file(LaunchConfiguration("robot").perform(context))
-    robot = load_robot(robot_file)
-    stamped = LaunchConfiguration("cmd_vel_stamped").perform(context).strip().lower() in _TRUE
+    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    params = node_parameters(values, get_package_share_directory("nav_policy"), use_sim_time=True)
+    robot = load_robot(params[1]["robot"])
+    stamped = params[1]["cmd_vel_stamped"]
     scenario = load_scenario(scenario_path)
     out_dir = tempfile.mkdtemp(prefix="sim2real_gazebo_")
     world, model = write_gazebo_world(scenario_path, robot, out_dir)
@@ -99,39 +91,15 @@ def launch_setup(context, *args, **kwargs):
         package="nav_policy",
         executable="nav_policy_node",
         name="nav_policy",
-        parameters=[
-            LaunchConfiguration("params_file"),
-            {
-                "policy_path": LaunchConfiguration("policy").perform(context),
-                "robot": robot_file,
-                "use_sim_time": True,
-                "cmd_vel_stamped": stamped,
-            },
-        ],
+        parameters=params,
         output="screen",
     )
     return [gz_sim, spawn, bridge_node, policy_node]
 
 
 def generate_launch_description() -> LaunchDescription:
-    default_params = os.path.join(get_package_share_directory("nav_policy"), "config", "jackal.yaml")
     return LaunchDescription(
-        [
-            DeclareLaunchArgument(
-                "scenario", default_value="", description="a *.scenario.yaml file (required)"
-            ),
-            DeclareLaunchArgument(
-                "robot", default_value="jackal", description="robot name under sim_assets/ or a robot.yaml"
-            ),
-            DeclareLaunchArgument("policy", default_value="", description="policy directory or policy.onnx"),
-            DeclareLaunchArgument(
-                "params_file", default_value=default_params, description="nav_policy parameters YAML"
-            ),
-            DeclareLaunchArgument(
-                "cmd_vel_stamped",
-                default_value="false",
-                description="publish and bridge geometry_msgs/TwistStamped on /cmd_vel",
-            ),
-            OpaqueFunction(function=launch_setup),
-        ]
+        [DeclareLaunchArgument("scenario", default_value="", description="a *.scenario.yaml file (required)")]
+        + [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=launch_setup)]
     )

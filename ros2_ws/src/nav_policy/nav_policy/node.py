@@ -116,6 +116,7 @@ class NavPolicyNode:
         self.input_fault: dict[str, str] = {}  # topic -> why its last message was refused
         self.type_fault: dict[str, str] = {}  # topic -> wrong type seen on it
         self.target = np.zeros(2)  # the policy's latest command (held between policy steps)
+        self.target_stamp_s: float | None = None  # stamp of the scan that last refreshed it
         self.cap = np.array([np.inf, np.inf])  # the collision guard's latest upper bounds
         self.last_policy_stamp_s: float | None = None
         self.best_dist = math.inf
@@ -235,7 +236,7 @@ class NavPolicyNode:
             self._set_state(why)
             self._publish_stop()
         else:
-            self._publish(self.filter(self.target, self.t.now_s(), self.cap))
+            self._publish(self.filter(self.target, self.t.now_s(), self.cap), self.target_stamp_s)
 
     def check_types(self) -> None:
         """Log (and stop for) an input topic that someone publishes with another message type."""
@@ -298,7 +299,8 @@ class NavPolicyNode:
         last = self.last_policy_stamp_s
         # Due when a period has passed since the last policy step (a quarter period of slack for
         # stamp jitter), or when the clock went backwards (a restarted simulator).
-        if last is None or stamp is None or stamp - last >= 0.75 * period or stamp < last:
+        policy_step = last is None or stamp is None or stamp - last >= 0.75 * period or stamp < last
+        if policy_step:
             try:
                 self.target = np.asarray(
                     self.controller.step(self.scan, self.pose, self.twist, self.goal), dtype=np.float64
@@ -306,25 +308,36 @@ class NavPolicyNode:
             except Exception as exc:  # onnxruntime or shape errors: stop, say why, stay up
                 self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
                 self.target = np.zeros(2)
+                policy_step = False  # its guard cap is not this scan's
             self.last_policy_stamp_s = stamp
         if self.guard is not None:
-            self.cap = np.array([self.guard.max_speed(self.scan[None])[0], np.inf])
-        self._publish(self.filter(self.target, now, self.cap))
+            # The controller's guard has just read this scan on a policy step; reuse its cap.
+            cap = self.controller.last_cap if policy_step else None
+            if cap is None:
+                cap = self.guard.max_speed(self.scan[None])
+            self.cap = np.array([cap[0], np.inf])
+        self.target_stamp_s = stamp
+        self._publish(self.filter(self.target, now, self.cap), stamp)
 
     # ----------------------------------------------------------------------------- output
 
-    def _publish(self, cmd: np.ndarray) -> None:
+    def _publish(self, cmd: np.ndarray, stamp_s: float | None = None) -> None:
+        """Publish ``cmd`` (v, w). A TwistStamped carries ``stamp_s``, the stamp of the scan the
+        command was computed from (so a base controller's command timeout also catches a stalled
+        perception pipeline), or the node clock for stops."""
         # SafetyFilter guarantees this; checked again because nothing else stands before the robot.
         if not (
             np.all(np.isfinite(cmd)) and np.all(cmd >= self.filter.low) and np.all(cmd <= self.filter.high)
         ):
             cmd = self.filter.stop(self.t.now_s())
         self.last_cmd = cmd
-        self.cmd_pub.publish(make_twist(self._cmd_cls, cmd[0], cmd[1], self.t.now_s(), self.p.base_frame))
+        stamp = self.t.now_s() if stamp_s is None else stamp_s
+        self.cmd_pub.publish(make_twist(self._cmd_cls, cmd[0], cmd[1], stamp, self.p.base_frame))
         self.published += 1
 
     def _publish_stop(self) -> None:
         self.target = np.zeros(2)
+        self.target_stamp_s = None
         self._publish(self.filter.stop(self.t.now_s()))
 
     def _set_state(self, state: str) -> None:

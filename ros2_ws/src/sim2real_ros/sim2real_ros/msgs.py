@@ -9,10 +9,18 @@ ROS 2 (Jazzy) serializer.
 
 Field names and types are those of the ROS message, so code that reads ``msg.ranges`` or
 ``msg.header.stamp.sec`` works on these and on rclpy's messages alike.
+
+The hot messages of the control loop (LaserScan, Twist, TwistStamped) also have a direct
+little-endian XCDR1 codec: the generic IDL machinery packs a 720-beam scan float by float (about
+75 us to decode, 100 us to encode here), the direct one with numpy in a few microseconds. Anything
+else (big-endian data, XCDR2, a caller's buffer) falls back to the generic path, and the same
+byte-equality tests against rosbags cover both.
 """
 
-from dataclasses import dataclass, field
+import struct
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl.annotations import cdrv0, final
 from cyclonedds.idl.types import array, float32, float64, int32, sequence, uint32
@@ -22,6 +30,29 @@ def _dds_name(ros_type: str) -> str:
     """``pkg/msg/Name`` -> ``pkg::msg::dds_::Name_``, the DDS type name rmw_cyclonedds uses."""
     pkg, kind, name = ros_type.split("/")
     return f"{pkg}::{kind}::dds_::{name}_"
+
+
+_CDR_LE = b"\x00\x01\x00\x00"  # encapsulation: plain CDR, little endian
+_HEAD = struct.Struct("<iII")  # stamp.sec, stamp.nanosec, frame_id length (incl. NUL)
+
+
+def _fast(use_version_2: object, *extra: object) -> bool:
+    """Whether the direct codec applies: XCDR1, no caller buffer, native (little-endian) order."""
+    return not use_version_2 and all(e is None for e in extra)
+
+
+def _pack_header(header: "Header") -> list[bytes]:
+    """A Header at payload offset 0: the parts and (implicitly) the 4-aligned end."""
+    fid = header.frame_id.encode() + b"\x00"
+    pad = b"\x00" * (-(12 + len(fid)) % 4)
+    return [_HEAD.pack(header.stamp.sec, header.stamp.nanosec, len(fid)), fid, pad]
+
+
+def _unpack_header(buf: memoryview, off: int) -> tuple["Header", int]:
+    sec, nsec, n = _HEAD.unpack_from(buf, off)
+    frame = bytes(buf[off + 12 : off + 11 + n]).decode()
+    end = off + 12 + n
+    return Header(stamp=Time(sec=sec, nanosec=nsec), frame_id=frame), end + (-end % 4)
 
 
 # --------------------------------------------------------------------------- builtin / std
@@ -126,6 +157,28 @@ class Twist(IdlStruct, typename=_dds_name("geometry_msgs/msg/Twist")):
     linear: Vector3 = field(default_factory=Vector3)
     angular: Vector3 = field(default_factory=Vector3)
 
+    def _values(self) -> tuple[float, ...]:
+        a, b = self.linear, self.angular
+        return a.x, a.y, a.z, b.x, b.y, b.z
+
+    def serialize(self, buffer=None, endianness=None, use_version_2=None) -> bytes:
+        if not _fast(use_version_2, buffer, endianness):
+            return super().serialize(buffer, endianness, use_version_2)
+        return _CDR_LE + _SIX.pack(*self._values())
+
+    @classmethod
+    def deserialize(cls, data: bytes, has_header: bool = True, use_version_2=None) -> "Twist":
+        if not has_header or use_version_2 or bytes(data[:4]) != _CDR_LE:
+            return super().deserialize(data, has_header=has_header, use_version_2=use_version_2)
+        return _twist(_SIX.unpack_from(data, 4))
+
+
+_SIX = struct.Struct("<6d")
+
+
+def _twist(v: tuple[float, ...]) -> Twist:
+    return Twist(linear=Vector3(v[0], v[1], v[2]), angular=Vector3(v[3], v[4], v[5]))
+
 
 @final
 @cdrv0
@@ -133,6 +186,22 @@ class Twist(IdlStruct, typename=_dds_name("geometry_msgs/msg/Twist")):
 class TwistStamped(IdlStruct, typename=_dds_name("geometry_msgs/msg/TwistStamped")):
     header: Header = field(default_factory=Header)
     twist: Twist = field(default_factory=Twist)
+
+    def serialize(self, buffer=None, endianness=None, use_version_2=None) -> bytes:
+        if not _fast(use_version_2, buffer, endianness):
+            return super().serialize(buffer, endianness, use_version_2)
+        parts = _pack_header(self.header)
+        end = sum(map(len, parts))
+        return b"".join([_CDR_LE, *parts, b"\x00" * (-end % 8), _SIX.pack(*self.twist._values())])
+
+    @classmethod
+    def deserialize(cls, data: bytes, has_header: bool = True, use_version_2=None) -> "TwistStamped":
+        if not has_header or use_version_2 or bytes(data[:4]) != _CDR_LE:
+            return super().deserialize(data, has_header=has_header, use_version_2=use_version_2)
+        buf = memoryview(data)[4:]
+        header, off = _unpack_header(buf, 0)
+        off += -off % 8
+        return cls(header=header, twist=_twist(_SIX.unpack_from(buf, off)))
 
 
 @final
@@ -177,6 +246,37 @@ class LaserScan(IdlStruct, typename=_dds_name("sensor_msgs/msg/LaserScan")):
     range_max: float32 = 0.0
     ranges: sequence[float32] = field(default_factory=list)
     intensities: sequence[float32] = field(default_factory=list)
+
+    _FLOATS = struct.Struct("<7fI")
+
+    def serialize(self, buffer=None, endianness=None, use_version_2=None) -> bytes:
+        if not _fast(use_version_2, buffer, endianness):
+            # The generic machinery takes lists (the direct decoder gives numpy arrays).
+            plain = replace(self, ranges=[float(x) for x in self.ranges])
+            plain.intensities = [float(x) for x in self.intensities]
+            return IdlStruct.serialize(plain, buffer, endianness, use_version_2)
+        r = np.asarray(self.ranges, dtype="<f4")
+        i = np.asarray(self.intensities, dtype="<f4")
+        f = self._FLOATS.pack(
+            self.angle_min, self.angle_max, self.angle_increment, self.time_increment,
+            self.scan_time, self.range_min, self.range_max, r.size,
+        )  # fmt: skip
+        parts = [_CDR_LE, *_pack_header(self.header), f, r.tobytes(), struct.pack("<I", i.size), i.tobytes()]
+        return b"".join(parts)
+
+    @classmethod
+    def deserialize(cls, data: bytes, has_header: bool = True, use_version_2=None) -> "LaserScan":
+        if not has_header or use_version_2 or bytes(data[:4]) != _CDR_LE:
+            return super().deserialize(data, has_header=has_header, use_version_2=use_version_2)
+        buf = memoryview(data)[4:]
+        header, off = _unpack_header(buf, 0)
+        *floats, n = cls._FLOATS.unpack_from(buf, off)
+        off += 32
+        ranges = np.frombuffer(buf, "<f4", n, off).astype(np.float32)
+        off += 4 * n
+        (m,) = struct.unpack_from("<I", buf, off)
+        intensities = np.frombuffer(buf, "<f4", m, off + 4).astype(np.float32)
+        return cls(header, *floats, ranges=ranges, intensities=intensities)
 
 
 @final

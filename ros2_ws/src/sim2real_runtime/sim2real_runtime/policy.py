@@ -124,6 +124,7 @@ class NavController:
         self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
         self.prev_cmd = np.zeros((1, 2))
         self.last_obs: np.ndarray | None = None
+        self.last_cap: np.ndarray | None = None  # the guard's speed cap [1] (m/s) at the last step
 
     def step(
         self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
@@ -141,7 +142,9 @@ class NavController:
         action = self.policy(obs)
         cmd = self.action_term(action, self.prev_cmd)
         if self.guard is not None:
-            cmd = self.guard(cmd, signals["scan_ranges"])
-        self.prev_action = np.clip(np.nan_to_num(action), -1.0, 1.0).astype(np.float32)
+            self.last_cap = self.guard.max_speed(signals["scan_ranges"])
+            cmd = self.guard.apply(cmd, self.last_cap)
+        a = np.where(np.isfinite(action), action, 0.0)
+        self.prev_action = np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
         self.prev_cmd = cmd
         return cmd[0]

@@ -26,26 +26,41 @@ class CollisionGuard:
     def __init__(self, robot: RobotConfig, control_period_s: float, margin_m: float = 0.05) -> None:
         lid = robot.lidar
         a = lid.beam_angles_rad()
-        self.cos = np.cos(a)
-        self.sin = np.sin(a)
         self.mount_x = lid.mount_x_m
-        self.range_min = lid.range_min_m
-        self.range_max = lid.range_max_m
         self.half_length = 0.5 * robot.footprint_length_m
         self.half_width = 0.5 * robot.footprint_width_m + margin_m
         self.margin = margin_m
         self.decel = robot.max_linear_accel_mps2
         self.dt = control_period_s
+        # Per beam, the ranges r whose return lies in the corridor: valid (range_min <= r <=
+        # range_max), beside the footprint by at most half_width (|r sin a| <= half_width) and ahead
+        # of the front edge (mount_x + r cos a > half_length). Precomputed as [lo, hi] on the beams
+        # that can see the corridor at all, so a scan costs two comparisons and a min per beam.
+        cos, sin = np.cos(a), np.abs(np.sin(a))
+        ahead = self.half_length - self.mount_x  # the front edge, from the laser (m)
+        with np.errstate(divide="ignore"):
+            hi = np.minimum(lid.range_max_m, np.where(sin > 0, self.half_width / sin, np.inf))
+            lo = np.full_like(a, lid.range_min_m)
+            fwd = cos > 0
+            # r cos a > ahead: a lower bound where the beam points forward, an upper bound where it
+            # points backward (only possible when the laser sits ahead of the front edge).
+            lo[fwd] = np.maximum(lo[fwd], np.nextafter(ahead / cos[fwd], np.inf))
+            back = cos < 0
+            hi[back] = np.minimum(hi[back], np.nextafter(ahead / cos[back], -np.inf))
+        if ahead >= 0:
+            hi[cos == 0] = -np.inf
+        keep = lo <= hi
+        self._beams = np.flatnonzero(keep)
+        self._lo, self._hi, self._cos = lo[keep], hi[keep], cos[keep]
 
     def free_distance(self, ranges_m: np.ndarray) -> np.ndarray:
         """[B] distance (m) from the front edge to the nearest valid return in the straight-ahead
         corridor, for scans [B, num_beams]; +inf where the corridor is empty."""
-        r = np.atleast_2d(np.asarray(ranges_m, dtype=np.float64))
-        with np.errstate(invalid="ignore"):
-            valid = np.isfinite(r) & (r >= self.range_min) & (r <= self.range_max)
-            x = self.mount_x + r * self.cos
-            ahead = valid & (x > self.half_length) & (np.abs(r * self.sin) <= self.half_width)
-        return np.where(ahead, x, np.inf).min(axis=1) - self.half_length
+        r = np.atleast_2d(np.asarray(ranges_m))[:, self._beams].astype(np.float64)
+        # NaN fails both comparisons, +inf fails the upper bound: invalid readings never count.
+        inside = (r >= self._lo) & (r <= self._hi)
+        x = np.where(inside, r * self._cos, np.inf).min(axis=1)
+        return x + (self.mount_x - self.half_length)
 
     def max_speed(self, ranges_m: np.ndarray) -> np.ndarray:
         """[B] largest forward speed (m/s) from which the base stops short of the nearest return.
@@ -60,8 +75,13 @@ class CollisionGuard:
 
     def __call__(self, cmd: np.ndarray, ranges_m: np.ndarray) -> np.ndarray:
         """Commands [B, 2] (v, w) with positive v capped; reversing and turning are left alone."""
+        return self.apply(cmd, self.max_speed(ranges_m))
+
+    @staticmethod
+    def apply(cmd: np.ndarray, cap_mps: np.ndarray) -> np.ndarray:
+        """Commands [B, 2] with positive v capped at ``cap_mps`` [B] (from :meth:`max_speed`)."""
         out = np.array(np.atleast_2d(cmd), dtype=np.float64, copy=True)
-        out[:, 0] = np.where(out[:, 0] > 0, np.minimum(out[:, 0], self.max_speed(ranges_m)), out[:, 0])
+        out[:, 0] = np.where(out[:, 0] > 0, np.minimum(out[:, 0], cap_mps), out[:, 0])
         return out
 
 
@@ -113,23 +133,28 @@ class SafetyFilter:
         self.stop_cmd = np.zeros(n) if stop is None else np.asarray(stop, dtype=np.float64).copy()
         if self.stop_cmd.shape != n or np.any(self.stop_cmd < self.low) or np.any(self.stop_cmd > self.high):
             raise ValueError(f"stop command {self.stop_cmd} must lie within {self.low} .. {self.high}")
+        self._rate_finite = np.isfinite(self.rate)
+        self._rate = np.where(self._rate_finite, self.rate, 0.0)  # inf * 0 s would be NaN
         self.last = self.stop_cmd.copy()
         self.last_time_s: float | None = None
 
     def __call__(self, cmd: np.ndarray, now_s: float, upper: np.ndarray | None = None) -> np.ndarray:
         """The safe command [A] for a requested command [A] at node time ``now_s`` (s)."""
+        # np.minimum/np.maximum rather than np.clip: this runs at every published command.
+        lo, hi = self.low, self.high
         c = np.asarray(cmd, dtype=np.float64).reshape(-1)
-        if c.shape != self.low.shape or not np.all(np.isfinite(c)):
+        if c.shape != lo.shape or not np.isfinite(c).all():
             c = self.stop_cmd
-        c = np.clip(c, self.low, self.high)
-        dt = 0.0 if self.last_time_s is None or not now_s >= self.last_time_s else now_s - self.last_time_s
-        with np.errstate(invalid="ignore"):  # inf rate * 0 dt
-            step = np.where(np.isinf(self.rate), np.inf, self.rate * dt)
-        c = self.last + np.clip(c - self.last, -step, step)
+        c = np.minimum(np.maximum(c, lo), hi)
+        last_t = self.last_time_s
+        # A clock that jumped back, or is not finite, gives no time to move in.
+        dt = now_s - last_t if last_t is not None and last_t <= now_s < np.inf else 0.0
+        step = np.where(self._rate_finite, self._rate * dt, np.inf)
+        c = self.last + np.minimum(np.maximum(c - self.last, -step), step)
         if upper is not None:
             u = np.asarray(upper, dtype=np.float64).reshape(-1)
-            c = np.minimum(c, np.where(np.isnan(u), self.low, u))
-        c = np.clip(c, self.low, self.high)
+            c = np.minimum(c, np.where(np.isnan(u), lo, u))
+        c = np.minimum(np.maximum(c, lo), hi)
         self.last = c
         self.last_time_s = float(now_s) if np.isfinite(now_s) else self.last_time_s
         return c.copy()
