@@ -89,6 +89,25 @@ def test_idle_until_goal_then_drives_within_limits(transport, jackal):
     assert node.last_cmd[0] <= 4.0 * 0.5 + 1e-9
 
 
+def test_stamped_command_carries_the_scan_stamp(transport, jackal):
+    node = make_node(transport, cmd_vel_stamped=True)
+    got = []
+    node.cmd_pub.publish = got.append  # read what the node hands to its publisher
+    node.on_goal(goal_msg(5.0, 0.0))
+    drive(node, jackal, transport.clock, 6)
+    last = got[-1]
+    assert isinstance(last, msgs.TwistStamped) and last.header.frame_id == "base_link"
+    assert last.header.stamp.sec + 1e-9 * last.header.stamp.nanosec == pytest.approx(
+        transport.clock.t, abs=1e-6
+    )
+    assert last.twist.linear.x == pytest.approx(node.last_cmd[0])
+    node.on_estop(msgs.Bool(data=True))  # a stop is stamped with the node clock
+    transport.clock.t += 1.0
+    node.on_tick()
+    assert got[-1].twist.linear.x == 0.0
+    assert got[-1].header.stamp.sec == int(transport.clock.t)
+
+
 def test_goal_reached_stops(transport, jackal):
     node = make_node(transport, goal_tolerance_m=0.5)
     drive(node, jackal, transport.clock, 2)

@@ -41,6 +41,8 @@ from .urdf import (
     WHEEL_FRICTION,
     base_layout,
     box_inertia,
+    fnum,
+    gz_lidar_sensor,
     sphere_inertia,
     wheel_inertia,
 )
@@ -71,10 +73,7 @@ _BRIDGED_TOPICS = (
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _f(x: float) -> str:
-    """Number formatting: enough digits for sub-micrometre geometry, stable across runs."""
-    s = f"{x:.9g}"
-    return "0" if s == "-0" else s
+_f = fnum
 
 
 def _v(*xs: float) -> str:
@@ -339,45 +338,6 @@ def _caster(robot: RobotConfig, where: str, sign: float) -> list[str]:
     )
 
 
-def lidar_sensor(robot: RobotConfig) -> list[str]:
-    """The ``gpu_lidar`` sensor ``laser``: the robot file's beams, angles (rad), ranges (m), rate (Hz)
-    and Gaussian range noise (m), on gz topic ``scan`` with frame_id ``laser``."""
-    lid = robot.lidar
-    angle_max = lid.angle_min_rad + (lid.num_beams - 1) * lid.angle_increment_rad
-    return [
-        '<sensor name="laser" type="gpu_lidar">',
-        "  <pose>0 0 0 0 0 0</pose>",
-        "  <topic>scan</topic>",
-        "  <gz_frame_id>laser</gz_frame_id>",
-        f"  <update_rate>{_f(lid.rate_hz)}</update_rate>",
-        "  <always_on>true</always_on>",
-        "  <visualize>false</visualize>",
-        "  <lidar>",
-        "    <scan>",
-        "      <horizontal>",
-        f"        <samples>{lid.num_beams}</samples>",
-        "        <resolution>1</resolution>",
-        f"        <min_angle>{_f(lid.angle_min_rad)}</min_angle>",
-        f"        <max_angle>{_f(angle_max)}</max_angle>",
-        "      </horizontal>",
-        "      <vertical><samples>1</samples><resolution>1</resolution>"
-        "<min_angle>0</min_angle><max_angle>0</max_angle></vertical>",
-        "    </scan>",
-        "    <range>",
-        f"      <min>{_f(lid.range_min_m)}</min>",
-        f"      <max>{_f(lid.range_max_m)}</max>",
-        "      <resolution>0.001</resolution>",
-        "    </range>",
-        "    <noise>",
-        "      <type>gaussian</type>",
-        "      <mean>0</mean>",
-        f"      <stddev>{_f(lid.range_noise_std_m)}</stddev>",
-        "    </noise>",
-        "  </lidar>",
-        "</sensor>",
-    ]
-
-
 def _laser(robot: RobotConfig) -> list[str]:
     """The ``laser`` link at (mount_x_m, 0, mount_z_m above the ground), carrying the lidar."""
     lay = base_layout(robot)
@@ -389,7 +349,7 @@ def _laser(robot: RobotConfig) -> list[str]:
         f'<visual name="laser_visual"><geometry>{cylinder}</geometry>',
         *_indent(_material(0.2, 0.2, 0.25), 2),
         "</visual>",
-        *lidar_sensor(robot),
+        *gz_lidar_sensor(robot),
     ]
     return _fixed_link("laser", "laser_joint", (robot.lidar.mount_x_m, 0.0, lay.laser_z_m), body)
 

@@ -35,7 +35,7 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from nav_policy.launch_args import ARGUMENTS, node_parameters
+from nav_policy.launch_args import ARGUMENTS, node_parameters, policy_node
 
 
 def launch_setup(context, *args, **kwargs):
@@ -87,14 +87,7 @@ def launch_setup(context, *args, **kwargs):
         parameters=[{"config_file": str(bridge), "use_sim_time": True}],
         output="screen",
     )
-    policy_node = Node(
-        package="nav_policy",
-        executable="nav_policy_node",
-        name="nav_policy",
-        parameters=params,
-        output="screen",
-    )
-    return [gz_sim, spawn, bridge_node, policy_node]
+    return [gz_sim, spawn, bridge_node, policy_node(params)]
 
 
 def generate_launch_description() -> LaunchDescription:

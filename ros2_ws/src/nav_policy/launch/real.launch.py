@@ -11,24 +11,14 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
 
-from nav_policy.launch_args import ARGUMENTS, node_parameters
+from nav_policy.launch_args import ARGUMENTS, node_parameters, policy_node
 
 
 def _node(context, *args, **kwargs):
     values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     share = get_package_share_directory("nav_policy")
-    return [
-        Node(
-            package="nav_policy",
-            executable="nav_policy_node",
-            name="nav_policy",
-            output="screen",
-            emulate_tty=True,
-            parameters=node_parameters(values, share, use_sim_time=False),
-        )
-    ]
+    return [policy_node(node_parameters(values, share, use_sim_time=False))]
 
 
 def generate_launch_description():

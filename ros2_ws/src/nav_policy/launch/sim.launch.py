@@ -12,9 +12,8 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
 
-from nav_policy.launch_args import ARGUMENTS, node_parameters
+from nav_policy.launch_args import ARGUMENTS, node_parameters, policy_node
 
 SIM_ARGUMENTS = {
     "scenario": ("", "a *.scenario.yaml (BARN or `sim2real worlds` output)"),
@@ -38,14 +37,7 @@ def _processes(context, *args, **kwargs):
         cmd.append("--send-goal")
     return [
         ExecuteProcess(cmd=cmd, output="screen", name="sim_bridge"),
-        Node(
-            package="nav_policy",
-            executable="nav_policy_node",
-            name="nav_policy",
-            output="screen",
-            emulate_tty=True,
-            parameters=params,
-        ),
+        policy_node(params),
     ]
 
 

@@ -47,3 +47,17 @@ def node_parameters(values: dict[str, str], share_dir: str | Path, use_sim_time:
             "use_sim_time": use_sim_time,
         },
     ]
+
+
+def policy_node(parameters: list):
+    """The nav_policy node action every launch file starts."""
+    from launch_ros.actions import Node
+
+    return Node(
+        package="nav_policy",
+        executable="nav_policy_node",
+        name="nav_policy",
+        output="screen",
+        emulate_tty=True,
+        parameters=parameters,
+    )

@@ -137,14 +137,15 @@ class NavPolicyNode:
             p.goal_topic: POSE_STAMPED,
             p.estop_topic: BOOL,
         }
+        self._set_state("error: " + self.fault if self.fault else "idle")
+        self._publish_stop()
+        # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
         transport.subscribe(p.scan_topic, SCAN, SENSOR_DATA, self.on_scan)
         transport.subscribe(p.odom_topic, ODOM, SENSOR_DATA, self.on_odom)
         transport.subscribe(p.goal_topic, POSE_STAMPED, DEFAULT, self.on_goal)
         transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
         transport.timer(1.0 / p.control_rate_hz, self.on_tick)
         transport.timer(TYPE_CHECK_PERIOD_S, self.check_types)
-        self._set_state("error: " + self.fault if self.fault else "idle")
-        self._publish_stop()
 
     # ----------------------------------------------------------------------------- set-up
 
