@@ -12,7 +12,8 @@ Simulated time runs ``--real-time-factor`` times faster than the wall clock.
 Directly: ``sim2real.nav.evaluate`` with the same policy, robot and simulator, no ROS layer.
 
 The difference in success rate is what the ROS layer costs (latency, scan/odom rates, the 50 Hz
-safety loop). Writes benchmarks/results/barn_ros.json and prints both rows.
+safety loop). Writes benchmarks/results/barn_ros.json (summary) and barn_ros_episodes.json, and
+prints both rows.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def main() -> int:
     ap.add_argument("--policy", default=str(REPO / "policies" / "nav_jackal"))
     ap.add_argument("--count", type=int, default=250, help="first N BARN worlds")
     ap.add_argument("--real-time-factor", type=float, default=4.0)
-    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "barn_ros.json"))
+    ap.add_argument(
+        "--out",
+        default=str(REPO / "benchmarks" / "results" / "barn_ros.json"),
+        help="summary JSON; the episodes go beside it as <name>_episodes.json",
+    )
     a = ap.parse_args()
 
     from sim2real_ros.dds import loopback_config
@@ -135,10 +140,9 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores",
     }
-    write_results(Path(a.out), [*direct, *results], meta)
-    Path(a.out).with_name("barn_ros_summary.json").write_text(
-        json.dumps({"meta": meta, "summary": summary}, indent=1)
-    )
+    out = Path(a.out)
+    write_results(out.with_name(out.stem + "_episodes.json"), [*direct, *results], meta)
+    out.write_text(json.dumps({"meta": meta, "summary": summary}, indent=1) + "\n")
     return 0
 
 

@@ -108,6 +108,12 @@ def test_robot_reaches_goal_in_barn_world_through_topics(dds_env, barn_dir, tmp_
         assert "driving" in states
         moving = [c for c in rviz.cmds if c[1] > 0.2]
         assert moving and all(math.isfinite(v) and abs(v) <= 2.0 for _, v, _ in rviz.cmds)
+        # Stopping the node (SIGTERM) leaves the robot with a last zero command.
+        node.terminate()
+        node.wait(timeout=10)
+        rviz.spin_until(lambda: rviz.states[-1][1] == "stopped: shutdown", 2.0)
+        assert rviz.states[-1][1] == "stopped: shutdown"
+        assert rviz.cmds[-1][1:] == (0.0, 0.0)
     finally:
         _stop(node, sim)
         rviz.t.close()

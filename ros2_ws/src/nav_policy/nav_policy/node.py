@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -320,6 +321,12 @@ class NavPolicyNode:
         self.target_stamp_s = stamp
         self._publish(self.filter(self.target, now, self.cap), stamp)
 
+    def shutdown(self) -> None:
+        """Leave the robot standing: a last zero command and the state ``stopped: shutdown``."""
+        self.goal = None
+        self._set_state("stopped: shutdown")
+        self._publish_stop()
+
     # ----------------------------------------------------------------------------- output
 
     def _publish(self, cmd: np.ndarray, stamp_s: float | None = None) -> None:
@@ -399,6 +406,10 @@ def params_from_args(a: argparse.Namespace) -> tuple[NavNodeParams, list[Excepti
     return params, errors + list(perr)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dds(argv: Sequence[str] | None = None) -> int:
     """``sim2real deploy nav``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
     a = build_arg_parser().parse_args(argv)
@@ -409,8 +420,11 @@ def run_dds(argv: Sequence[str] | None = None) -> int:
     from sim2real_ros.dds import DdsTransport
 
     transport = DdsTransport("nav_policy", use_sim_time=params.use_sim_time)
-    NavPolicyNode(transport, params, errors)
+    node = NavPolicyNode(transport, params, errors)
+    # SIGTERM (a supervisor, `kill`) ends the node like Ctrl-C: with a last zero command.
+    signal.signal(signal.SIGTERM, _interrupt)
     spin(transport)
+    node.shutdown()
     transport.close()
     return 0
 
@@ -427,8 +441,9 @@ def main_rclpy(argv: Sequence[str] | None = None) -> int:
     params, errors = params_from_mapping(transport.parameters(), f"node {transport.name} parameters")
     if params.use_sim_time:
         transport = RclpyTransport("nav_policy", use_sim_time=True, node=transport.node)
-    NavPolicyNode(transport, params, errors)
+    node = NavPolicyNode(transport, params, errors)
     spin(transport)
+    node.shutdown()
     transport.close()
     rclpy.try_shutdown()
     return 0
