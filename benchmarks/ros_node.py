@@ -128,7 +128,7 @@ def latency(env: dict[str, str], n_scans: int, echo: bool = False) -> dict:
     Scan, Odom = t.msg("sensor_msgs/msg/LaserScan"), t.msg("nav_msgs/msg/Odometry")
     ranges = (6.0 + np.random.default_rng(0).random(720)).astype(np.float32)
     try:
-        while goal_pub.subscriber_count() == 0 or scan_pub.subscriber_count() == 0:
+        while (not echo and goal_pub.subscriber_count() == 0) or scan_pub.subscriber_count() == 0:
             t.spin_once(0.05)
         odom_pub.publish(make_odom(Odom, np.zeros(3), np.zeros(2), time.time()))
         g = t.msg("geometry_msgs/msg/PoseStamped")()
@@ -254,6 +254,7 @@ def main() -> int:
     ap.add_argument("--latency-scans", type=int, default=1200)
     ap.add_argument("--loop-s", type=float, default=60.0)
     ap.add_argument("--memory-steps", type=int, default=100_000)
+    ap.add_argument("--only", choices=("latency", "loop", "memory"), help="run one part (not written)")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "ros_node.json"))
     a = ap.parse_args()
     env = isolated_env()
@@ -262,6 +263,15 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "policy": str(POLICY.relative_to(REPO)),
     }
+    if a.only == "latency":
+        print("through the node:", latency(env, a.latency_scans))
+        return 0
+    if a.only == "loop":
+        print("50 Hz loop:", loop_rate(env, a.loop_s))
+        return 0
+    if a.only == "memory":
+        print("memory:", memory(env, a.memory_steps))
+        return 0
     out["latency_echo_floor"] = latency(env, a.latency_scans, echo=True)
     print("latency /scan -> /cmd_vel, echo process (transport floor):", out["latency_echo_floor"], flush=True)
     out["latency"] = latency(env, a.latency_scans)

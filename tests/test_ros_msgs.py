@@ -117,9 +117,15 @@ def test_topic_names_follow_rmw_conventions():
             dds_topic_name(bad)
 
 
-@pytest.mark.parametrize(
-    "ros_type", ["sensor_msgs/msg/LaserScan", "geometry_msgs/msg/Twist", "geometry_msgs/msg/TwistStamped"]
-)
+DIRECT_CODEC = [
+    "sensor_msgs/msg/LaserScan",
+    "nav_msgs/msg/Odometry",
+    "geometry_msgs/msg/Twist",
+    "geometry_msgs/msg/TwistStamped",
+]
+
+
+@pytest.mark.parametrize("ros_type", DIRECT_CODEC)
 def test_direct_codec_equals_generic_idl_codec(ros_type):
     cls = MESSAGES[ros_type]
     rng = np.random.default_rng(7)

@@ -334,9 +334,9 @@ class NavPolicyNode:
         command was computed from (so a base controller's command timeout also catches a stalled
         perception pipeline), or the node clock for stops."""
         # SafetyFilter guarantees this; checked again because nothing else stands before the robot.
-        if not (
-            np.all(np.isfinite(cmd)) and np.all(cmd >= self.filter.low) and np.all(cmd <= self.filter.high)
-        ):
+        lo, hi = self.filter.low, self.filter.high
+        v, w = float(cmd[0]), float(cmd[1])
+        if not (lo[0] <= v <= hi[0] and lo[1] <= w <= hi[1]):  # also false for NaN
             cmd = self.filter.stop(self.t.now_s())
         self.last_cmd = cmd
         stamp = self.t.now_s() if stamp_s is None else stamp_s

@@ -69,9 +69,8 @@ class CollisionGuard:
         """
         d = np.maximum(self.free_distance(ranges_m) - self.margin, 0.0)
         ad = self.decel * self.dt
-        with np.errstate(invalid="ignore"):
-            v = -ad + np.sqrt(ad * ad + 2.0 * self.decel * d)
-        return np.where(np.isinf(d), np.inf, v)
+        # d = +inf (an empty corridor) gives +inf; d >= 0 keeps the root real.
+        return -ad + np.sqrt(ad * ad + 2.0 * self.decel * d)
 
     def __call__(self, cmd: np.ndarray, ranges_m: np.ndarray) -> np.ndarray:
         """Commands [B, 2] (v, w) with positive v capped; reversing and turning are left alone."""
