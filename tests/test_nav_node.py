@@ -195,6 +195,21 @@ def test_collision_guard_caps_speed_from_raw_scan(transport, jackal):
     assert node.last_cmd[0] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_wrong_type_on_an_input_is_named_in_the_state(transport, jackal):
+    node = make_node(transport)
+    node.on_goal(goal_msg(5.0, 0.0))
+    drive(node, jackal, transport.clock, 5)
+    transport.publisher_types = lambda topic: {"std_msgs/msg/String"} if topic == "/scan" else set()
+    node.check_types()
+    transport.clock.t += 0.3  # no LaserScan arrives: the String publisher is all there is
+    node.on_odom(odom_msg(t_s=transport.clock.t))
+    node.on_tick()
+    assert np.array_equal(node.last_cmd, [0.0, 0.0])
+    assert node.state == (
+        "stopped: /scan is published as std_msgs/msg/String; this node reads sensor_msgs/msg/LaserScan"
+    )
+
+
 def test_goal_in_another_frame_is_refused(transport, jackal):
     node = make_node(transport)
     drive(node, jackal, transport.clock, 2)

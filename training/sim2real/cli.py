@@ -16,6 +16,7 @@ and field and exit with status 2; nothing is half-written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -216,7 +217,9 @@ def _sim(a: argparse.Namespace) -> int:
             return True
         return a.duration_s is not None and bridge.frame.time_s >= a.duration_s
 
-    bridge.run(done)
+    # Ctrl-C ends an open-ended simulation; the result is still written.
+    with contextlib.suppress(KeyboardInterrupt):
+        bridge.run(done)
     outcome = bridge.status() or "running"
     print(f"{scenario.name}: {outcome} at t = {bridge.frame.time_s:.2f} s", flush=True)
     if a.result:

@@ -265,7 +265,11 @@ class NavPolicyNode:
         stale = self.watchdog.stale(self.t.monotonic_s())
         if stale:
             topics = {"scan": self.p.scan_topic, "odom": self.p.odom_topic}
-            parts = [f"{topics[s]} {self.input_fault.get(topics[s], 'stale')}" for s in stale]
+            # Say why an input is missing where we know: a refused message, another message type.
+            parts = [
+                self.type_fault.get(topics[s]) or f"{topics[s]} {self.input_fault.get(topics[s], 'stale')}"
+                for s in stale
+            ]
             return "stopped: " + "; ".join(parts)
         return None
 
