@@ -108,6 +108,23 @@ def test_stamped_command_carries_the_scan_stamp(transport, jackal):
     assert got[-1].header.stamp.sec == int(transport.clock.t)
 
 
+@pytest.mark.parametrize("scan_rate_hz", [40.0, 20.0, 15.0, 10.0])
+def test_policy_runs_at_its_contract_rate_whatever_the_scan_rate(transport, jackal, scan_rate_hz):
+    node = make_node(transport)
+    node.on_goal(goal_msg(50.0, 0.0))
+    steps = []
+    inner = node.controller.step
+    node.controller.step = lambda *a: (steps.append(node.scan_stamp_s), inner(*a))[1]
+    drive(node, jackal, transport.clock, int(4.0 * scan_rate_hz), dt=1.0 / scan_rate_hz)
+    assert len(steps) == pytest.approx(40, abs=1)  # 4 s at 10 Hz
+    gaps = np.diff(steps)
+    assert np.mean(gaps) == pytest.approx(0.1, abs=0.005)
+    if scan_rate_hz % 10 == 0:  # scans at a multiple of the policy rate: exactly every 0.1 s
+        np.testing.assert_allclose(gaps, 0.1, atol=1e-6)
+    else:  # otherwise on the first scan at or after each due time: within one scan period of it
+        assert np.all(np.abs(gaps - 0.1) <= 1.0 / scan_rate_hz + 1e-6)
+
+
 def test_goal_reached_stops(transport, jackal):
     node = make_node(transport, goal_tolerance_m=0.5)
     drive(node, jackal, transport.clock, 2)

@@ -120,6 +120,7 @@ class NavPolicyNode:
         self.target_stamp_s: float | None = None  # stamp of the scan that last refreshed it
         self.cap = np.array([np.inf, np.inf])  # the collision guard's latest upper bounds
         self.last_policy_stamp_s: float | None = None
+        self.next_policy_s: float | None = None  # scan stamp at which the policy runs next (s)
         self.best_dist = math.inf
         self.progress_time_s = 0.0
         self.state = ""
@@ -214,7 +215,7 @@ class NavPolicyNode:
         self.goal = np.array([x, y])
         self.best_dist = math.inf
         self.progress_time_s = self.t.now_s()
-        self.last_policy_stamp_s = None
+        self.last_policy_stamp_s = self.next_policy_s = None
         self.target = np.zeros(2)
         if self.controller is not None:
             self.controller.reset()
@@ -302,11 +303,15 @@ class NavPolicyNode:
 
         stamp = self.scan_stamp_s
         period = 1.0 / self.controller.control_rate_hz
-        last = self.last_policy_stamp_s
-        # Due when a period has passed since the last policy step (a quarter period of slack for
-        # stamp jitter), or when the clock went backwards (a restarted simulator).
-        policy_step = last is None or stamp is None or stamp - last >= 0.75 * period or stamp < last
+        last, due = self.last_policy_stamp_s, self.next_policy_s
+        # The policy runs at exactly its contract's rate on the scan stamps: due times advance by
+        # one period (a tenth of a period early still counts, for stamp jitter); after a gap
+        # longer than a period, or a clock that went backwards (a restarted simulator), they
+        # restart from this scan.
+        restart = last is None or due is None or stamp is None or stamp < last or stamp >= due + period
+        policy_step = restart or stamp >= due - 0.1 * period
         if policy_step:
+            self.next_policy_s = stamp + period if restart or stamp is None else due + period
             try:
                 self.target = np.asarray(
                     self.controller.step(self.scan, self.pose, self.twist, self.goal), dtype=np.float64
