@@ -5,13 +5,15 @@ descriptions of ``sim_assets/`` (launch files pass ``share/nav_policy/robots/<na
 the node's ``robot`` parameter, since the source tree is not there on an installed robot).
 """
 
+import os
 from glob import glob
 from pathlib import Path
 
 from setuptools import setup
 
 package_name = "nav_policy"
-assets = Path(__file__).resolve().parents[3] / "sim_assets"
+here = Path(__file__).resolve().parent
+assets = here.parents[2] / "sim_assets"
 
 setup(
     name=package_name,
@@ -23,7 +25,7 @@ setup(
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/config", glob("config/*.yaml")),
         *[
-            (f"share/{package_name}/robots/{p.parent.name}", [str(p)])
+            (f"share/{package_name}/robots/{p.parent.name}", [os.path.relpath(p, here)])
             for p in sorted(assets.glob("*/robot.yaml"))
         ],
     ],
