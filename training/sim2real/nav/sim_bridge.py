@@ -102,7 +102,6 @@ class NavSimBridge:
             lidar_noise=config.lidar_noise,
             cmd_latency_s=config.cmd_latency_s,
         )
-        self.dt = 1.0 / config.physics_rate_hz
         self.scan_steps = _steps(config.physics_rate_hz, config.scan_rate_hz or robot.lidar.rate_hz)
         self.odom_steps = _steps(config.physics_rate_hz, config.odom_rate_hz)
         self.clock_steps = _steps(config.physics_rate_hz, config.clock_rate_hz)
@@ -118,8 +117,6 @@ class NavSimBridge:
         self.pub_tf_static = transport.publisher("/tf_static", "tf2_msgs/msg/TFMessage", LATCHED)
         self.pub_clock = transport.publisher("/clock", "rosgraph_msgs/msg/Clock", CLOCK_QOS)
         self.pub_joints = transport.publisher("/joint_states", "sensor_msgs/msg/JointState", DEFAULT)
-        cmd_type = "geometry_msgs/msg/TwistStamped" if config.cmd_vel_stamped else "geometry_msgs/msg/Twist"
-        transport.subscribe(config.cmd_vel_topic, cmd_type, DEFAULT, self._on_cmd)
         self.cmd = (0.0, 0.0)
         self.cmds_received = 0
         self.clock_s = 0.0  # simulated time, continuous across load() calls
@@ -128,6 +125,9 @@ class NavSimBridge:
         self._rng = np.random.default_rng(0)
         self.scenario: Scenario | None = None
         self.frame: Any = None
+        # Last: a transport may deliver from its own thread as soon as the subscription exists.
+        cmd_type = "geometry_msgs/msg/TwistStamped" if config.cmd_vel_stamped else "geometry_msgs/msg/Twist"
+        transport.subscribe(config.cmd_vel_topic, cmd_type, DEFAULT, self._on_cmd)
 
     # ----------------------------------------------------------------------------- episodes
 
