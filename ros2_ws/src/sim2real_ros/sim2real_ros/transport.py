@@ -14,7 +14,6 @@ firing when the simulator, and with it ``/clock``, has died.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -116,7 +115,3 @@ def fill_stamp(stamp: Any, t_s: float) -> None:
     """Write ``t_s`` seconds into a ``builtin_interfaces/Time`` in place (sec, nanosec >= 0)."""
     ns = round(t_s * 1e9)
     stamp.sec, stamp.nanosec = divmod(ns, 1_000_000_000)
-
-
-def steady_s() -> float:
-    return time.monotonic()
