@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .config_files import asset_file, build_config, read_yaml, require_positive
 from .errors import ConfigError
 
 
@@ -100,46 +99,6 @@ class RobotConfig:
         return d
 
 
-_ROBOTS_DIR = Path(__file__).resolve().parents[4] / "sim_assets"
-
-
-def _build(cls: type, data: Any, source: str, prefix: str) -> Any:
-    """Build dataclass ``cls`` from ``data`` with errors that name the field."""
-    if not isinstance(data, dict):
-        raise ConfigError(source, prefix or "<root>", f"expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            source, f"{prefix}{unknown[0]}", f"unknown field (known: {', '.join(sorted(fields))})"
-        )
-    kwargs: dict[str, Any] = {}
-    for name, f in fields.items():
-        path = f"{prefix}{name}"
-        if name not in data:
-            if f.default is not dataclasses.MISSING:
-                continue
-            raise ConfigError(source, path, "missing")
-        value = data[name]
-        if name == "lidar":
-            kwargs[name] = _build(LidarConfig, value, source, f"{path}.")
-        elif f.type in ("str",):
-            if not isinstance(value, str) or not value:
-                raise ConfigError(source, path, f"expected a non-empty string, got {value!r}")
-            kwargs[name] = value
-        elif f.type in ("int",):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                raise ConfigError(source, path, f"expected an integer >= 2, got {value!r}")
-            kwargs[name] = value
-        else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(source, path, f"expected a finite number, got {value!r}")
-            if name not in ("min_linear_speed_mps", "mount_x_m") and value < 0:
-                raise ConfigError(source, path, f"must be >= 0, got {value!r}")
-            kwargs[name] = float(value)
-    return cls(**kwargs)
-
-
 def _check(cfg: RobotConfig, source: str) -> None:
     positive = [
         "footprint_length_m",
@@ -153,9 +112,7 @@ def _check(cfg: RobotConfig, source: str) -> None:
         "max_linear_accel_mps2",
         "max_angular_accel_radps2",
     ]
-    for name in positive:
-        if getattr(cfg, name) <= 0:
-            raise ConfigError(source, name, f"must be > 0, got {getattr(cfg, name)!r}")
+    require_positive(cfg, positive, source)
     if cfg.min_linear_speed_mps > 0:
         raise ConfigError(source, "min_linear_speed_mps", "must be <= 0 (0 means no reverse)")
     lid = cfg.lidar
@@ -169,7 +126,14 @@ def _check(cfg: RobotConfig, source: str) -> None:
 
 def robot_from_dict(data: Any, source: str = "<dict>") -> RobotConfig:
     """Validate and build a :class:`RobotConfig` from a parsed YAML mapping."""
-    cfg = _build(RobotConfig, data, source, "")
+    cfg = build_config(
+        RobotConfig,
+        data,
+        source,
+        nested={"lidar": LidarConfig},
+        signed=("min_linear_speed_mps", "mount_x_m"),
+        min_int=2,
+    )
     _check(cfg, source)
     return dataclasses.replace(cfg, source=source)
 
@@ -180,16 +144,5 @@ def load_robot(name_or_path: str | Path) -> RobotConfig:
     Raises:
         ConfigError: unknown robot name, unreadable file, or a malformed field (named).
     """
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = _ROBOTS_DIR / str(name_or_path) / "robot.yaml"
-        if not p.is_file():
-            known = sorted(d.name for d in _ROBOTS_DIR.glob("*") if (d / "robot.yaml").is_file())
-            raise ConfigError(str(name_or_path), "robot", f"unknown robot (known: {', '.join(known)})")
-    if not p.is_file():
-        raise ConfigError(str(p), "<file>", "no such file")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(p), "<yaml>", f"not valid YAML: {exc}") from exc
-    return robot_from_dict(data, str(p))
+    p = asset_file(name_or_path, "robot.yaml", "robot")
+    return robot_from_dict(read_yaml(p), str(p))
