@@ -1,0 +1,1 @@
+"""Quadrotor domain: vehicle simulation (more lands with the quadrotor issue)."""
