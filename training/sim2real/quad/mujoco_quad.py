@@ -88,13 +88,16 @@ class RateGains:
     """Clamp of each axis' integrated rate error (rad)."""
 
 
+DEFAULT_GAINS = RateGains()
+
+
 class RateController:
     """Body-rate PID with inertia scaling, as a flight controller's rate loop (PX4's structure).
 
     ``__call__`` returns the body torque [3] (N m) for a rate setpoint [3] and measured rates [3].
     """
 
-    def __init__(self, vehicle: VehicleConfig, dt_s: float, gains: RateGains = RateGains()) -> None:
+    def __init__(self, vehicle: VehicleConfig, dt_s: float, gains: RateGains = DEFAULT_GAINS) -> None:
         self.inertia = np.asarray(vehicle.inertia_kgm2)
         self.dt = dt_s
         self.kp = np.array([gains.kp_rp_per_s, gains.kp_rp_per_s, gains.kp_yaw_per_s])
@@ -176,7 +179,7 @@ class QuadSim:
     """
 
     def __init__(
-        self, vehicle: VehicleConfig, physics_rate_hz: float = 500.0, gains: RateGains = RateGains()
+        self, vehicle: VehicleConfig, physics_rate_hz: float = 500.0, gains: RateGains = DEFAULT_GAINS
     ):
         self.vehicle = vehicle
         self.dt = 1.0 / physics_rate_hz
