@@ -12,12 +12,11 @@ Signals (all batched, leading dimension B) that the terms read:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
 from .robot import RobotConfig
-from .terms import ObsTerm, TermSpec
+from .terms import ActionTerm, ObsTerm, PreviousAction, TermSpec
 
 
 def clean_ranges(ranges: np.ndarray, range_min_m: float, range_max_m: float, clip_m: float) -> np.ndarray:
@@ -94,16 +93,7 @@ class BaseTwist(ObsTerm):
         return np.asarray(signals["twist"], dtype=np.float32)[:, :2]
 
 
-class PreviousAction(ObsTerm):
-    """The previous normalised policy action, float [B, A], each entry in [-1, 1]."""
-
-    kind = "previous_action"
-
-    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.asarray(signals["prev_action"], dtype=np.float32)
-
-
-class DiffDriveTwistAction:
+class DiffDriveTwistAction(ActionTerm):
     """Turns a normalised policy action [B, 2] into a safe velocity command (v, w) [B, 2].
 
     ``target = offset + scale * clip(action, -1, 1)`` per entry; then the change from the
@@ -117,8 +107,8 @@ class DiffDriveTwistAction:
     kind = "diff_drive_twist"
 
     def __init__(self, spec: TermSpec) -> None:
+        super().__init__(spec)
         p = spec.params
-        self.spec = spec
         self.low = np.asarray(p["low"], dtype=np.float64)
         self.high = np.asarray(p["high"], dtype=np.float64)
         self.accel = np.asarray(p["accel"], dtype=np.float64)
@@ -219,10 +209,3 @@ def nav_specs(
         },
     )
     return obs, action
-
-
-def action_from_spec(spec: TermSpec) -> Any:
-    """Build the action term of a contract's action spec."""
-    if spec.kind != DiffDriveTwistAction.kind:
-        raise ValueError(f"unknown action kind {spec.kind!r}")
-    return DiffDriveTwistAction(spec)

@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from . import nav_terms  # noqa: F401  (registers the navigation observation terms)
 from .contract import METADATA_KEY, PolicyContract, check_compatible
 from .errors import ConfigError
-from .nav_terms import action_from_spec
 from .robot import RobotConfig
 from .safety import CollisionGuard
-from .terms import Observation
+from .terms import Observation, action_from_spec
 
 
 def policy_file(path: str | Path) -> Path:

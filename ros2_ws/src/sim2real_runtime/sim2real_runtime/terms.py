@@ -58,6 +58,15 @@ class ObsTerm:
         raise NotImplementedError
 
 
+class PreviousAction(ObsTerm):
+    """The previous normalised policy action, float [B, A], each entry in [-1, 1]."""
+
+    kind = "previous_action"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(signals["prev_action"], dtype=np.float32)
+
+
 class Observation:
     """An ordered list of observation terms; ``__call__`` concatenates them into float32 [B, N]."""
 
@@ -83,3 +92,29 @@ class Observation:
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         parts = [t(signals) for t in self.terms]
         return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+
+
+class ActionTerm:
+    """Base class of action terms: subclasses set ``kind`` and map a normalised action [B, A] to
+    a command in physical units; the contract names the kind and its parameters."""
+
+    kind: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[ActionTerm]]] = {}
+
+    def __init__(self, spec: TermSpec) -> None:
+        self.spec = spec
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            ActionTerm.registry[cls.kind] = cls
+
+
+def action_from_spec(spec: TermSpec) -> Any:
+    """Build the action term of a contract's action spec; an unknown kind is refused naming it."""
+    cls = ActionTerm.registry.get(spec.kind)
+    if cls is None:
+        raise ValueError(
+            f"unknown action kind {spec.kind!r}; known: {', '.join(sorted(ActionTerm.registry))}"
+        )
+    return cls(spec)

@@ -1,0 +1,113 @@
+"""Quadrotor observation and action terms against hand-computed values; the shared registries."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim2real_runtime.quad_terms import CtbrAction
+from sim2real_runtime.rotations import quat_to_matrix
+from sim2real_runtime.terms import ActionTerm, Observation, ObsTerm, TermSpec, action_from_spec
+
+G = 9.80665
+
+
+def spec(kind, size, **params):
+    return TermSpec(kind, kind, size, "", "", params)
+
+
+def signals(**over):
+    s = {
+        "position": np.array([[1.0, 2.0, 1.0]]),
+        "quat_wxyz": np.array([[math.cos(math.pi / 4), 0.0, 0.0, math.sin(math.pi / 4)]]),  # yaw +90 deg
+        "velocity": np.array([[0.5, -9.0, 0.0]]),
+        "body_rates": np.array([[0.1, 0.0, -20.0]]),
+        "ref_position": np.array([[1.5, 2.0, 4.0]]),
+        "ref_lookahead": np.array([[[1.0, 2.1, 1.0], [1.0, 2.2, 1.0]]]),
+        "prev_action": np.zeros((1, 4), np.float32),
+    }
+    s.update(over)
+    return s
+
+
+def test_observation_terms_by_hand():
+    obs = Observation(
+        [
+            spec("position_error", 3, clip_m=2.0),
+            spec("attitude_matrix", 9),
+            spec("linear_velocity", 3, clip_mps=5.0),
+            spec("body_rates", 3, clip_radps=10.0),
+            spec("reference_lookahead", 6, num_points=2, horizon_s=0.2, clip_m=2.0),
+            spec("previous_action", 4),
+        ]
+    )
+    o = obs(signals())[0]
+    np.testing.assert_allclose(o[0:3], [0.5, 0.0, 2.0])  # z error 3 m clipped to 2
+    # Yaw +90 degrees: body x points along world +y (ENU), body y along world -x.
+    np.testing.assert_allclose(o[3:12].reshape(3, 3), [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-7)
+    np.testing.assert_allclose(o[12:15], [0.5, -5.0, 0.0])
+    np.testing.assert_allclose(o[15:18], [0.1, 0.0, -10.0])
+    np.testing.assert_allclose(o[18:24], [0.0, 0.1, 0.0, 0.0, 0.2, 0.0], atol=1e-6)
+    assert o.dtype == np.float32 and o.shape == (28,)
+
+
+def test_lookahead_of_another_length_is_refused():
+    t = ObsTerm.registry["reference_lookahead"](
+        spec("reference_lookahead", 9, num_points=3, horizon_s=0.3, clip_m=2.0)
+    )
+    with pytest.raises(ValueError, match=r"expects \(3, 3\)"):
+        t(signals())
+
+
+def test_quat_to_matrix_is_a_rotation():
+    rng = np.random.default_rng(0)
+    q = rng.standard_normal((100, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    r = quat_to_matrix(q)
+    np.testing.assert_allclose(r @ np.swapaxes(r, 1, 2), np.tile(np.eye(3), (100, 1, 1)), atol=1e-12)
+    np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-12)
+
+
+CTBR = TermSpec(
+    "ctbr",
+    "ctbr",
+    4,
+    "m/s^2, rad/s",
+    "VehicleRatesSetpoint / cmd_vel_legacy",
+    {
+        "hover_accel_mps2": G,
+        "accel_scale_mps2": G,
+        "accel_range_mps2": [0.0, 2 * G],
+        "max_rates_radps": [6.0, 6.0, 3.0],
+    },
+)
+
+
+def test_ctbr_action_by_hand_and_registry():
+    term = action_from_spec(CTBR)
+    assert isinstance(term, CtbrAction) and ActionTerm.registry["ctbr"] is CtbrAction
+    out = term(np.array([[0.0, 0.0, 0.0, 0.0], [0.5, 1.0, -0.5, 2.0], [-2.0, 0.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(out[0], [G, 0, 0, 0])  # zero action = hover, no rotation
+    np.testing.assert_allclose(out[1], [1.5 * G, 6.0, -3.0, 3.0])  # yaw clipped at the action bound
+    np.testing.assert_allclose(out[2], [0.0, 0, 0, 0])  # acceleration never below the range
+    np.testing.assert_allclose(term(np.array([[np.nan, 1.0, 1.0, 1.0]]))[0], [G, 0, 0, 0])  # hold
+    np.testing.assert_allclose(term.low, [0, -6, -6, -3]) and np.testing.assert_allclose(
+        term.high, [2 * G, 6, 6, 3]
+    )
+    with pytest.raises(ValueError, match="unknown action kind 'warp_drive'"):
+        action_from_spec(TermSpec("a", "warp_drive", 1, "", ""))
+    assert {"ctbr", "diff_drive_twist"} <= set(ActionTerm.registry)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, (8, 4), elements=st.floats(allow_nan=True, allow_infinity=True)))
+def test_ctbr_any_action_is_finite_and_in_limits(action):
+    term = action_from_spec(CTBR)
+    out = term(action)
+    assert np.all(np.isfinite(out))
+    assert np.all(out >= term.low) and np.all(out <= term.high)
