@@ -18,11 +18,20 @@ setup(
     version="0.1.0",
     description="Sim-to-real robot learning: train on a CPU, deploy on ROS 2 with the contract checked",
     python_requires=">=3.10",
-    packages=["sim2real_runtime", "sim2real_ros", "nav_policy", "sim2real", "sim2real.nav", "sim2real.quad"],
+    packages=[
+        "sim2real_runtime",
+        "sim2real_ros",
+        "nav_policy",
+        "quad_policy",
+        "sim2real",
+        "sim2real.nav",
+        "sim2real.quad",
+    ],
     package_dir={
         "sim2real_runtime": "ros2_ws/src/sim2real_runtime/sim2real_runtime",
         "sim2real_ros": "ros2_ws/src/sim2real_ros/sim2real_ros",
         "nav_policy": "ros2_ws/src/nav_policy/nav_policy",
+        "quad_policy": "ros2_ws/src/quad_policy/quad_policy",
         "sim2real": "training/sim2real",
     },
     install_requires=[

@@ -58,6 +58,31 @@ def tiny_policy(tiny_run, tmp_path_factory):
     return export_nav(run, tmp_path_factory.mktemp("pol") / "nav_tiny", ckpt)
 
 
+@pytest.fixture(scope="session")
+def tiny_quad_run(tmp_path_factory):
+    """A 2-iteration quadrotor training run (seconds): exercises train + checkpoint + FiLM actor."""
+    from sim2real.quad.config import QuadTrainConfig
+    from sim2real.quad.train import train_quad
+
+    base = QuadTrainConfig()
+    cfg = dataclasses.replace(
+        base,
+        ppo=dataclasses.replace(base.ppo, num_envs=32, steps_per_env=8, hidden_dims=(16, 16)),
+        max_iterations=2,
+        save_interval=1,
+    )
+    run = tmp_path_factory.mktemp("quad_run")
+    return run, train_quad(cfg, run)
+
+
+@pytest.fixture(scope="session")
+def tiny_quad_policy(tiny_quad_run, tmp_path_factory):
+    from sim2real.quad.export import export_quad
+
+    run, ckpt = tiny_quad_run
+    return export_quad(run, tmp_path_factory.mktemp("quad_pol") / "quad_tiny", ckpt)
+
+
 _DDS_COUNTER = iter(range(10**6))
 
 

@@ -13,11 +13,13 @@ import pytest
 from cyclonedds.idl import IdlStruct
 from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.base import Nodetype
+from test_px4_msgs import register_px4
 
 from sim2real_ros.dds import dds_topic_name, ros_type_name
 from sim2real_ros.msgs import MESSAGES, dds_type_name
 
 TS = get_typestore(Stores.ROS2_JAZZY)
+register_px4(TS)  # px4_msgs is not in the Jazzy store: registered from its interface definitions
 
 _NUMPY = {
     "float32": np.float32,

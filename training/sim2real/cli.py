@@ -8,6 +8,10 @@
     sim2real robot urdf     print the URDF generated from a robot configuration
     sim2real sim nav        MuJoCo sim bridge: a scenario's world over ROS 2 topics (DDS)
     sim2real deploy nav     the nav_policy node over Cyclone DDS (no ROS 2 needed)
+    sim2real train quad     train a quadrotor CTBR policy (PPO, CPU)
+    sim2real eval quad      fly a quadrotor policy in MuJoCo on a vehicle file
+    sim2real sim quad       MuJoCo sim bridge speaking PX4 or Crazyswarm2 topics
+    sim2real deploy quad    the quad_policy node over Cyclone DDS
 
 Errors a user can cause (bad file, unknown robot, contract mismatch) print one line naming the file
 and field and exit with status 2; nothing is half-written.
@@ -64,9 +68,16 @@ def _train(a: argparse.Namespace) -> int:
 
 
 def _export(a: argparse.Namespace) -> int:
-    from .nav.export import export_nav
-
-    out = export_nav(Path(a.run), Path(a.out), Path(a.checkpoint) if a.checkpoint else None)
+    run = Path(a.run)
+    cfg_file = run / "config.json"
+    if not cfg_file.is_file():
+        raise Sim2RealError(f"{run}: not a training run (no config.json)")
+    task = json.loads(cfg_file.read_text()).get("task", {})
+    if "vehicle" in task:
+        from .quad.export import export_quad as export
+    else:
+        from .nav.export import export_nav as export
+    out = export(run, Path(a.out), Path(a.checkpoint) if a.checkpoint else None)
     print(f"exported {out / 'policy.onnx'} and {out / 'policy.yaml'}")
     return 0
 
@@ -335,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("node_args", nargs=argparse.REMAINDER)
     d.set_defaults(func=_deploy)
 
+    from .quad.cli import add_commands as add_quad_commands
+
+    add_quad_commands(tr, ev, sm, dp)
+
     r = sub.add_parser("robot", help="robot descriptions").add_subparsers(dest="what", required=True)
     u = r.add_parser("urdf", help="print the URDF generated from sim_assets/<name>/robot.yaml")
     u.add_argument("name")
@@ -344,8 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:2] == ["deploy", "nav"]:  # the node parses its own options (and --help)
-        argv = ["deploy", "nav", "--", *argv[2:]]
+    if argv[:2] in (["deploy", "nav"], ["deploy", "quad"]):  # the node parses its own options
+        argv = [*argv[:2], "--", *argv[2:]]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

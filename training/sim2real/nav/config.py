@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..rl import PPOConfig
 from .kinematic_sim import DomainRandomization
 
 
@@ -57,25 +58,6 @@ class NavTaskConfig:
     """Clearance from the footprint below which the proximity penalty starts (m)."""
     reward_action_rate: float = -0.02
     """Reward per step times the squared change of the normalised action."""
-
-
-@dataclass(frozen=True)
-class PPOConfig:
-    """rsl-rl PPO settings (see rsl_rl.algorithms.PPO for each)."""
-
-    num_envs: int = 256
-    steps_per_env: int = 32
-    hidden_dims: tuple[int, ...] = (256, 128, 64)
-    activation: str = "elu"
-    init_noise_std: float = 0.8
-    learning_rate: float = 1e-3
-    num_learning_epochs: int = 5
-    num_mini_batches: int = 4
-    gamma: float = 0.99
-    lam: float = 0.95
-    entropy_coef: float = 0.005
-    desired_kl: float = 0.01
-    clip_param: float = 0.2
 
 
 @dataclass(frozen=True)

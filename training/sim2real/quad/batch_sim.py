@@ -29,6 +29,8 @@ class BatchQuadSim:
         vehicles: one vehicle per environment (randomised copies, or the same one B times).
         physics_rate_hz: rigid-body, motor and rate-loop rate (Hz).
         gains: the rate loop's gains (shared).
+        backend: ``"numba"`` (a compiled kernel, both cores) or ``"numpy"`` (the reference the
+            kernel is tested against).
     """
 
     def __init__(
@@ -36,22 +38,28 @@ class BatchQuadSim:
         vehicles: Sequence[VehicleConfig],
         physics_rate_hz: float = 500.0,
         gains: RateGains = DEFAULT_GAINS,
+        backend: str = "numba",
     ) -> None:
+        if backend not in ("numba", "numpy"):
+            raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+        self.backend = backend
         b = len(vehicles)
         self.num = b
         self.dt = 1.0 / physics_rate_hz
-        self.mass = np.array([v.mass_kg for v in vehicles])
-        self.inertia = np.array([v.inertia_kgm2 for v in vehicles])
-        self.max_thrust = np.array([v.motor_max_thrust_n for v in vehicles])
-        self.alpha = np.array([1.0 - math.exp(-self.dt / v.motor_time_constant_s) for v in vehicles])
-        alloc = np.stack([allocation_matrix(v) for v in vehicles])  # [B, 4, 4]
-        self.torque_rows = alloc[:, 1:, :]  # [B, 3, 4]
-        self.alloc_inv = np.linalg.inv(alloc)
+        self.mass = np.zeros(b)
+        self.inertia = np.zeros((b, 3))
+        self.max_thrust = np.zeros(b)
+        self.alpha = np.zeros(b)
+        self.torque_rows = np.zeros((b, 3, 4))
+        self.alloc_inv = np.zeros((b, 4, 4))
+        self.hover_speed = np.zeros(b)
+        self.set_vehicles(np.arange(b), vehicles)
         self.kp = np.array([gains.kp_rp_per_s, gains.kp_rp_per_s, gains.kp_yaw_per_s])
         self.ki = np.array([gains.ki_rp_per_s2, gains.ki_rp_per_s2, gains.ki_yaw_per_s2])
         self.kd = np.array([gains.kd_rp, gains.kd_rp, 0.0])
         self.i_limit = gains.integral_limit_radps_s
-        self.hover_speed = np.array([v.hover_command for v in vehicles])
+        self.external_accel = np.zeros((b, 3))
+        """[B, 3] extra world-frame acceleration (m/s^2), e.g. wind force / mass."""
         self.pos = np.zeros((b, 3))
         self.vel = np.zeros((b, 3))
         self.quat = np.tile([1.0, 0.0, 0.0, 0.0], (b, 1))
@@ -60,6 +68,18 @@ class BatchQuadSim:
         self.integral = np.zeros((b, 3))
         self.prev_omega = np.zeros((b, 3))
         self.time_s = np.zeros(b)
+
+    def set_vehicles(self, ids: np.ndarray, vehicles: Sequence[VehicleConfig]) -> None:
+        """Give environments ``ids`` new vehicle parameters (domain randomisation at reset)."""
+        ids = np.asarray(ids)
+        self.mass[ids] = [v.mass_kg for v in vehicles]
+        self.inertia[ids] = [v.inertia_kgm2 for v in vehicles]
+        self.max_thrust[ids] = [v.motor_max_thrust_n for v in vehicles]
+        self.alpha[ids] = [1.0 - math.exp(-self.dt / v.motor_time_constant_s) for v in vehicles]
+        alloc = np.stack([allocation_matrix(v) for v in vehicles])  # [k, 4, 4]
+        self.torque_rows[ids] = alloc[:, 1:, :]
+        self.alloc_inv[ids] = np.linalg.inv(alloc)
+        self.hover_speed[ids] = [v.hover_command for v in vehicles]
 
     def reset(self, ids: np.ndarray, position_m: np.ndarray, hover: bool = True) -> None:
         """Put vehicles ``ids`` at rest, level, at ``position_m`` [len(ids), 3]."""
@@ -78,6 +98,7 @@ class BatchQuadSim:
         rot = quat_to_matrix(quat)
         acc = np.einsum("bij,bj->bi", rot, force_b) / self.mass[:, None]
         acc[:, 2] -= STANDARD_GRAVITY_MPS2
+        acc += self.external_accel
         j_omega = self.inertia * omega
         omega_dot = (torque_b - np.cross(omega, j_omega)) / self.inertia
         quat_dot = 0.5 * quat_mul(quat, np.concatenate([np.zeros((len(quat), 1)), omega], axis=1))
@@ -89,6 +110,17 @@ class BatchQuadSim:
         sp = np.asarray(body_rates_radps, dtype=np.float64)
         thrust = np.asarray(thrust_n, dtype=np.float64)
         dt = self.dt
+        if self.backend == "numba":
+            from .quad_kernels import step_batch
+
+            step_batch(
+                self.pos, self.vel, self.quat, self.omega, self.speed, self.integral, self.prev_omega,
+                np.ascontiguousarray(thrust), np.ascontiguousarray(sp), self.mass, self.inertia,
+                self.max_thrust, self.alpha, self.torque_rows, self.alloc_inv, self.external_accel,
+                self.kp, self.ki, self.kd, float(self.i_limit), dt, int(n_steps),
+            )  # fmt: skip
+            self.time_s += dt * n_steps
+            return
         for _ in range(n_steps):
             # Rate loop (derivative on the measurement), mixer, motors: held over the step.
             err = sp - self.omega

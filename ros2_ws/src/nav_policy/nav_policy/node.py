@@ -20,18 +20,16 @@ and publishes zeros).
 
 from __future__ import annotations
 
-import argparse
-import logging
 import math
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from sim2real_ros import node_main
 from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
-from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, spin, stamp_to_s
+from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import NavController, OnnxPolicy
 from sim2real_runtime.robot import RobotConfig, load_robot
@@ -381,88 +379,23 @@ class NavPolicyNode:
 
 # --------------------------------------------------------------------------------- entry points
 
-
-def build_arg_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="nav_policy_node", description="Run the navigation policy node.")
-    ap.add_argument("--params-file", help="ROS 2 parameters YAML (nav_policy: ros__parameters: ...)")
-    ap.add_argument("--policy", help="policy directory or policy.onnx (sets policy_path)")
-    ap.add_argument(
-        "--set", nargs="*", default=[], metavar="NAME=VALUE", help="override parameters (YAML values)"
-    )
-    ap.add_argument("--log-level", default="INFO")
-    return ap
-
-
-def params_from_args(a: argparse.Namespace) -> tuple[NavNodeParams, list[Exception]]:
-    import yaml
-
-    values: dict[str, Any] = {}
-    errors: list[Exception] = []
-    if a.params_file:
-        try:
-            values.update(read_params_file(a.params_file))
-        except Sim2RealError as exc:
-            errors.append(exc)
-    for item in a.set:
-        name, sep, text = item.partition("=")
-        if not sep:
-            errors.append(Sim2RealError(f"--set {item!r}: expected NAME=VALUE"))
-            continue
-        values[name] = yaml.safe_load(text)
-    if a.policy:
-        values["policy_path"] = a.policy
-    params, perr = params_from_mapping(values, a.params_file or "<command line>")
-    return params, errors + list(perr)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+SPEC = node_main.NodeSpec(
+    name="nav_policy",
+    description="Run the navigation policy node.",
+    make_node=NavPolicyNode,
+    params_from_mapping=params_from_mapping,
+    read_params_file=read_params_file,
+)
 
 
 def run_dds(argv: Sequence[str] | None = None) -> int:
     """``sim2real deploy nav``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
-    a = build_arg_parser().parse_args(argv)
-    logging.basicConfig(
-        level=a.log_level.upper(), format="[%(levelname)s] [%(name)s] %(message)s", stream=sys.stderr
-    )
-    params, errors = params_from_args(a)
-    from sim2real_ros.dds import DdsTransport
-
-    transport = DdsTransport("nav_policy", use_sim_time=params.use_sim_time)
-    node = NavPolicyNode(transport, params, errors)
-    # SIGTERM (a supervisor, `kill`) ends the node like Ctrl-C: with a last zero command.
-    signal.signal(signal.SIGTERM, _interrupt)
-    spin(transport)
-    node.shutdown()
-    transport.close()
-    return 0
-
-
-def main_rclpy(argv: Sequence[str] | None = None) -> int:
-    """The ROS 2 entry point (``ros2 run nav_policy nav_policy_node --ros-args ...``, the launch
-    files): parameters come from the ROS 2 parameter system."""
-    import rclpy
-
-    from sim2real_ros.ros import RclpyTransport
-
-    rclpy.init(args=list(argv) if argv is not None else None)
-    transport = RclpyTransport("nav_policy")
-    params, errors = params_from_mapping(transport.parameters(), f"node {transport.name} parameters")
-    if params.use_sim_time:
-        transport = RclpyTransport("nav_policy", use_sim_time=True, node=transport.node)
-    node = NavPolicyNode(transport, params, errors)
-    spin(transport)
-    node.shutdown()
-    transport.close()
-    rclpy.try_shutdown()
-    return 0
+    return node_main.run_dds(SPEC, argv)
 
 
 def main() -> int:
-    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else the DDS transport."""
-    if "--ros-args" in sys.argv:
-        return main_rclpy(sys.argv)
-    return run_dds(sys.argv[1:])
+    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
+    return node_main.main(SPEC)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,11 @@ Limits given as 0 take the robot file's value; a limit above the robot's is refu
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from sim2real_ros import node_params
 from sim2real_runtime.errors import ConfigError
 
 
@@ -67,78 +65,15 @@ class NavNodeParams:
     """Node clock follows /clock (simulators)."""
 
 
-FIELDS = {f.name: f for f in dataclasses.fields(NavNodeParams)}
-
-
-def _coerce(name: str, value: Any, source: str) -> Any:
-    default = FIELDS[name].default
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(source, name, f"expected true or false, got {value!r}")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(source, name, f"expected a number, got {value!r}")
-        return float(value)
-    if not isinstance(value, str):
-        raise ConfigError(source, name, f"expected a string, got {value!r}")
-    return value
+POSITIVE = ("control_rate_hz", "scan_timeout_s", "odom_timeout_s", "goal_tolerance_m", "blocked_timeout_s")
 
 
 def params_from_mapping(values: dict[str, Any], source: str) -> tuple[NavNodeParams, list[ConfigError]]:
-    """Parameters from a name -> value mapping, and the errors of the entries that were refused.
-
-    Unknown names and wrongly typed values are reported (each error names the parameter) and
-    skipped, so a node can stay up, say what is wrong, and refuse to drive.
-    """
-    ok: dict[str, Any] = {}
-    errors: list[ConfigError] = []
-    for name, value in values.items():
-        if name not in FIELDS:
-            errors.append(ConfigError(source, name, f"unknown parameter (known: {', '.join(FIELDS)})"))
-            continue
-        try:
-            ok[name] = _coerce(name, value, source)
-        except ConfigError as exc:
-            errors.append(exc)
-    params = NavNodeParams(**ok)
-    for name in (
-        "control_rate_hz",
-        "scan_timeout_s",
-        "odom_timeout_s",
-        "goal_tolerance_m",
-        "blocked_timeout_s",
-    ):
-        if not getattr(params, name) > 0:
-            errors.append(ConfigError(source, name, f"must be > 0, got {getattr(params, name)}"))
-    for name in FIELDS:
-        if name.startswith("max_") and getattr(params, name) < 0:
-            errors.append(
-                ConfigError(source, name, f"must be >= 0 (0 = the robot's), got {getattr(params, name)}")
-            )
-    if not params.policy_path:
-        errors.append(ConfigError(source, "policy_path", "required: a policy directory or policy.onnx"))
-    return params, errors
+    """Parameters from a name -> value mapping, and the errors of the entries that were refused
+    (see :func:`sim2real_ros.node_params.params_from_mapping`)."""
+    return node_params.params_from_mapping(NavNodeParams, values, source, POSITIVE)
 
 
 def read_params_file(path: str | Path, node_name: str = "nav_policy") -> dict[str, Any]:
     """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise ConfigError(str(p), "<file>", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(str(p), "<yaml>", f"not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(str(p), "<root>", "expected a mapping of node names")
-    out: dict[str, Any] = {}
-    for key in ("/**", node_name, "/" + node_name):
-        if key in data:
-            entry = data[key]
-            if not isinstance(entry, dict) or not isinstance(entry.get("ros__parameters"), dict):
-                raise ConfigError(str(p), f"{key}.ros__parameters", "expected a mapping of parameters")
-            out.update(entry["ros__parameters"])
-    if not out:
-        raise ConfigError(str(p), node_name, f"no '{node_name}: ros__parameters:' section")
-    return out
+    return node_params.read_params_file(path, node_name)

@@ -33,7 +33,7 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
 from .msgs import MESSAGES, dds_type_name
-from .transport import CLOCK, QoS, stamp_to_s
+from .transport import CLOCK, DEFAULT, QoS, stamp_to_s
 
 
 def dds_topic_name(topic: str) -> str:
@@ -123,6 +123,18 @@ class DdsTransport:
             self.subscribe("/clock", "rosgraph_msgs/msg/Clock", CLOCK, self._on_clock)
 
     # ----------------------------------------------------------------------------- interface
+
+    def watch_parameter(self, name: str, callback: Callable[[float], str | None]) -> None:
+        topic = f"/{self.name}/set_parameter/{name}"
+
+        def on_msg(msg: Any) -> None:
+            why = callback(msg.data)
+            if why is not None:
+                self.log.error(f"{topic}: refused {msg.data!r}: {why}")
+            else:
+                self.log.info(f"parameter {name} = {msg.data!r}")
+
+        self.subscribe(topic, "std_msgs/msg/Float64", DEFAULT, on_msg)
 
     def msg(self, ros_type: str) -> type:
         dds_type_name(ros_type)  # raises KeyError naming the known types

@@ -5,7 +5,8 @@ rosidl generates for it (``sensor_msgs/msg/LaserScan`` -> ``sensor_msgs::msg::dd
 All are ``@final`` and pinned to plain CDR (XCDR1, ``cdrv0``), as rmw_cyclonedds expects: an
 appendable or mutable struct would switch to XCDR2 and a ROS 2 node would silently not match.
 ``tests/test_ros_msgs.py`` checks every type name and compares the serialized bytes with rosbags'
-ROS 2 (Jazzy) serializer.
+ROS 2 (Jazzy) serializer; ``tests/test_px4_msgs.py`` does the same for the ``px4_msgs`` types, which
+rosbags' Jazzy store lacks, after registering their ``.msg`` definitions in it.
 
 Field names and types are those of the ROS message, so code that reads ``msg.ranges`` or
 ``msg.header.stamp.sec`` works on these and on rclpy's messages alike.
@@ -23,7 +24,18 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl.annotations import cdrv0, final
-from cyclonedds.idl.types import array, float32, float64, int32, sequence, uint32
+from cyclonedds.idl.types import (
+    array,
+    float32,
+    float64,
+    int8,
+    int32,
+    sequence,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
 
 
 def _dds_name(ros_type: str) -> str:
@@ -79,6 +91,13 @@ class Header(IdlStruct, typename=_dds_name("std_msgs/msg/Header")):
 @dataclass
 class Bool(IdlStruct, typename=_dds_name("std_msgs/msg/Bool")):
     data: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class Float64(IdlStruct, typename=_dds_name("std_msgs/msg/Float64")):
+    data: float64 = 0.0
 
 
 @final
@@ -338,14 +357,229 @@ class Odometry(IdlStruct, typename=_dds_name("nav_msgs/msg/Odometry")):
 @final
 @cdrv0
 @dataclass
+class Path(IdlStruct, typename=_dds_name("nav_msgs/msg/Path")):
+    header: Header = field(default_factory=Header)
+    poses: sequence[PoseStamped] = field(default_factory=list)
+
+
+@final
+@cdrv0
+@dataclass
 class TFMessage(IdlStruct, typename=_dds_name("tf2_msgs/msg/TFMessage")):
     transforms: sequence[TransformStamped] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- px4_msgs
+#
+# PX4 v1.15, field for field from PX4/px4_msgs branch release/1.15, commit
+# a1045ec4feb6d709bdecaf3895f1d5b43a5dabb8 (msg/VehicleOdometry.msg, OffboardControlMode.msg,
+# VehicleRatesSetpoint.msg, VehicleStatus.msg, VehicleCommand.msg). PX4 1.16 and later version
+# their messages (MESSAGE_VERSION): VehicleOdometry, VehicleRatesSetpoint, OffboardControlMode and
+# VehicleCommand keep this layout, VehicleStatus does not (version 1 in release/1.16, 4 on main).
+# Timestamps are microseconds. The constants below carry the values of the .msg files; each class
+# also carries the ones of its message as class attributes, as rclpy's generated classes do, so
+# ``transport.msg("px4_msgs/msg/VehicleStatus").NAVIGATION_STATE_OFFBOARD`` works with both
+# transports.
+
+POSE_FRAME_UNKNOWN = 0
+POSE_FRAME_NED = 1
+"""VehicleOdometry.pose_frame: NED earth-fixed frame."""
+POSE_FRAME_FRD = 2
+"""VehicleOdometry.pose_frame: FRD world-fixed frame, arbitrary heading reference."""
+VELOCITY_FRAME_UNKNOWN = 0
+VELOCITY_FRAME_NED = 1
+"""VehicleOdometry.velocity_frame: NED earth-fixed frame."""
+VELOCITY_FRAME_FRD = 2
+VELOCITY_FRAME_BODY_FRD = 3
+
+ARMING_STATE_DISARMED = 1
+ARMING_STATE_ARMED = 2
+NAVIGATION_STATE_MANUAL = 0
+NAVIGATION_STATE_ALTCTL = 1
+NAVIGATION_STATE_POSCTL = 2
+NAVIGATION_STATE_AUTO_MISSION = 3
+NAVIGATION_STATE_AUTO_LOITER = 4
+NAVIGATION_STATE_AUTO_RTL = 5
+NAVIGATION_STATE_ACRO = 10
+NAVIGATION_STATE_DESCEND = 12
+NAVIGATION_STATE_TERMINATION = 13
+NAVIGATION_STATE_OFFBOARD = 14
+NAVIGATION_STATE_STAB = 15
+NAVIGATION_STATE_AUTO_TAKEOFF = 17
+NAVIGATION_STATE_AUTO_LAND = 18
+VEHICLE_TYPE_ROTARY_WING = 1
+
+VEHICLE_CMD_NAV_LAND = 21
+VEHICLE_CMD_DO_SET_MODE = 176
+"""param1 = 1 (custom mode), param2 = 6 (PX4 main mode OFFBOARD), as px4_ros_com's example sends."""
+VEHICLE_CMD_COMPONENT_ARM_DISARM = 400
+"""param1 = ARMING_ACTION_ARM (1) or ARMING_ACTION_DISARM (0)."""
+ARMING_ACTION_DISARM = 0
+ARMING_ACTION_ARM = 1
+
+
+@final
+@cdrv0
+@dataclass
+class VehicleOdometry(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleOdometry")):
+    """PX4's odometry (REP 147): position/velocity in ``pose_frame``/``velocity_frame`` (NED on
+    /fmu/out/vehicle_odometry), ``q`` (w, x, y, z) FRD body -> reference frame, angular velocity in
+    the FRD body frame (rad/s). NaN marks an invalid field (``q[0]`` for the attitude)."""
+
+    POSE_FRAME_UNKNOWN = POSE_FRAME_UNKNOWN
+    POSE_FRAME_NED = POSE_FRAME_NED
+    POSE_FRAME_FRD = POSE_FRAME_FRD
+    VELOCITY_FRAME_UNKNOWN = VELOCITY_FRAME_UNKNOWN
+    VELOCITY_FRAME_NED = VELOCITY_FRAME_NED
+    VELOCITY_FRAME_FRD = VELOCITY_FRAME_FRD
+    VELOCITY_FRAME_BODY_FRD = VELOCITY_FRAME_BODY_FRD
+
+    timestamp: uint64 = 0
+    timestamp_sample: uint64 = 0
+    pose_frame: uint8 = 0
+    position: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    q: array[float32, 4] = field(default_factory=lambda: [0.0] * 4)
+    velocity_frame: uint8 = 0
+    velocity: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    angular_velocity: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    position_variance: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    orientation_variance: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    velocity_variance: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    reset_counter: uint8 = 0
+    quality: int8 = 0
+
+
+@final
+@cdrv0
+@dataclass
+class OffboardControlMode(IdlStruct, typename=_dds_name("px4_msgs/msg/OffboardControlMode")):
+    """The offboard heartbeat: which setpoint level the companion computer controls."""
+
+    timestamp: uint64 = 0
+    position: bool = False
+    velocity: bool = False
+    acceleration: bool = False
+    attitude: bool = False
+    body_rate: bool = False
+    thrust_and_torque: bool = False
+    direct_actuator: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class VehicleRatesSetpoint(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleRatesSetpoint")):
+    """Body rates (rad/s, FRD: roll, pitch, yaw) and normalised thrust in the FRD body frame
+    ([-1, 1]; a multicopter's is ``[0, 0, -throttle]``)."""
+
+    timestamp: uint64 = 0
+    roll: float32 = 0.0
+    pitch: float32 = 0.0
+    yaw: float32 = 0.0
+    thrust_body: array[float32, 3] = field(default_factory=lambda: [0.0] * 3)
+    reset_integral: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class VehicleStatus(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleStatus")):
+    """The commander's state (PX4 v1.15 layout: every field, in order, as the wire needs)."""
+
+    ARMING_STATE_DISARMED = ARMING_STATE_DISARMED
+    ARMING_STATE_ARMED = ARMING_STATE_ARMED
+    NAVIGATION_STATE_MANUAL = NAVIGATION_STATE_MANUAL
+    NAVIGATION_STATE_ALTCTL = NAVIGATION_STATE_ALTCTL
+    NAVIGATION_STATE_POSCTL = NAVIGATION_STATE_POSCTL
+    NAVIGATION_STATE_AUTO_MISSION = NAVIGATION_STATE_AUTO_MISSION
+    NAVIGATION_STATE_AUTO_LOITER = NAVIGATION_STATE_AUTO_LOITER
+    NAVIGATION_STATE_AUTO_RTL = NAVIGATION_STATE_AUTO_RTL
+    NAVIGATION_STATE_ACRO = NAVIGATION_STATE_ACRO
+    NAVIGATION_STATE_DESCEND = NAVIGATION_STATE_DESCEND
+    NAVIGATION_STATE_TERMINATION = NAVIGATION_STATE_TERMINATION
+    NAVIGATION_STATE_OFFBOARD = NAVIGATION_STATE_OFFBOARD
+    NAVIGATION_STATE_STAB = NAVIGATION_STATE_STAB
+    NAVIGATION_STATE_AUTO_TAKEOFF = NAVIGATION_STATE_AUTO_TAKEOFF
+    NAVIGATION_STATE_AUTO_LAND = NAVIGATION_STATE_AUTO_LAND
+    VEHICLE_TYPE_ROTARY_WING = VEHICLE_TYPE_ROTARY_WING
+
+    timestamp: uint64 = 0
+    armed_time: uint64 = 0
+    takeoff_time: uint64 = 0
+    arming_state: uint8 = 0
+    latest_arming_reason: uint8 = 0
+    latest_disarming_reason: uint8 = 0
+    nav_state_timestamp: uint64 = 0
+    nav_state_user_intention: uint8 = 0
+    nav_state: uint8 = 0
+    executor_in_charge: uint8 = 0
+    valid_nav_states_mask: uint32 = 0
+    can_set_nav_states_mask: uint32 = 0
+    failure_detector_status: uint16 = 0
+    hil_state: uint8 = 0
+    vehicle_type: uint8 = 0
+    failsafe: bool = False
+    failsafe_and_user_took_over: bool = False
+    failsafe_defer_state: uint8 = 0
+    gcs_connection_lost: bool = False
+    gcs_connection_lost_counter: uint8 = 0
+    high_latency_data_link_lost: bool = False
+    is_vtol: bool = False
+    is_vtol_tailsitter: bool = False
+    in_transition_mode: bool = False
+    in_transition_to_fw: bool = False
+    system_type: uint8 = 0
+    system_id: uint8 = 0
+    component_id: uint8 = 0
+    safety_button_available: bool = False
+    safety_off: bool = False
+    power_input_valid: bool = False
+    usb_connected: bool = False
+    open_drone_id_system_present: bool = False
+    open_drone_id_system_healthy: bool = False
+    parachute_system_present: bool = False
+    parachute_system_healthy: bool = False
+    avoidance_system_required: bool = False
+    avoidance_system_valid: bool = False
+    rc_calibration_in_progress: bool = False
+    calibration_enabled: bool = False
+    pre_flight_checks_pass: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class VehicleCommand(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleCommand")):
+    """A MAVLink-style command (arm, mode switch, land...) for /fmu/in/vehicle_command."""
+
+    VEHICLE_CMD_NAV_LAND = VEHICLE_CMD_NAV_LAND
+    VEHICLE_CMD_DO_SET_MODE = VEHICLE_CMD_DO_SET_MODE
+    VEHICLE_CMD_COMPONENT_ARM_DISARM = VEHICLE_CMD_COMPONENT_ARM_DISARM
+    ARMING_ACTION_DISARM = ARMING_ACTION_DISARM
+    ARMING_ACTION_ARM = ARMING_ACTION_ARM
+
+    timestamp: uint64 = 0
+    param1: float32 = 0.0
+    param2: float32 = 0.0
+    param3: float32 = 0.0
+    param4: float32 = 0.0
+    param5: float64 = 0.0
+    param6: float64 = 0.0
+    param7: float32 = 0.0
+    command: uint32 = 0
+    target_system: uint8 = 0
+    target_component: uint8 = 0
+    source_system: uint8 = 0
+    source_component: uint16 = 0
+    confirmation: uint8 = 0
+    from_external: bool = False
 
 
 MESSAGES: dict[str, type[IdlStruct]] = {
     "builtin_interfaces/msg/Time": Time,
     "std_msgs/msg/Header": Header,
     "std_msgs/msg/Bool": Bool,
+    "std_msgs/msg/Float64": Float64,
     "std_msgs/msg/String": String,
     "rosgraph_msgs/msg/Clock": Clock,
     "geometry_msgs/msg/Vector3": Vector3,
@@ -362,7 +596,13 @@ MESSAGES: dict[str, type[IdlStruct]] = {
     "sensor_msgs/msg/LaserScan": LaserScan,
     "sensor_msgs/msg/JointState": JointState,
     "nav_msgs/msg/Odometry": Odometry,
+    "nav_msgs/msg/Path": Path,
     "tf2_msgs/msg/TFMessage": TFMessage,
+    "px4_msgs/msg/VehicleOdometry": VehicleOdometry,
+    "px4_msgs/msg/OffboardControlMode": OffboardControlMode,
+    "px4_msgs/msg/VehicleRatesSetpoint": VehicleRatesSetpoint,
+    "px4_msgs/msg/VehicleStatus": VehicleStatus,
+    "px4_msgs/msg/VehicleCommand": VehicleCommand,
 }
 """ROS 2 type name -> IDL class, for every message the ``dds`` transport can carry."""
 

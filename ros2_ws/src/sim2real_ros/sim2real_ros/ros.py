@@ -63,6 +63,19 @@ class RclpyTransport:
             if name != "use_sim_time"
         }
 
+    def watch_parameter(self, name: str, callback: Callable[[float], str | None]) -> None:
+        from rcl_interfaces.msg import SetParametersResult
+
+        def on_set(params: list[Parameter]) -> SetParametersResult:
+            for p in params:
+                if p.name == name:
+                    why = callback(p.value)
+                    if why is not None:
+                        return SetParametersResult(successful=False, reason=why)
+            return SetParametersResult(successful=True)
+
+        self.node.add_on_set_parameters_callback(on_set)
+
     def msg(self, ros_type: str) -> type:
         return get_message(ros_type)
 

@@ -82,6 +82,12 @@ class Transport(Protocol):
         """ROS 2 type names that other participants publish on ``topic`` (from discovery)."""
         ...
 
+    def watch_parameter(self, name: str, callback: Callable[[float], str | None]) -> None:
+        """Call ``callback(value)`` when the number parameter ``name`` is set at run time; it
+        returns None to accept or the reason to refuse. rclpy: ``ros2 param set <node> <name> v``;
+        DDS (no parameter services): std_msgs/Float64 on ``/<node>/set_parameter/<name>``."""
+        ...
+
     def now_s(self) -> float:
         """The node clock (s): simulated time under ``use_sim_time``, else the system clock."""
         ...

@@ -198,3 +198,58 @@ def check_compatible(
         contract.control_rate_hz, control_rate_hz, rel_tol=1e-6
     ):
         raise ContractMismatchError(source, "control_rate_hz", contract.control_rate_hz, control_rate_hz)
+
+
+def quad_training_envelope(
+    vehicle: Mapping[str, Any],
+    mass_scale: tuple[float, float],
+    thrust_scale: tuple[float, float],
+    motor_time_constant_s: tuple[float, float],
+) -> dict[str, list[float]]:
+    """The vehicle properties a quadrotor policy was trained across (stored in the contract's
+    ``robot.training_envelope``): thrust-to-weight and motor time constant ranges. The mass-
+    normalised CTBR action and the inertia-scaled rate loop make the rest scale-free."""
+    tw = 4.0 * vehicle["motor_max_thrust_n"] / (vehicle["mass_kg"] * 9.80665)
+    return {
+        "thrust_to_weight": [tw * thrust_scale[0] / mass_scale[1], tw * thrust_scale[1] / mass_scale[0]],
+        "motor_time_constant_s": list(motor_time_constant_s),
+    }
+
+
+def check_quad_compatible(
+    contract: PolicyContract,
+    vehicle: Any,
+    source: str,
+    control_rate_hz: float | None = None,
+    allow_outside_envelope: bool = False,
+) -> None:
+    """Refuse to fly ``vehicle`` (a VehicleConfig) with a policy that was not trained for it.
+
+    The vehicle's thrust-to-weight and motor time constant must lie inside the contract's
+    ``robot.training_envelope`` (unless ``allow_outside_envelope``), and the control rate must match.
+
+    Raises:
+        ContractMismatchError: naming the first mismatching contract field.
+    """
+    if contract.domain != "quadrotor":
+        raise ContractMismatchError(source, "domain", contract.domain, "quadrotor")
+    env = contract.robot.get("training_envelope")
+    if env is None:
+        raise ContractMismatchError(source, "robot.training_envelope", None, "a quadrotor contract")
+    if not allow_outside_envelope:
+        for key, have in (
+            ("thrust_to_weight", vehicle.thrust_to_weight),
+            ("motor_time_constant_s", vehicle.motor_time_constant_s),
+        ):
+            lo, hi = env[key]
+            if not lo - 1e-9 <= have <= hi + 1e-9:
+                raise ContractMismatchError(
+                    source,
+                    f"robot.training_envelope.{key}",
+                    f"[{lo:.4g}, {hi:.4g}]",
+                    f"{have:.4g} ({vehicle.name})",
+                )
+    if control_rate_hz is not None and not math.isclose(
+        contract.control_rate_hz, control_rate_hz, rel_tol=1e-6
+    ):
+        raise ContractMismatchError(source, "control_rate_hz", contract.control_rate_hz, control_rate_hz)

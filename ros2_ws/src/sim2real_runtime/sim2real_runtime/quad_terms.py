@@ -9,6 +9,8 @@ Signals (batched, leading dimension B) the terms read:
 - ``ref_position``: float [B, 3], the reference position now (m).
 - ``ref_lookahead``: float [B, K, 3], the reference at K future times (m).
 - ``prev_action``: float [B, 4], the previous normalised action (the shared ``previous_action``).
+- ``aggressiveness``: float [B, 1], the user's aggressiveness in [0, 1] (a ROS parameter on the
+  robot); the policy's FiLM layers read it.
 
 The action is collective thrust and body rates (CTBR), what PX4 offboard (VehicleRatesSetpoint)
 and a Crazyflie in rate mode accept. Thrust is mass-normalised, a collective acceleration (m/s^2)
@@ -23,20 +25,42 @@ from collections.abc import Mapping
 import numpy as np
 
 from .rotations import quat_to_matrix
-from .terms import ActionTerm, ObsTerm, TermSpec
+from .terms import ActionTerm, ObsTerm, PreviousAction, TermSpec
+from .vehicle import STANDARD_GRAVITY_MPS2
 
 
 def _clip(x: np.ndarray, limit: float) -> np.ndarray:
     return np.minimum(np.maximum(x, -limit), limit)
 
 
+FRAMES = ("world ENU", "body FLU")
+"""Frames a vector term can report in (its ``frame`` parameter)."""
+
+
+def _in_frame(v: np.ndarray, signals: Mapping[str, np.ndarray], frame: str) -> np.ndarray:
+    """World vectors v [B, 3] or [B, K, 3] expressed in ``frame``: unchanged for ``world ENU``;
+    rotated into the body by the transposed attitude for ``body FLU`` (what makes the policy
+    heading-invariant: the same error looks the same whichever way the vehicle points)."""
+    if frame == "world ENU":
+        return v
+    if frame != "body FLU":
+        raise ValueError(f"unknown frame {frame!r}; known: {FRAMES}")
+    q = np.asarray(signals["quat_wxyz"], dtype=np.float64)
+    rot = quat_to_matrix(q / np.linalg.norm(q, axis=-1, keepdims=True))
+    if v.ndim == 2:
+        return np.einsum("bji,bj->bi", rot, v)
+    return np.einsum("bji,bkj->bki", rot, v)
+
+
 class PositionError(ObsTerm):
-    """Reference minus position, world frame, each axis clipped to ``clip_m``: float [B, 3] (m)."""
+    """Reference minus position in ``params["frame"]``, each axis clipped to ``clip_m``: float
+    [B, 3] (m)."""
 
     kind = "position_error"
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         err = np.asarray(signals["ref_position"]) - np.asarray(signals["position"])
+        err = _in_frame(err, signals, self.spec.params.get("frame", "world ENU"))
         return _clip(err, float(self.spec.params["clip_m"])).astype(np.float32)
 
 
@@ -52,12 +76,14 @@ class AttitudeMatrix(ObsTerm):
 
 
 class LinearVelocity(ObsTerm):
-    """World-frame linear velocity, each axis clipped to ``clip_mps``: float [B, 3] (m/s)."""
+    """Linear velocity (given in the world frame) in ``params["frame"]``, each axis clipped to
+    ``clip_mps``: float [B, 3] (m/s)."""
 
     kind = "linear_velocity"
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-        return _clip(np.asarray(signals["velocity"]), float(self.spec.params["clip_mps"])).astype(np.float32)
+        v = _in_frame(np.asarray(signals["velocity"]), signals, self.spec.params.get("frame", "world ENU"))
+        return _clip(v, float(self.spec.params["clip_mps"])).astype(np.float32)
 
 
 class BodyRates(ObsTerm):
@@ -72,9 +98,9 @@ class BodyRates(ObsTerm):
 
 
 class ReferenceLookahead(ObsTerm):
-    """The reference at ``num_points`` future times relative to the current position, world frame,
-    clipped to ``clip_m``: float [B, 3 * num_points] (m). params: num_points, horizon_s (the
-    spacing the reference publisher must use: points at horizon_s * (i + 1) / num_points)."""
+    """The reference at ``num_points`` future times relative to the current position, in
+    ``params["frame"]``, clipped to ``clip_m``: float [B, 3 * num_points] (m). params:
+    num_points, horizon_s (the points lie at now + horizon_s * (i + 1) / num_points)."""
 
     kind = "reference_lookahead"
 
@@ -84,7 +110,91 @@ class ReferenceLookahead(ObsTerm):
         if ahead.shape[-2:] != (k, 3):
             raise ValueError(f"reference lookahead has shape {ahead.shape[1:]}, the policy expects ({k}, 3)")
         rel = ahead - np.asarray(signals["position"])[:, None, :]
+        rel = _in_frame(rel, signals, self.spec.params.get("frame", "world ENU"))
         return _clip(rel, float(self.spec.params["clip_m"])).reshape(len(rel), 3 * k).astype(np.float32)
+
+
+class UserInput(ObsTerm):
+    """A user-set scalar (``params["signal"]``), clipped to [``low``, ``high``]: float [B, 1]. A
+    non-finite value reads as ``default``. On the robot it is a run-time ROS parameter."""
+
+    kind = "user_input"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        p = self.spec.params
+        v = np.asarray(signals[p["signal"]], dtype=np.float64).reshape(-1, 1)
+        v = np.where(np.isfinite(v), v, float(p["default"]))
+        return np.minimum(np.maximum(v, float(p["low"])), float(p["high"])).astype(np.float32)
+
+
+def max_tilt_rad(aggressiveness: np.ndarray | float, tilt_range_deg: tuple[float, float]) -> np.ndarray:
+    """The tilt limit (rad) an aggressiveness in [0, 1] stands for: linear in ``tilt_range_deg``."""
+    a = np.clip(np.asarray(aggressiveness, dtype=np.float64), 0.0, 1.0)
+    lo, hi = tilt_range_deg
+    return np.radians(lo + (hi - lo) * a)
+
+
+def quad_specs(
+    lookahead_points: int,
+    lookahead_horizon_s: float,
+    position_clip_m: float,
+    velocity_clip_mps: float,
+    rates_clip_radps: float,
+    accel_scale_mps2: float,
+    accel_range_mps2: tuple[float, float],
+    max_rates_radps: tuple[float, float, float],
+    tilt_range_deg: tuple[float, float],
+    frame: str = "body FLU",
+    fine_clip_m: float = 0.1,
+) -> tuple[list[TermSpec], TermSpec]:
+    """Observation term specs and the CTBR action spec of the quadrotor policy.
+
+    The last observation entry is the user's aggressiveness (the FiLM input); ``tilt_range_deg``
+    is the tilt limit it maps to (0 -> first, 1 -> second), which training enforces by reward.
+    ``frame`` is the frame of the position error, velocity and lookahead vectors; the position
+    error appears twice, clipped to ``position_clip_m`` and to ``fine_clip_m``.
+    """
+    if frame not in FRAMES:
+        raise ValueError(f"unknown frame {frame!r}; known: {FRAMES}")
+    odom = "odometry (nav_msgs/msg/Odometry or px4_msgs/msg/VehicleOdometry converted to ENU/FLU)"
+    ref = "reference (geometry_msgs/msg/PoseStamped or nav_msgs/msg/Path with stamps)"
+    obs = [
+        TermSpec("position_error", PositionError.kind, 3, "m", f"{ref} minus {odom} position",
+                 {"clip_m": position_clip_m, "frame": frame}),
+        # The same error clipped to a few centimetres: after normalisation a 5 cm error is a large
+        # input here, which is what lets the policy hold position to the centimetre.
+        TermSpec("position_error_fine", PositionError.kind, 3, "m", f"{ref} minus {odom} position",
+                 {"clip_m": fine_clip_m, "frame": frame}),
+        TermSpec("attitude", AttitudeMatrix.kind, 9, "1", f"{odom} orientation",
+                 {"layout": "row-major body(FLU)-to-world(ENU) rotation matrix"}),
+        TermSpec("linear_velocity", LinearVelocity.kind, 3, "m/s", f"{odom} linear velocity",
+                 {"clip_mps": velocity_clip_mps, "frame": frame}),
+        TermSpec("body_rates", BodyRates.kind, 3, "rad/s", f"{odom} angular velocity",
+                 {"clip_radps": rates_clip_radps, "frame": "body FLU"}),
+        TermSpec("previous_action", PreviousAction.kind, 4, "1", "the previous output, clipped", {}),
+        TermSpec("reference_lookahead", ReferenceLookahead.kind, 3 * lookahead_points, "m",
+                 f"{ref} at future times, minus the position",
+                 {"num_points": lookahead_points, "horizon_s": lookahead_horizon_s,
+                  "clip_m": position_clip_m, "frame": frame}),
+        TermSpec("aggressiveness", UserInput.kind, 1, "1", "ROS parameter 'aggressiveness'",
+                 {"signal": "aggressiveness", "low": 0.0, "high": 1.0, "default": 0.5,
+                  "meaning": "tilt limit linear in tilt_range_deg", "tilt_range_deg": list(tilt_range_deg)}),
+    ]  # fmt: skip
+    action = TermSpec(
+        "ctbr",
+        CtbrAction.kind,
+        4,
+        "m/s^2, rad/s, rad/s, rad/s",
+        "collective thrust (mass-normalised) and body rates (FLU)",
+        {
+            "layout": ["collective_accel", "roll_rate", "pitch_rate", "yaw_rate"],
+            "hover_accel_mps2": STANDARD_GRAVITY_MPS2,
+            "accel_scale_mps2": accel_scale_mps2,
+            "accel_range_mps2": list(accel_range_mps2),
+            "max_rates_radps": list(max_rates_radps),
+        },
+    )
+    return obs, action
 
 
 class CtbrAction(ActionTerm):

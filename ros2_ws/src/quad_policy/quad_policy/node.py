@@ -1,0 +1,447 @@
+"""The quadrotor policy node, written once against :class:`sim2real_ros.transport.Transport`.
+
+Inputs: odometry (nav_msgs/Odometry in ENU/FLU, or px4_msgs/VehicleOdometry in NED/FRD,
+converted), a reference (geometry_msgs/PoseStamped to hold, or a nav_msgs/Path whose pose stamps
+say when each point is due), an e-stop, PX4's VehicleStatus (arming and mode), and the run-time
+parameter ``aggressiveness``.
+
+A steady-clock timer at ``publish_rate_hz`` (200 Hz) runs everything: the watchdog, the policy at
+its contract's rate (scheduled on the node clock, so it also runs at any simulation speed), the
+safety layer (:class:`sim2real_runtime.quad_control.QuadSafety`) and the setpoint stream.
+
+Modes, reported on ``state_topic`` (latched):
+
+- ``waiting: <why>``: no odometry yet, not armed, not in offboard, no policy step yet. PX4: the
+  heartbeat and a level hover setpoint stream (PX4 only enters offboard over a live stream); the
+  node never arms or switches mode itself. Crazyflie: nothing is sent.
+- ``flying``: following the reference. ``holding``: no reference (or it ended): the policy holds
+  the position where control started or the last reference point.
+- ``descending: <why>``: e-stop, geofence breach, NaN or stale odometry (crazyflie: level, sink,
+  and zero thrust after ``land_cutoff_s``).
+- ``failsafe: <why>`` (px4): stale or invalid odometry: the offboard stream stops, so PX4's own
+  failsafe (its estimator, COM_OF_LOSS_T, COM_OBL_RC_ACT) takes over.
+- ``error: <why>``: the policy or vehicle could not be loaded; nothing is commanded.
+
+Every command leaves through :meth:`QuadNode._send`, which checks once more that it is finite and
+inside the limits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from sim2real_ros import node_main, px4
+from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
+from sim2real_runtime.errors import Sim2RealError
+from sim2real_runtime.policy import OnnxPolicy
+from sim2real_runtime.quad_control import QuadController, QuadSafety, QuadSafetyConfig
+from sim2real_runtime.quad_reference import SampledReference, lookahead_times
+from sim2real_runtime.safety import Watchdog
+from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig, load_vehicle
+
+from .params import QuadNodeParams, params_from_mapping, read_params_file
+
+ODOM = "nav_msgs/msg/Odometry"
+PX4_ODOM = "px4_msgs/msg/VehicleOdometry"
+PX4_STATUS = "px4_msgs/msg/VehicleStatus"
+OFFBOARD_MODE = "px4_msgs/msg/OffboardControlMode"
+RATES_SETPOINT = "px4_msgs/msg/VehicleRatesSetpoint"
+POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
+PATH = "nav_msgs/msg/Path"
+BOOL = "std_msgs/msg/Bool"
+STRING = "std_msgs/msg/String"
+TWIST = "geometry_msgs/msg/Twist"
+
+LOG_THROTTLE_S = 2.0
+"""A repeated error is logged at most once per this period (per kind)."""
+
+
+def _quat_wxyz(q: Any) -> np.ndarray:
+    return np.array([q.w, q.x, q.y, q.z], dtype=np.float64)
+
+
+class QuadNode:
+    """The node. Construct it with a transport and parameters; it never raises on bad input."""
+
+    def __init__(
+        self, transport: Transport, params: QuadNodeParams, param_errors: Sequence[Exception] = ()
+    ) -> None:
+        self.t = transport
+        self.p = p = params
+        self.log = transport.log
+        self._last_log: dict[str, float] = {}
+        self.fault: str | None = None
+        self.controller: QuadController | None = None
+        self.safety: QuadSafety | None = None
+        self.vehicle: VehicleConfig | None = None
+        for err in param_errors:
+            self.log.error(f"parameter: {err}")
+        if param_errors:
+            self.fault = f"bad parameter {getattr(param_errors[0], 'field', '')}".strip()
+        else:
+            self._load()
+        self.aggressiveness = p.aggressiveness
+        self.watchdog = Watchdog({"odom": p.odom_timeout_s})
+        # Latest odometry in ENU/FLU: position, attitude (w, x, y, z), velocity, body rates.
+        self.odom: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.odom_fault: str | None = None
+        self.reference: SampledReference | None = None
+        self.hold_point: np.ndarray | None = None
+        self.estop = False
+        self.armed = p.interface != "px4"  # the Crazyflie path has no arming state to read
+        self.offboard = p.interface != "px4"
+        self.engaged = False  # the policy is flying (reset on every (re)engagement)
+        self.next_policy_s: float | None = None
+        self.target = np.array([STANDARD_GRAVITY_MPS2, 0.0, 0.0, 0.0])
+        self.descend_since_s: float | None = None
+        self.state = ""
+        self.published = 0
+        self.last_cmd: np.ndarray | None = None  # last (accel, rates) sent, for tests
+        self.safety_events: dict[str, int] = {}
+
+        self._str_cls = transport.msg(STRING)
+        self.state_pub = transport.publisher(p.state_topic, STRING, LATCHED)
+        if p.interface == "px4":
+            ns = p.px4_namespace.rstrip("/")
+            self._mode_cls = transport.msg(OFFBOARD_MODE)
+            self._rates_cls = transport.msg(RATES_SETPOINT)
+            self.mode_pub = transport.publisher(
+                f"{ns}/fmu/in/offboard_control_mode", OFFBOARD_MODE, px4.PX4_CLIENT_QOS
+            )
+            self.rates_pub = transport.publisher(
+                f"{ns}/fmu/in/vehicle_rates_setpoint", RATES_SETPOINT, px4.PX4_CLIENT_QOS
+            )
+            odom_topic = p.odom_topic or f"{ns}/fmu/out/vehicle_odometry"
+        else:
+            self._twist_cls = transport.msg(TWIST)
+            self.cmd_pub = transport.publisher(f"/{p.cf_name}/cmd_vel_legacy", TWIST, DEFAULT)
+            odom_topic = p.odom_topic or f"/{p.cf_name}/odom"
+        self.odom_topic = odom_topic
+        self._set_state("error: " + self.fault if self.fault else "waiting: no odometry")
+        # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
+        if p.interface == "px4":
+            transport.subscribe(odom_topic, PX4_ODOM, px4.PX4_CLIENT_QOS, self.on_px4_odometry)
+            transport.subscribe(
+                f"{ns}/fmu/out/vehicle_status", PX4_STATUS, px4.PX4_CLIENT_QOS, self.on_px4_status
+            )
+        else:
+            transport.subscribe(odom_topic, ODOM, SENSOR_DATA, self.on_odometry)
+        transport.subscribe(p.reference_pose_topic, POSE_STAMPED, DEFAULT, self.on_reference_pose)
+        transport.subscribe(p.reference_path_topic, PATH, DEFAULT, self.on_reference_path)
+        transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
+        transport.watch_parameter("aggressiveness", self.set_aggressiveness)
+        transport.timer(1.0 / p.publish_rate_hz, self.on_tick)
+
+    # ----------------------------------------------------------------------------- set-up
+
+    def _load(self) -> None:
+        p = self.p
+        try:
+            self.vehicle = load_vehicle(p.vehicle)
+            fraction = p.max_thrust_fraction
+            if p.interface == "crazyflie":
+                # Crazyswarm2 and the firmware clip the legacy thrust at 60000 of 65535: above that
+                # a command would be cut silently, so the limit says so instead.
+                fraction = min(fraction, (px4.CF_MAX_THRUST_U16 / 65535.0) ** 2)
+            cfg = QuadSafetyConfig(
+                max_tilt_deg=p.max_tilt_deg,
+                max_thrust_fraction=fraction,
+                geofence_min_m=p.geofence_min_m,
+                geofence_max_m=p.geofence_max_m,
+            )
+            policy = OnnxPolicy(p.policy_path)
+            self.controller = QuadController(
+                policy, self.vehicle, allow_outside_envelope=p.allow_outside_envelope
+            )
+            act = self.controller.action_term
+            cfg = QuadSafetyConfig(**{**vars(cfg), "max_rates_radps": tuple(act.high[1:])})
+            self.safety = QuadSafety(self.vehicle, cfg)
+            self.log.info(
+                f"loaded {policy.path} for {self.vehicle.name} ({p.interface}): policy at "
+                f"{self.controller.control_rate_hz:g} Hz, commands at {p.publish_rate_hz:g} Hz, "
+                f"thrust <= {self.safety.high[0] * self.vehicle.mass_kg:.3g} N, "
+                f"tilt <= {p.max_tilt_deg:g} deg"
+            )
+        except Sim2RealError as exc:
+            self.fault = f"cannot load the policy: {exc}"
+            self.log.error(self.fault)
+        except Exception as exc:  # a broken file can make any library raise; the node stays up
+            self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
+            self.log.error(self.fault)
+
+    def set_aggressiveness(self, value: float) -> str | None:
+        """The run-time parameter: None if accepted, else why not."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            return f"aggressiveness must be a number in [0, 1], got {value!r}"
+        self.aggressiveness = float(value)
+        return None
+
+    # ----------------------------------------------------------------------------- inputs
+
+    def _store_odometry(self, pos: np.ndarray, quat: np.ndarray, vel: np.ndarray, rates: np.ndarray) -> None:
+        if not all(np.all(np.isfinite(v)) for v in (pos, quat, vel, rates)) or not np.linalg.norm(quat) > 0.5:
+            self.odom_fault = "non-finite odometry"
+            self.watchdog.invalidate("odom")
+            self._warn("odom", f"{self.odom_topic}: refused odometry with non-finite or zero fields")
+            return
+        self.odom_fault = None
+        self.odom = (pos, quat / np.linalg.norm(quat), vel, rates)
+        self.watchdog.feed("odom", self.t.monotonic_s())
+
+    def on_odometry(self, msg: Any) -> None:
+        frame = msg.header.frame_id
+        if frame and frame != self.p.world_frame:
+            self.odom_fault = f"odometry in frame '{frame}', expected '{self.p.world_frame}'"
+            self.watchdog.invalidate("odom")
+            self._warn("odom", f"{self.odom_topic}: refused: {self.odom_fault}")
+            return
+        pose, tw = msg.pose.pose, msg.twist.twist
+        pos = np.array([pose.position.x, pose.position.y, pose.position.z])
+        quat = _quat_wxyz(pose.orientation)
+        # REP-105: Odometry's twist is in the child (body) frame; the policy wants world velocity.
+        from sim2real_runtime.rotations import quat_to_matrix
+
+        v_body = np.array([tw.linear.x, tw.linear.y, tw.linear.z])
+        rot = quat_to_matrix(quat / max(np.linalg.norm(quat), 1e-9))
+        vel = rot @ v_body
+        rates = np.array([tw.angular.x, tw.angular.y, tw.angular.z])
+        self._store_odometry(pos, quat, vel, rates)
+
+    def on_px4_odometry(self, msg: Any) -> None:
+        try:
+            pos, quat, vel, rates, _ = px4.px4_odometry_state(msg)
+        except ValueError as exc:
+            self.odom_fault = str(exc)
+            self.watchdog.invalidate("odom")
+            self._warn("odom", f"{self.odom_topic}: refused: {exc}")
+            return
+        self._store_odometry(pos, quat, vel, rates)
+
+    def on_px4_status(self, msg: Any) -> None:
+        # The constants live on the message class (px4_msgs' and ours alike).
+        self.armed = msg.arming_state == type(msg).ARMING_STATE_ARMED
+        self.offboard = msg.nav_state == type(msg).NAVIGATION_STATE_OFFBOARD
+
+    def _frame_ok(self, frame: str, topic: str) -> bool:
+        if frame and frame != self.p.world_frame:
+            self._warn(
+                "reference",
+                f"{topic}: refused a reference in frame '{frame}': expected '{self.p.world_frame}'",
+            )
+            return False
+        return True
+
+    def on_reference_pose(self, msg: Any) -> None:
+        pt = np.array([msg.pose.position.x, msg.pose.position.y, msg.pose.position.z])
+        if not self._frame_ok(msg.header.frame_id, self.p.reference_pose_topic):
+            return
+        if not np.all(np.isfinite(pt)):
+            self._warn("reference", f"{self.p.reference_pose_topic}: refused a non-finite reference {pt}")
+            return
+        self.reference = SampledReference(np.array([0.0]), pt[None])
+        self.log.info(f"reference: hold ({pt[0]:.2f}, {pt[1]:.2f}, {pt[2]:.2f})")
+
+    def on_reference_path(self, msg: Any) -> None:
+        topic = self.p.reference_path_topic
+        if not self._frame_ok(msg.header.frame_id, topic):
+            return
+        if len(msg.poses) == 0:
+            self._warn("reference", f"{topic}: refused an empty path")
+            return
+        times = np.array([stamp_to_s(ps.header.stamp) for ps in msg.poses])
+        pts = np.array([[ps.pose.position.x, ps.pose.position.y, ps.pose.position.z] for ps in msg.poses])
+        try:
+            self.reference = SampledReference(times, pts)
+        except ValueError as exc:
+            self._warn(
+                "reference",
+                f"{topic}: refused a path: {exc} (each pose's header.stamp is the time it is due)",
+            )
+            return
+        self.log.info(f"reference: path of {len(pts)} points until t = {times[-1]:.2f} s")
+
+    def on_estop(self, msg: Any) -> None:
+        was, self.estop = self.estop, bool(msg.data)
+        if self.estop and not was:
+            self.log.warning(f"{self.p.estop_topic}: e-stop engaged: descending")
+        elif was and not self.estop:
+            self.log.info(f"{self.p.estop_topic}: e-stop released")
+
+    # ----------------------------------------------------------------------------- control
+
+    def on_tick(self) -> None:
+        """The command loop (steady clock, ``publish_rate_hz``)."""
+        if self.fault or self.safety is None or self.controller is None:
+            self._set_state("error: " + (self.fault or "not loaded"))
+            return
+        now = self.t.now_s()
+        stale = self.watchdog.stale(self.t.monotonic_s())
+        if self.odom is None and not stale:
+            stale = ["odom"]
+        if stale or self.odom is None:
+            why = f"{self.odom_topic} {self.odom_fault or 'stale'}"
+            if not self.engaged:
+                self._set_state(f"waiting: {why}")
+                self._send_idle()
+            elif self.p.interface == "px4":
+                self._set_state(f"failsafe: {why}; offboard stream stopped, PX4 failsafe in charge")
+            else:
+                self._descend(now, why, attitude=None)
+            return
+        pos, quat, vel, rates = self.odom
+        if self.estop:
+            self._descend(now, "e-stop", quat)
+            return
+        if not self.safety.inside_fence(pos):
+            self._descend(now, f"outside the geofence at ({pos[0]:.2f}, {pos[1]:.2f}, {pos[2]:.2f})", quat)
+            return
+        self.descend_since_s = None
+        if not (self.armed and self.offboard):
+            self.engaged = False
+            self._set_state("waiting: " + ("not armed" if not self.armed else "not in offboard mode"))
+            self._send_idle()
+            return
+        if not self.engaged:  # (re)engage: hold here until a reference says otherwise
+            self.engaged = True
+            if self.p.interface == "crazyflie":
+                # The firmware ignores thrust until one setpoint with zero thrust has arrived
+                # (crtp_commander_rpyt.c); 5 ms of zero thrust is far below the motors' lag.
+                self._send(np.zeros(4), allow_zero_thrust=True)
+            self.controller.reset()
+            self.hold_point = pos.copy()
+            self.next_policy_s = None
+        period = 1.0 / self.controller.control_rate_hz
+        due = self.next_policy_s
+        if due is None or now >= due - 0.1 * period or now < due - 2 * period:
+            self.next_policy_s = (
+                now + period if due is None or now >= due + period or now < due - 2 * period else due + period
+            )
+            self.target = self._policy_step(now, pos, quat, vel, rates)
+        cmd, why = self.safety(self.target, quat, pos)
+        if why:
+            self.safety_events[why] = self.safety_events.get(why, 0) + 1
+            self._warn("safety", f"safety layer: {why}")
+        self._send(cmd)
+
+    def _policy_step(
+        self, now: float, pos: np.ndarray, quat: np.ndarray, vel: np.ndarray, rates: np.ndarray
+    ) -> np.ndarray:
+        assert self.controller is not None and self.safety is not None
+        c = self.controller
+        ref = self.reference
+        if ref is None or (len(ref.times_s) > 1 and now > ref.end_s):
+            if ref is not None:  # a finished path: hold its end
+                self.hold_point = ref.positions_m[-1].copy()
+                self.reference = None
+            ref_now = self.hold_point
+            ahead = np.repeat(ref_now[None], c.lookahead_points, axis=0)
+            self._set_state("holding")
+        else:
+            ref_now = ref.position(np.array(now))
+            ahead = ref.position(lookahead_times(now, c.lookahead_points, c.lookahead_horizon_s))
+            self._set_state("flying")
+        ref_now = self.safety.fence_reference(ref_now)
+        ahead = self.safety.fence_reference(ahead)
+        try:
+            return np.asarray(
+                c.step(pos, quat, vel, rates, ref_now, ahead, self.aggressiveness), dtype=np.float64
+            )
+        except Exception as exc:  # onnxruntime or shape errors: level, say why, stay up
+            self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
+            return self.safety.level(quat)
+
+    def _descend(self, now: float, why: str, attitude: np.ndarray | None) -> None:
+        assert self.safety is not None
+        if self.descend_since_s is None:
+            self.descend_since_s = now
+        self.engaged = self.engaged and self.p.interface != "px4"
+        if self.p.interface == "crazyflie" and now - self.descend_since_s > self.p.land_cutoff_s:
+            self._set_state(f"descending: {why}; motors off after {self.p.land_cutoff_s:g} s")
+            self._send(np.zeros(4), allow_zero_thrust=True)
+            return
+        self._set_state(f"descending: {why}")
+        self._send(self.safety.descend(attitude))
+
+    def shutdown(self) -> None:
+        """On exit: PX4 gets no more setpoints (its failsafe takes over within COM_OF_LOSS_T);
+        a Crazyflie gets a last level descend command and its commander watchdog does the rest."""
+        self._set_state("stopped: shutdown")
+        if self.p.interface == "crazyflie" and self.safety is not None and self.engaged:
+            self._send(self.safety.descend(None))
+
+    # ----------------------------------------------------------------------------- output
+
+    def _send_idle(self) -> None:
+        """Not flying: PX4 gets its heartbeat and a level hover setpoint (needed to enter offboard);
+        a Crazyflie gets nothing."""
+        if self.p.interface == "px4" and self.safety is not None:
+            self._send(self.safety.level(None))
+
+    def _send(self, cmd: np.ndarray, allow_zero_thrust: bool = False) -> None:
+        """Publish (collective accel, rates) through the autopilot interface. The limits are
+        checked once more here: nothing else stands between this and the motors."""
+        assert self.safety is not None and self.vehicle is not None
+        lo, hi = self.safety.low.copy(), self.safety.high
+        if allow_zero_thrust:
+            lo[0] = 0.0
+        c = np.asarray(cmd, dtype=np.float64)
+        if not (c.shape == (4,) and np.all(np.isfinite(c)) and np.all(c >= lo) and np.all(c <= hi)):
+            c = self.safety.level(None)
+        thrust_n = float(c[0]) * self.vehicle.mass_kg
+        full = 4.0 * self.vehicle.motor_max_thrust_n
+        if self.p.interface == "px4":
+            stamp_us = int(self.t.now_s() * 1e6)
+            self.mode_pub.publish(px4.offboard_mode_body_rate(stamp_us, cls=self._mode_cls))
+            self.rates_pub.publish(px4.rates_setpoint(thrust_n, c[1:], full, stamp_us, cls=self._rates_cls))
+        else:
+            self.cmd_pub.publish(
+                px4.cmd_vel_legacy(thrust_n, c[1:], full, self.p.cf_backend, cls=self._twist_cls)
+            )
+        self.last_cmd = c
+        self.published += 1
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            level = (
+                self.log.warning if state.startswith(("descending", "failsafe", "error")) else self.log.info
+            )
+            level(f"state: {state}")
+            self.state_pub.publish(self._str_cls(data=state))
+
+    def _warn(self, key: str, text: str) -> None:
+        now = self.t.monotonic_s()
+        if now - self._last_log.get(key, -math.inf) >= LOG_THROTTLE_S:
+            self._last_log[key] = now
+            self.log.error(text)
+
+
+# --------------------------------------------------------------------------------- entry points
+
+SPEC = node_main.NodeSpec(
+    name="quad_policy",
+    description="Run the quadrotor policy node (PX4 offboard or Crazyswarm2).",
+    make_node=QuadNode,
+    params_from_mapping=params_from_mapping,
+    read_params_file=read_params_file,
+)
+
+
+def run_dds(argv: Sequence[str] | None = None) -> int:
+    """``sim2real deploy quad``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
+    return node_main.run_dds(SPEC, argv)
+
+
+def main() -> int:
+    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
+    return node_main.main(SPEC)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The quad_policy node's parameters: one frozen dataclass, read from ROS 2 parameters or a
+``--params-file`` YAML in the ROS 2 format (``quad_policy: {ros__parameters: {...}}``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim2real_ros import node_params
+from sim2real_runtime.errors import ConfigError
+
+INTERFACES = ("px4", "crazyflie")
+
+
+@dataclass(frozen=True)
+class QuadNodeParams:
+    """Parameters of the quad_policy node (ROS 2 parameter names are the field names)."""
+
+    policy_path: str = ""
+    """Policy directory or ``policy.onnx`` file."""
+    vehicle: str = "crazyflie_2_1"
+    """Vehicle name under ``sim_assets/`` or a path to a ``vehicle.yaml`` (mass and thrust convert
+    the policy's mass-normalised thrust)."""
+    interface: str = "crazyflie"
+    """``px4``: px4_msgs VehicleOdometry in, OffboardControlMode + VehicleRatesSetpoint out (NED/FRD
+    converted), VehicleStatus for arming and mode. ``crazyflie``: nav_msgs/Odometry in (ENU/FLU),
+    Crazyswarm2 ``cmd_vel_legacy`` out (the Crazyflie must be in rate mode, see sim2real_ros.px4)."""
+    odom_topic: str = ""
+    """Odometry input; empty: ``/fmu/out/vehicle_odometry`` (px4) or ``/<cf_name>/odom``."""
+    cf_name: str = "cf231"
+    """Crazyswarm2 robot name (topics ``/<cf_name>/...``)."""
+    cf_backend: str = "cpp"
+    """Crazyswarm2 server, ``cpp`` or ``cflib``: they disagree on the sign of the pitch field."""
+    px4_namespace: str = ""
+    """Prefix of the PX4 topics (multi-vehicle setups use e.g. ``/px4_1``)."""
+    world_frame: str = "world"
+    """Frame of the odometry (ENU) and of references; references in other frames are refused.
+    For PX4 the node's world frame is PX4's local frame turned to ENU."""
+    reference_pose_topic: str = "/reference_pose"
+    """geometry_msgs/PoseStamped: hold this position."""
+    reference_path_topic: str = "/reference_path"
+    """nav_msgs/Path: follow it; each pose's header.stamp says when the vehicle should be there
+    (node clock); the path's end is held."""
+    estop_topic: str = "/estop"
+    """std_msgs/Bool: True makes the vehicle level and descend (kill switches belong to the
+    autopilot and the radio)."""
+    state_topic: str = "/quad_policy/state"
+    """std_msgs/String state output (latched)."""
+    aggressiveness: float = 0.5
+    """The policy's user input in [0, 1] (tilt limit / smoothness trade-off); settable at run time
+    (``ros2 param set``; on the DDS transport, std_msgs/Float64 on ``<state_topic>/../aggressiveness``)."""
+    publish_rate_hz: float = 200.0
+    """Command loop (Hz): watchdog, safety and setpoint stream. The policy runs at its contract's
+    rate inside it."""
+    odom_timeout_s: float = 0.1
+    """Odometry older than this (host steady clock) -> the vehicle descends (crazyflie) or the node
+    stops the offboard stream so PX4's failsafe takes over (px4)."""
+    land_cutoff_s: float = 5.0
+    """crazyflie: after this long descending without odometry, thrust goes to zero."""
+    max_tilt_deg: float = 45.0
+    """Tilt beyond which the command levels the vehicle (deg)."""
+    max_thrust_fraction: float = 0.9
+    """Collective thrust limit as a fraction of the vehicle's full thrust."""
+    geofence_min_m: tuple[float, float, float] = (-2.0, -2.0, 0.0)
+    """Lower corner of the allowed box in the world frame (m)."""
+    geofence_max_m: tuple[float, float, float] = (2.0, 2.0, 2.5)
+    """Upper corner of the allowed box in the world frame (m)."""
+    allow_outside_envelope: bool = False
+    """Fly a vehicle outside the thrust-to-weight / motor range the policy was trained across."""
+    use_sim_time: bool = False
+    """Node clock follows /clock (simulators)."""
+
+
+POSITIVE = ("publish_rate_hz", "odom_timeout_s", "land_cutoff_s", "max_tilt_deg", "max_thrust_fraction")
+
+
+def params_from_mapping(values: dict[str, Any], source: str) -> tuple[QuadNodeParams, list[ConfigError]]:
+    """Parameters from a name -> value mapping, and the errors of the refused entries."""
+    params, errors = node_params.params_from_mapping(QuadNodeParams, values, source, POSITIVE)
+    if params.interface not in INTERFACES:
+        errors.append(
+            ConfigError(source, "interface", f"expected one of {INTERFACES}, got {params.interface!r}")
+        )
+    if not 0.0 <= params.aggressiveness <= 1.0:
+        errors.append(
+            ConfigError(source, "aggressiveness", f"must be in [0, 1], got {params.aggressiveness}")
+        )
+    if not params.max_thrust_fraction <= 1.0:
+        errors.append(
+            ConfigError(source, "max_thrust_fraction", f"must be <= 1, got {params.max_thrust_fraction}")
+        )
+    if not params.max_tilt_deg < 90.0:
+        errors.append(ConfigError(source, "max_tilt_deg", f"must be < 90, got {params.max_tilt_deg}"))
+    if any(lo >= hi for lo, hi in zip(params.geofence_min_m, params.geofence_max_m, strict=True)):
+        errors.append(
+            ConfigError(
+                source,
+                "geofence_max_m",
+                f"{params.geofence_max_m} not above geofence_min_m {params.geofence_min_m}",
+            )
+        )
+    return params, errors
+
+
+def read_params_file(path: str | Path, node_name: str = "quad_policy") -> dict[str, Any]:
+    """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
+    return node_params.read_params_file(path, node_name)

@@ -1,0 +1,96 @@
+"""Node parameters for every policy node: one frozen dataclass per node, read from ROS 2
+parameters or a ``--params-file`` YAML in the ROS 2 format (``<node>: {ros__parameters: {...}}``).
+
+Unknown names and wrongly typed values are reported (each error names the parameter) and skipped,
+so a node can stay up, say what is wrong, and refuse to move the robot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from sim2real_runtime.errors import ConfigError
+
+P = TypeVar("P")
+
+
+def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(source, name, f"expected true or false, got {value!r}")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(source, name, f"expected a number, got {value!r}")
+        return float(value)
+    if isinstance(default, tuple):
+        if (
+            not isinstance(value, list | tuple)
+            or len(value) != len(default)
+            or any(isinstance(v, bool) or not isinstance(v, int | float) for v in value)
+        ):
+            raise ConfigError(source, name, f"expected a list of {len(default)} numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    if not isinstance(value, str):
+        raise ConfigError(source, name, f"expected a string, got {value!r}")
+    return value
+
+
+def params_from_mapping(
+    cls: type[P], values: dict[str, Any], source: str, positive: Iterable[str] = ()
+) -> tuple[P, list[ConfigError]]:
+    """Parameters ``cls`` from a name -> value mapping, and the errors of the refused entries.
+
+    ``positive`` names fields that must be > 0; fields named ``max_*`` must be >= 0; a
+    ``policy_path`` field is required.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    ok: dict[str, Any] = {}
+    errors: list[ConfigError] = []
+    for name, value in values.items():
+        if name not in fields:
+            errors.append(ConfigError(source, name, f"unknown parameter (known: {', '.join(fields)})"))
+            continue
+        try:
+            ok[name] = _coerce(name, fields[name].default, value, source)
+        except ConfigError as exc:
+            errors.append(exc)
+    params = cls(**ok)
+    for name in positive:
+        if not getattr(params, name) > 0:
+            errors.append(ConfigError(source, name, f"must be > 0, got {getattr(params, name)}"))
+    for name in fields:
+        v = getattr(params, name)
+        if name.startswith("max_") and isinstance(v, float) and v < 0:
+            errors.append(ConfigError(source, name, f"must be >= 0, got {v}"))
+    if "policy_path" in fields and not params.policy_path:
+        errors.append(ConfigError(source, "policy_path", "required: a policy directory or policy.onnx"))
+    return params, errors
+
+
+def read_params_file(path: str | Path, node_name: str) -> dict[str, Any]:
+    """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except OSError as exc:
+        raise ConfigError(str(p), "<file>", f"cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(p), "<yaml>", f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(str(p), "<root>", "expected a mapping of node names")
+    out: dict[str, Any] = {}
+    for key in ("/**", node_name, "/" + node_name):
+        if key in data:
+            entry = data[key]
+            if not isinstance(entry, dict) or not isinstance(entry.get("ros__parameters"), dict):
+                raise ConfigError(str(p), f"{key}.ros__parameters", "expected a mapping of parameters")
+            out.update(entry["ros__parameters"])
+    if not out:
+        raise ConfigError(str(p), node_name, f"no '{node_name}: ros__parameters:' section")
+    return out

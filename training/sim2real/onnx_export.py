@@ -1,0 +1,168 @@
+"""Writing a trained actor as ``policy.onnx`` + ``policy.yaml``, for every domain.
+
+The ONNX graph takes ``obs`` float32 [B, N] and returns ``actions`` float32 [B, A]; the observation
+normaliser is inside the graph. The contract (:mod:`sim2real_runtime.contract`) is stored in the
+graph's ``metadata_props`` and written beside it as YAML. onnxruntime is checked against torch on
+random observations before anything is written; on a mismatch nothing is written, and the policy
+directory is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import yaml
+from tensordict import TensorDict
+
+from sim2real_runtime.contract import METADATA_KEY, PolicyContract
+from sim2real_runtime.errors import Sim2RealError
+
+from .rl import PPOConfig, rsl_rl_config
+
+EXPORT_TOLERANCE = 1e-4
+"""Largest |onnxruntime - torch| accepted on any action entry."""
+
+
+class ExportCheckError(Sim2RealError):
+    """onnxruntime and torch disagree on the exported policy."""
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    cps = sorted(run_dir.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    if not cps:
+        raise Sim2RealError(f"{run_dir}: no model_*.pt checkpoints")
+    return cps[-1]
+
+
+def environment_versions() -> dict[str, str]:
+    """Versions of what trained the policy (for the contract's provenance)."""
+    return {
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "rsl-rl-lib": version("rsl-rl-lib"),
+        "numpy": np.__version__,
+        "mujoco": version("mujoco"),
+    }
+
+
+def load_actor(
+    ppo: PPOConfig, save_interval: int, checkpoint: Path, obs_size: int, critic_size: int, num_actions: int
+) -> torch.nn.Module:
+    """The trained actor (an rsl-rl model) with its observation normaliser, in eval mode."""
+    from rsl_rl.utils import resolve_class
+
+    rl_cfg = rsl_rl_config(ppo, save_interval)
+    cls, kwargs = resolve_class(rl_cfg["actor"])
+    dummy = TensorDict(
+        {"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, critic_size)}, batch_size=[1]
+    )
+    actor = cls(dummy, rl_cfg["obs_groups"], "actor", num_actions, **kwargs)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    actor.load_state_dict(state["actor_state_dict"])
+    actor.eval()
+    return actor
+
+
+def export_actor(actor: torch.nn.Module, contract: PolicyContract, out_dir: Path) -> Path:
+    """Write ``out_dir/policy.onnx`` + ``policy.yaml`` for an rsl-rl actor; returns ``out_dir``.
+
+    Raises:
+        ExportCheckError: onnxruntime disagrees with torch by more than EXPORT_TOLERANCE.
+    """
+    wrapper = actor.as_onnx(verbose=False).eval()
+    example = (torch.zeros(1, contract.obs_size),)
+    program = torch.onnx.export(
+        wrapper,
+        example,
+        None,
+        input_names=["obs"],
+        output_names=["actions"],
+        opset_version=18,
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+        verbose=False,
+    )
+    model = program.model_proto
+    meta = model.metadata_props.add()
+    meta.key, meta.value = METADATA_KEY, contract.to_json()
+    model.producer_name = "sim2real"
+    onnx.checker.check_model(model)
+    blob = model.SerializeToString()
+
+    # Check onnxruntime against torch on observations spread like the training data.
+    norm = actor.obs_normalizer
+    rng = np.random.default_rng(0)
+    mean = norm.mean.numpy()
+    std = norm.std.numpy()
+    obs = (mean + std * rng.standard_normal((512, contract.obs_size)) * 2.0).astype(np.float32)
+    with torch.no_grad():
+        ref = wrapper(torch.from_numpy(obs)).numpy()
+    sess = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    got = sess.run(["actions"], {"obs": obs})[0]
+    err = float(np.abs(got - ref).max())
+    if not err <= EXPORT_TOLERANCE:
+        raise ExportCheckError(
+            f"onnxruntime differs from torch by {err:.3g} > {EXPORT_TOLERANCE}; nothing written"
+        )
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "policy.onnx").write_bytes(blob)
+        write_card(tmp / "policy.yaml", contract, export_check_max_abs_error=err)
+        # Keep files a previous export placed beside the policy (e.g. the card's README) unless replaced.
+        if out_dir.exists():
+            for f in out_dir.iterdir():
+                if not (tmp / f.name).exists():
+                    shutil.copy2(f, tmp / f.name)
+            shutil.rmtree(out_dir)
+        tmp.chmod(0o755)  # mkdtemp makes it private; a policy folder is meant to be shared
+        tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out_dir
+
+
+def write_card(path: Path, contract: PolicyContract, **extra: Any) -> None:
+    """The human-readable card: the contract as YAML (plus export facts)."""
+    d = json.loads(contract.to_json())  # plain JSON types only (e.g. torch's version is a str subclass)
+    d["provenance"] = {k: v for k, v in d["provenance"].items() if k != "config"} | {
+        "config": "see provenance.config inside policy.onnx"
+    }
+    d.update(extra)
+    header = (
+        "# sim2real policy card: the contract this policy was trained and exported with.\n"
+        "# The same contract is stored inside policy.onnx (metadata_props['sim2real_contract']).\n"
+    )
+    path.write_text(header + yaml.safe_dump(d, sort_keys=False, width=110))
+
+
+def update_evaluation(policy_dir: Path, evaluation: dict[str, Any]) -> None:
+    """Store an evaluation summary in both the ONNX metadata and policy.yaml (atomically per file)."""
+    p = Path(policy_dir) / "policy.onnx"
+    model = onnx.load(str(p))
+    meta = {m.key: m for m in model.metadata_props}
+    contract = PolicyContract.from_json(meta[METADATA_KEY].value, str(p))
+    d = contract.to_dict()
+    d["evaluation"] = evaluation
+    new = PolicyContract.from_dict(d, str(p))
+    meta[METADATA_KEY].value = new.to_json()
+    tmp = p.with_suffix(".onnx.tmp")
+    tmp.write_bytes(model.SerializeToString())
+    card = Path(policy_dir) / "policy.yaml"
+    old = yaml.safe_load(card.read_text()) if card.is_file() else {}
+    tmp_card = card.with_suffix(".yaml.tmp")
+    write_card(tmp_card, new, export_check_max_abs_error=old.get("export_check_max_abs_error"))
+    tmp.replace(p)
+    tmp_card.replace(card)
