@@ -222,14 +222,14 @@ def test_bad_parameters_leave_the_node_up_in_error_and_silent(transport, tiny_qu
 def test_vehicle_outside_the_training_envelope_is_refused_unless_allowed(
     transport, tiny_quad_policy, tmp_path
 ):
-    heavy = tmp_path / "heavy.yaml"
-    heavy.write_text(
-        "name: heavy\nmass_kg: 0.05\narm_length_m: 0.046\ninertia_kgm2: [1.7e-5, 1.7e-5, 2.9e-5]\n"
+    strong = tmp_path / "strong.yaml"
+    strong.write_text(
+        "name: strong\nmass_kg: 0.02\narm_length_m: 0.046\ninertia_kgm2: [1.7e-5, 1.7e-5, 2.9e-5]\n"
         "motor_max_thrust_n: 0.14\ntorque_to_thrust_m: 0.0074\nmotor_time_constant_s: 0.05\n"
-    )  # thrust-to-weight 1.14: below the envelope
-    node = make_node(transport, tiny_quad_policy, vehicle=str(heavy))
-    assert "training_envelope.thrust_to_weight" in node.state
-    node = make_node(transport, tiny_quad_policy, vehicle=str(heavy), allow_outside_envelope=True)
+    )  # thrust-to-weight 2.85: above the envelope the policy was trained across
+    node = make_node(transport, tiny_quad_policy, vehicle=str(strong))
+    assert "training_envelope.thrust_to_weight" in node.state and "2.855 (strong)" in node.state
+    node = make_node(transport, tiny_quad_policy, vehicle=str(strong), allow_outside_envelope=True)
     assert node.fault is None
 
 

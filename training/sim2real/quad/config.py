@@ -65,14 +65,14 @@ class QuadTaskConfig:
     """Body-rate limits of the action (rad/s): roll, pitch, yaw."""
     tilt_range_deg: tuple[float, float] = (15.0, 50.0)
     """Tilt limit at aggressiveness 0 and 1 (deg)."""
-    task_weights: tuple[float, float, float] = (0.3, 0.5, 0.2)
+    task_weights: tuple[float, float, float] = (0.2, 0.55, 0.25)
     """Probability of hover, figure-eight and circle episodes."""
     traj_half_extent_m: tuple[float, float] = (0.2, 0.9)
     """Figure-eight half-length / circle radius range (m)."""
     traj_period_s: tuple[float, float] = (4.0, 10.0)
     start_offset_m: float = 0.5
     """Largest initial position offset from the reference, per axis (m)."""
-    far_start_fraction: float = 0.4
+    far_start_fraction: float = 0.3
     """Fraction of episodes that start up to ``start_offset_m`` away; the rest within 5 cm."""
     start_tilt_deg: float = 20.0
     dr: QuadDomainRandomization = field(default_factory=QuadDomainRandomization)
@@ -87,7 +87,7 @@ class QuadTaskConfig:
     reward_precision: float = 1.0
     """Weight of exp(-error / precision_scale_m): sharpens the optimum to centimetres."""
     precision_scale_m: float = 0.05
-    reward_velocity_per_mps: float = -0.1
+    reward_velocity_per_mps: float = -0.5
     reward_rates: float = -0.005
     """Per (rad/s)^2 of body rate."""
     reward_action_rate: tuple[float, float] = (-0.4, -0.05)
@@ -95,7 +95,7 @@ class QuadTaskConfig:
     reward_tilt_excess_per_rad: float = -2.0
     reward_crash: float = -5.0
     penalty_cap: float = 0.5
-    """Largest magnitude of each penalty term except position (per step)."""
+    """Largest magnitude of each penalty term except position (per second)."""
     crash_distance_m: float = 1.5
     """Farther than this from the reference ends the episode as a crash (m)."""
 
@@ -107,12 +107,12 @@ class QuadTrainConfig:
     task: QuadTaskConfig = field(default_factory=QuadTaskConfig)
     ppo: PPOConfig = field(
         default_factory=lambda: PPOConfig(
-            num_envs=4096,
+            num_envs=2048,
             steps_per_env=24,
             hidden_dims=(64, 64),
             critic_hidden_dims=(128, 128),
             activation="elu",
-            init_noise_std=0.5,
+            init_noise_std=0.3,
             learning_rate=1e-3,
             schedule="fixed",
             num_learning_epochs=4,

@@ -18,7 +18,7 @@ import torch
 from tensordict import TensorDict
 
 from sim2real_runtime.quad_reference import Lissajous, lookahead_times
-from sim2real_runtime.quad_terms import CtbrAction, max_tilt_rad, quad_specs
+from sim2real_runtime.quad_terms import CtbrAction, max_tilt_rad, quad_specs, with_rotation
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation, TermSpec
 from sim2real_runtime.vehicle import VehicleConfig
@@ -239,7 +239,7 @@ class QuadEnv:
         }
 
     def _observe(self) -> TensorDict:
-        policy_obs = self.observation(self.signals())
+        policy_obs = self.observation(with_rotation(self.signals()))
         s = self.sim
         err = self.ref.position(self.ref_t) - s.pos
         privileged = np.concatenate(

@@ -19,6 +19,7 @@ import numpy as np
 
 from .contract import check_quad_compatible
 from .policy import OnnxPolicy
+from .quad_terms import with_rotation
 from .rotations import quat_to_matrix
 from .terms import Observation, action_from_spec
 from .vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
@@ -182,7 +183,7 @@ class QuadController:
             "prev_action": self.prev_action,
             "aggressiveness": np.array([[aggressiveness]], dtype=np.float64),
         }
-        obs = self.observation(signals)
+        obs = self.observation(with_rotation(signals))
         self.last_obs = obs
         action = self.policy(obs)
         cmd = self.action_term(action)

@@ -45,11 +45,26 @@ def _in_frame(v: np.ndarray, signals: Mapping[str, np.ndarray], frame: str) -> n
         return v
     if frame != "body FLU":
         raise ValueError(f"unknown frame {frame!r}; known: {FRAMES}")
-    q = np.asarray(signals["quat_wxyz"], dtype=np.float64)
-    rot = quat_to_matrix(q / np.linalg.norm(q, axis=-1, keepdims=True))
+    rot = attitude(signals)
     if v.ndim == 2:
         return np.einsum("bji,bj->bi", rot, v)
     return np.einsum("bji,bkj->bki", rot, v)
+
+
+def attitude(signals: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The body-to-world rotation [B, 3, 3] of ``signals["quat_wxyz"]`` (normalised), or
+    ``signals["rotation"]`` when the caller computed it once for all terms (see
+    :func:`with_rotation`)."""
+    if "rotation" in signals:
+        return np.asarray(signals["rotation"])
+    q = np.asarray(signals["quat_wxyz"], dtype=np.float64)
+    return quat_to_matrix(q / np.linalg.norm(q, axis=-1, keepdims=True))
+
+
+def with_rotation(signals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``signals`` plus ``rotation`` [B, 3, 3], so that the terms share one conversion."""
+    signals["rotation"] = attitude({"quat_wxyz": signals["quat_wxyz"]})
+    return signals
 
 
 class PositionError(ObsTerm):
@@ -70,9 +85,8 @@ class AttitudeMatrix(ObsTerm):
     kind = "attitude_matrix"
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-        q = np.asarray(signals["quat_wxyz"], dtype=np.float64)
-        q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-        return quat_to_matrix(q).reshape(len(q), 9).astype(np.float32)
+        rot = attitude(signals)
+        return rot.reshape(len(rot), 9).astype(np.float32)
 
 
 class LinearVelocity(ObsTerm):

@@ -1,0 +1,85 @@
+"""End to end over DDS: the quadrotor sim bridge and the quad_policy node as separate processes,
+with the shipped policy, on both autopilot interfaces; this test listens like a ground station."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import REPO
+from test_ros_e2e import _stop, sim2real
+
+from sim2real_ros import px4
+from sim2real_ros.dds import DdsTransport
+from sim2real_ros.transport import LATCHED, SENSOR_DATA
+from sim2real_runtime.quad_reference import figure_eight
+
+POLICY = REPO / "policies" / "quad_crazyflie"
+
+
+class Station:
+    """Listens to the vehicle's odometry (ENU) and the node's state."""
+
+    def __init__(self, interface: str) -> None:
+        self.t = DdsTransport("station")
+        self.odom: list[tuple[float, np.ndarray]] = []  # (sim time s, position ENU)
+        self.states: list[str] = []
+        if interface == "px4":
+            self.t.subscribe(
+                "/fmu/out/vehicle_odometry", "px4_msgs/msg/VehicleOdometry", px4.PX4_CLIENT_QOS, self._px4
+            )
+        else:
+            self.t.subscribe("/cf231/odom", "nav_msgs/msg/Odometry", SENSOR_DATA, self._odom)
+        self.t.subscribe(
+            "/quad_policy/state", "std_msgs/msg/String", LATCHED, lambda m: self.states.append(m.data)
+        )
+
+    def _px4(self, m) -> None:
+        pos, *_, stamp = px4.px4_odometry_state(m)
+        self.odom.append((stamp, pos))
+
+    def _odom(self, m) -> None:
+        p = m.pose.pose.position
+        self.odom.append((m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec, np.array([p.x, p.y, p.z])))
+
+    def spin_until(self, cond, timeout_s: float, procs=()) -> bool:
+        import time
+
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout_s:
+            self.t.spin_once(0.02)
+            if cond():
+                return True
+            for p in procs:
+                assert p.poll() is None, f"process exited early:\n{p.stdout.read()}"
+        return False
+
+
+@pytest.mark.parametrize("interface", ["crazyflie", "px4"])
+def test_policy_flies_the_figure_eight_through_topics(dds_env, interface):
+    if not (POLICY / "policy.onnx").is_file():
+        pytest.skip("policies/quad_crazyflie is not exported")
+    station = Station(interface)
+    sim = sim2real(dds_env, "sim", "quad", "--interface", interface, "--task", "figure8",
+                   "--start-delay-s", "2", "--real-time-factor", "2", "--duration-s", "16")  # fmt: skip
+    node = sim2real(dds_env, "deploy", "quad", "--policy", str(POLICY),
+                    "--set", f"interface={interface}", "use_sim_time=true")  # fmt: skip
+    try:
+        assert station.spin_until(lambda: station.odom and station.odom[-1][0] > 14.0, 60.0, (node,)), (
+            f"no flight: states {station.states}"
+        )
+    finally:
+        _stop(node, sim)
+        station.t.close()
+    assert "flying" in station.states, station.states
+    assert not any(s.startswith(("error", "descending", "failsafe")) for s in station.states), station.states
+    ref = figure_eight()
+    t = np.array([o[0] for o in station.odom])
+    p = np.array([o[1] for o in station.odom])
+    m = t >= 8.0  # one period after the figure-eight starts (2 s delay)
+    err = np.linalg.norm(p[m] - ref.position((t[m] - 2.0)[None])[0], axis=1)
+    # The same policy in-process (sim2real eval quad) tracks to about a decimetre; over DDS with
+    # odometry latency the loop must stay within 2.5x of that and never stray far.
+    rmse = math.sqrt(float(np.mean(err**2)))
+    assert rmse < 0.25 and err.max() < 0.5, (rmse, err.max())
