@@ -64,7 +64,9 @@ def main() -> int:
             for controller in ("policy", "pd"):
                 s, _ = evaluate(a.policy if controller == "policy" else None, v, task, a.episodes, 0,
                                 EvalConditions(), controller)  # fmt: skip
-                rows.append({"vehicle": label, "task": task, "controller": controller, **s})
+                rows.append(
+                    {**s, "vehicle": label, "vehicle_name": v.name, "task": task, "controller": controller}
+                )
                 print(
                     f"{label:40s} {task:8s} {controller:6s} crash {s['crash_rate']:.0%}  "
                     f"RMSE {100 * (s['rmse_m_median'] or float('nan')):5.2f} cm  "

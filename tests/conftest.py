@@ -83,6 +83,29 @@ def tiny_quad_policy(tiny_quad_run, tmp_path_factory):
     return export_quad(run, tmp_path_factory.mktemp("quad_pol") / "quad_tiny", ckpt)
 
 
+class TestClock:
+    """A clock the test advances by hand, installed as a transport's node and steady clocks."""
+
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def clocked_transport(name: str):
+    """A DDS transport whose clocks are a :class:`TestClock` (``transport.clock``), so that
+    watchdog and scheduling behaviour is exact."""
+    from sim2real_ros.dds import DdsTransport
+
+    t = DdsTransport(name)
+    clock = TestClock()
+    t.now_s = clock  # type: ignore[method-assign]
+    t.monotonic_s = clock  # type: ignore[method-assign]
+    t.clock = clock  # type: ignore[attr-defined]
+    return t
+
+
 _DDS_COUNTER = iter(range(10**6))
 
 

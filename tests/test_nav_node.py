@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, clocked_transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,29 +18,14 @@ from nav_policy.node import NavPolicyNode
 from nav_policy.params import params_from_mapping, read_params_file
 from sim2real_ros import msgs
 from sim2real_ros.convert import make_odom, make_scan, set_yaw
-from sim2real_ros.dds import DdsTransport
 from sim2real_ros.transport import fill_stamp
 
 POLICY = REPO / "policies" / "nav_jackal"
 
 
-class Clock:
-    """The test's clock, installed as the transport's node and steady clocks."""
-
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def transport(dds_env):
-    t = DdsTransport("nav_policy_test")
-    clock = Clock()
-    t.now_s = clock  # type: ignore[method-assign]
-    t.monotonic_s = clock  # type: ignore[method-assign]
-    t.clock = clock  # type: ignore[attr-defined]
+    t = clocked_transport("nav_policy_test")
     yield t
     t.close()
 

@@ -7,13 +7,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import clocked_transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from quad_policy.node import QuadNode
 from quad_policy.params import params_from_mapping, read_params_file
 from sim2real_ros import msgs, px4
-from sim2real_ros.dds import DdsTransport
 from sim2real_ros.transport import fill_stamp
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, load_vehicle
@@ -21,21 +21,9 @@ from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, load_vehicle
 CF = load_vehicle("crazyflie_2_1")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def transport(dds_env):
-    t = DdsTransport("quad_policy_test")
-    clock = Clock()
-    t.now_s = clock  # type: ignore[method-assign]
-    t.monotonic_s = clock  # type: ignore[method-assign]
-    t.clock = clock  # type: ignore[attr-defined]
+    t = clocked_transport("quad_policy_test")
     yield t
     t.close()
 

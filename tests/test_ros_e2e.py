@@ -37,6 +37,19 @@ def start_node(env, *extra):
     return sim2real(env, "deploy", "nav", "--policy", str(POLICY), "--set", "use_sim_time=true", *extra)
 
 
+def spin_until(transport, cond, timeout_s: float, procs=()) -> bool:
+    """Spin ``transport`` until ``cond()`` (True) or the timeout (False); a process in ``procs``
+    that exits meanwhile fails the test with its output."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        transport.spin_once(0.02)
+        if cond():
+            return True
+        for p in procs:
+            assert p.poll() is None, f"process exited early:\n{p.stdout.read()}"
+    return False
+
+
 class Rviz:
     """What RViz does: a reliable /goal_pose publisher; plus echo of /cmd_vel and the node state."""
 
@@ -55,14 +68,7 @@ class Rviz:
         self.states.append((time.monotonic(), m.data))
 
     def spin_until(self, cond, timeout_s: float, procs=()) -> bool:
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < timeout_s:
-            self.t.spin_once(0.02)
-            if cond():
-                return True
-            for p in procs:
-                assert p.poll() is None, f"process exited early:\n{p.stdout.read()}"
-        return False
+        return spin_until(self.t, cond, timeout_s, procs)
 
     def send_goal(self, xy) -> None:
         m = self.t.msg("geometry_msgs/msg/PoseStamped")()

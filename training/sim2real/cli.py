@@ -37,24 +37,16 @@ BARN worlds (benchmarks/RESULTS.md). BARN's published DWA baseline used 0.5 m/s.
 
 
 def _train(a: argparse.Namespace) -> int:
+    from sim2real_runtime.robot import load_robot
+
     from .nav.config import NavTrainConfig
     from .nav.train import config_from_dict, config_to_dict, train_nav
+    from .rl import with_cli_overrides
 
     cfg = NavTrainConfig()
     if a.config:
         cfg = config_from_dict(json.loads(Path(a.config).read_text()))
-    task = dataclasses.replace(cfg.task, robot=a.robot or cfg.task.robot)
-    ppo = dataclasses.replace(cfg.ppo, num_envs=a.num_envs or cfg.ppo.num_envs)
-    cfg = dataclasses.replace(
-        cfg,
-        task=task,
-        ppo=ppo,
-        seed=cfg.seed if a.seed is None else a.seed,
-        max_iterations=a.iterations or cfg.max_iterations,
-        max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
-    )
-    from sim2real_runtime.robot import load_robot
-
+    cfg = with_cli_overrides(cfg, a, robot=a.robot)
     load_robot(cfg.task.robot)  # fail fast on an unknown robot, before any work
     run_dir = Path(a.run_dir or f"runs/nav_{cfg.task.robot}_{time.strftime('%Y%m%d_%H%M%S')}")
     print(f"training {cfg.task.robot} navigation -> {run_dir}\nconfig: {json.dumps(config_to_dict(cfg))}")

@@ -27,6 +27,7 @@ from tensordict import TensorDict
 from sim2real_runtime.contract import METADATA_KEY, PolicyContract
 from sim2real_runtime.errors import Sim2RealError
 
+from .gitinfo import git_commit
 from .rl import PPOConfig, rsl_rl_config
 
 EXPORT_TOLERANCE = 1e-4
@@ -52,6 +53,28 @@ def environment_versions() -> dict[str, str]:
         "rsl-rl-lib": version("rsl-rl-lib"),
         "numpy": np.__version__,
         "mujoco": version("mujoco"),
+    }
+
+
+def provenance(
+    run_dir: Path, checkpoint: Path, cfg_dict: dict[str, Any], seed: int, simulator: str
+) -> dict[str, Any]:
+    """Where a policy came from: commits, the full config, seed, steps, wall time, simulator,
+    library versions and machine (``train_summary.json`` in ``run_dir`` gives the run's facts)."""
+    summary_path = run_dir / "train_summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    return {
+        "commit": git_commit(Path(__file__).resolve().parents[2]),
+        "train_commit": summary.get("commit"),
+        "config": cfg_dict,
+        "seed": seed,
+        "checkpoint": checkpoint.name,
+        "env_steps": summary.get("env_steps"),
+        "iterations": summary.get("iterations"),
+        "wall_time_s": summary.get("wall_time_s"),
+        "simulator": simulator,
+        "versions": environment_versions(),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
     }
 
 

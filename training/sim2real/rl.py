@@ -118,6 +118,20 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**{k: build(hints.get(k, Any), v) for k, v in d.items()})
 
 
+def with_cli_overrides(cfg: Any, a: Any, **task: Any) -> Any:
+    """A training config with the ``sim2real train`` options applied: ``--seed``,
+    ``--iterations``, ``--max-wall-time-s``, ``--num-envs`` and the given task fields (each only
+    when set)."""
+    return dataclasses.replace(
+        cfg,
+        task=dataclasses.replace(cfg.task, **{k: v for k, v in task.items() if v}),
+        ppo=dataclasses.replace(cfg.ppo, num_envs=a.num_envs or cfg.ppo.num_envs),
+        seed=cfg.seed if a.seed is None else a.seed,
+        max_iterations=a.iterations or cfg.max_iterations,
+        max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
+    )
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

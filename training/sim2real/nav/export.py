@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,11 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.nav_terms import nav_specs
 from sim2real_runtime.robot import load_robot
 
-from ..gitinfo import git_commit
 from ..onnx_export import (  # noqa: F401  (update_evaluation, write_card: re-exported)
     environment_versions,
     export_actor,
     latest_checkpoint,
+    provenance,
     update_evaluation,
     write_card,
 )
@@ -44,28 +43,20 @@ def build_contract(
         t.w_max_radps,
         t.collision_guard,
     )
-    summary_path = run_dir / "train_summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-    provenance = {
-        "commit": git_commit(Path(__file__).resolve().parents[3]),
-        "train_commit": summary.get("commit"),
-        "config": cfg_dict,
-        "seed": cfg.seed,
-        "checkpoint": checkpoint.name,
-        "env_steps": summary.get("env_steps"),
-        "iterations": summary.get("iterations"),
-        "wall_time_s": summary.get("wall_time_s"),
-        "simulator": "sim2real kinematic grid simulator (numba), validated against MuJoCo",
-        "versions": environment_versions(),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-    }
+    prov = provenance(
+        run_dir,
+        checkpoint,
+        cfg_dict,
+        cfg.seed,
+        "sim2real kinematic grid simulator (numba), validated against MuJoCo",
+    )
     return PolicyContract(
         domain="navigation",
         robot=robot.as_dict(),
         control_rate_hz=t.control_rate_hz,
         observation=tuple(obs_specs),
         action=(act_spec,),
-        provenance=provenance,
+        provenance=prov,
         evaluation=evaluation or {},
     )
 

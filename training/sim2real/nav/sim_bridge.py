@@ -19,7 +19,6 @@ It paces simulated time to ``real_time_factor`` times the wall clock (0: as fast
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from sim2real_ros.convert import fill_header, make_odom, make_scan, set_yaw, twist_command
-from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, QoS, Transport, fill_stamp
+from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, QoS, Transport, fill_stamp, run_paced
 from sim2real_runtime.robot import RobotConfig
 
 from .evaluate import EpisodeResult
@@ -199,13 +198,7 @@ class NavSimBridge:
     def run(self, until: Callable[[], bool], real_time_factor: float | None = None) -> None:
         """Step and publish until ``until()`` is true, paced to the real-time factor."""
         rtf = self.cfg.real_time_factor if real_time_factor is None else real_time_factor
-        wall0, sim0 = time.monotonic(), self.clock_s
-        while not until():
-            self.t.spin_once(0.0)
-            if rtf > 0:
-                while (ahead := (self.clock_s - sim0) / rtf - (time.monotonic() - wall0)) > 5e-4:
-                    self.t.spin_once(ahead)
-            self.advance()
+        run_paced(self.t, self.advance, lambda: self.clock_s, until, rtf)
 
     # ----------------------------------------------------------------------------- messages
 

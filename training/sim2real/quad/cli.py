@@ -30,16 +30,7 @@ def _train(a: argparse.Namespace) -> int:
     cfg = QuadTrainConfig()
     if a.config:
         cfg = config_from_dict(json.loads(Path(a.config).read_text()))
-    task = dataclasses.replace(cfg.task, vehicle=a.vehicle or cfg.task.vehicle)
-    ppo = dataclasses.replace(cfg.ppo, num_envs=a.num_envs or cfg.ppo.num_envs)
-    cfg = dataclasses.replace(
-        cfg,
-        task=task,
-        ppo=ppo,
-        seed=cfg.seed if a.seed is None else a.seed,
-        max_iterations=a.iterations or cfg.max_iterations,
-        max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
-    )
+    cfg = rl.with_cli_overrides(cfg, a, vehicle=a.vehicle)
     vehicle = load_vehicle(cfg.task.vehicle)  # fail fast on a bad vehicle file, before any work
     run_dir = Path(a.run_dir or f"runs/quad_{vehicle.name}_{time.strftime('%Y%m%d_%H%M%S')}")
     print(f"training {vehicle.name} CTBR policy -> {run_dir}\nconfig: {json.dumps(rl.config_to_dict(cfg))}")

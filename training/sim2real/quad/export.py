@@ -4,7 +4,6 @@ quadrotor contract (the writing itself is :mod:`sim2real.onnx_export`)."""
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,7 @@ import torch
 from sim2real_runtime.contract import PolicyContract, quad_training_envelope
 from sim2real_runtime.vehicle import load_vehicle
 
-from ..gitinfo import git_commit
-from ..onnx_export import environment_versions, export_actor, latest_checkpoint, load_actor
+from ..onnx_export import export_actor, latest_checkpoint, load_actor, provenance
 from .env import PRIVILEGED_SIZE, task_specs
 from .mujoco_quad import DEFAULT_GAINS
 from .train import config_from_dict
@@ -29,8 +27,6 @@ def build_contract(
     t = cfg.task
     vehicle = load_vehicle(t.vehicle)
     obs_specs, act_spec = task_specs(t)
-    summary_path = run_dir / "train_summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     robot = vehicle.as_dict()
     robot["training_envelope"] = quad_training_envelope(
         robot, t.dr.mass_scale, t.dr.thrust_scale, t.dr.motor_time_constant_s
@@ -39,26 +35,15 @@ def build_contract(
         "model": "inertia-scaled PID (sim2real.quad.mujoco_quad.RateGains)",
         **vars(DEFAULT_GAINS),
     }
-    provenance = {
-        "commit": git_commit(Path(__file__).resolve().parents[3]),
-        "train_commit": summary.get("commit"),
-        "config": cfg_dict,
-        "seed": cfg.seed,
-        "checkpoint": checkpoint.name,
-        "env_steps": summary.get("env_steps"),
-        "iterations": summary.get("iterations"),
-        "wall_time_s": summary.get("wall_time_s"),
-        "simulator": "sim2real batched quadrotor (numpy RK4), validated against MuJoCo",
-        "versions": environment_versions(),
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
-    }
+    simulator = "sim2real batched quadrotor (numba RK4), validated against MuJoCo"
+    prov = provenance(run_dir, checkpoint, cfg_dict, cfg.seed, simulator)
     return PolicyContract(
         domain="quadrotor",
         robot=robot,
         control_rate_hz=t.control_rate_hz,
         observation=tuple(obs_specs),
         action=(act_spec,),
-        provenance=provenance,
+        provenance=prov,
         evaluation=evaluation or {},
     )
 

@@ -49,7 +49,6 @@ than 90 deg. Paced to ``real_time_factor`` times the wall clock (0: as fast as i
 from __future__ import annotations
 
 import math
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,7 +64,7 @@ from sim2real_ros.msgs import (
     NAVIGATION_STATE_OFFBOARD,
     VEHICLE_TYPE_ROTARY_WING,
 )
-from sim2real_ros.transport import DEFAULT, QoS, Transport, fill_stamp
+from sim2real_ros.transport import DEFAULT, QoS, Transport, fill_stamp, run_paced
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
@@ -305,13 +304,7 @@ class QuadSimBridge:
     def run(self, until: Callable[[], bool], real_time_factor: float | None = None) -> None:
         """Step and publish until ``until()`` is true, paced to the real-time factor."""
         rtf = self.cfg.real_time_factor if real_time_factor is None else real_time_factor
-        wall0, sim0 = time.monotonic(), self.clock_s
-        while not until():
-            self.t.spin_once(0.0)
-            if rtf > 0:
-                while (ahead := (self.clock_s - sim0) / rtf - (time.monotonic() - wall0)) > 5e-4:
-                    self.t.spin_once(ahead)
-            self.advance()
+        run_paced(self.t, self.advance, lambda: self.clock_s, until, rtf)
 
     def _in_offboard(self) -> bool:
         return self.clock_s - self._offboard_s <= self.cfg.offboard_timeout_s

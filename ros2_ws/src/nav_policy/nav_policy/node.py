@@ -29,6 +29,7 @@ import numpy as np
 
 from sim2real_ros import node_main
 from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
+from sim2real_ros.node_base import PolicyNodeBase
 from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import NavController, OnnxPolicy
@@ -47,8 +48,6 @@ TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 
 TYPE_CHECK_PERIOD_S = 1.0
 """How often the node compares the types published on its input topics with what it expects."""
-LOG_THROTTLE_S = 2.0
-"""A repeated error is logged at most once per this period (per kind)."""
 PROGRESS_M = 0.1
 """Getting this much closer to the goal counts as progress (blocked detection)."""
 
@@ -76,7 +75,7 @@ def limits_of(params: NavNodeParams, robot: RobotConfig) -> tuple[np.ndarray, np
     return np.array([-v_rev, -w_max]), np.array([v_max, w_max]), np.array([a_v, a_w])
 
 
-class NavPolicyNode:
+class NavPolicyNode(PolicyNodeBase):
     """The node. Construct it with a transport and parameters; it never raises on bad input.
 
     Args:
@@ -85,13 +84,14 @@ class NavPolicyNode:
         param_errors: errors met while reading the parameters; any puts the node in ``error``.
     """
 
+    ALARM_PREFIXES = ("stopped", "error", "blocked")
+
     def __init__(
         self, transport: Transport, params: NavNodeParams, param_errors: Sequence[Exception] = ()
     ) -> None:
         self.t = transport
         self.p = params
         self.log = transport.log
-        self._last_log: dict[str, float] = {}
         self.fault: str | None = None
         self.controller: NavController | None = None
         self.guard: CollisionGuard | None = None
@@ -355,26 +355,12 @@ class NavPolicyNode:
         self.target_stamp_s = None
         self._publish(self.filter.stop(self.t.now_s()))
 
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            (self.log.warning if state.startswith(("stopped", "error", "blocked")) else self.log.info)(
-                f"state: {state}"
-            )
-            self.state_pub.publish(self._str_cls(data=state))
-
     def _refuse(self, topic: str, key: str, why: str) -> None:
         self.input_fault[topic] = f"invalid ({why})"
         self.watchdog.invalidate(key)
         self._warn(key, f"{topic}: refused a message: {why}")
         self._set_state(self._stop_reason() or "stopped")
         self._publish_stop()
-
-    def _warn(self, key: str, text: str) -> None:
-        now = self.t.monotonic_s()
-        if now - self._last_log.get(key, -math.inf) >= LOG_THROTTLE_S:
-            self._last_log[key] = now
-            self.log.error(text)
 
 
 # --------------------------------------------------------------------------------- entry points

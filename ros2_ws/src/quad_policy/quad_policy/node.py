@@ -28,13 +28,13 @@ inside the limits.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from sim2real_ros import node_main, px4
+from sim2real_ros.node_base import PolicyNodeBase
 from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import OnnxPolicy
@@ -56,16 +56,15 @@ BOOL = "std_msgs/msg/Bool"
 STRING = "std_msgs/msg/String"
 TWIST = "geometry_msgs/msg/Twist"
 
-LOG_THROTTLE_S = 2.0
-"""A repeated error is logged at most once per this period (per kind)."""
-
 
 def _quat_wxyz(q: Any) -> np.ndarray:
     return np.array([q.w, q.x, q.y, q.z], dtype=np.float64)
 
 
-class QuadNode:
+class QuadNode(PolicyNodeBase):
     """The node. Construct it with a transport and parameters; it never raises on bad input."""
+
+    ALARM_PREFIXES = ("descending", "failsafe", "error")
 
     def __init__(
         self, transport: Transport, params: QuadNodeParams, param_errors: Sequence[Exception] = ()
@@ -73,7 +72,6 @@ class QuadNode:
         self.t = transport
         self.p = p = params
         self.log = transport.log
-        self._last_log: dict[str, float] = {}
         self.fault: str | None = None
         self.controller: QuadController | None = None
         self.safety: QuadSafety | None = None
@@ -403,21 +401,6 @@ class QuadNode:
             )
         self.last_cmd = c
         self.published += 1
-
-    def _set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            level = (
-                self.log.warning if state.startswith(("descending", "failsafe", "error")) else self.log.info
-            )
-            level(f"state: {state}")
-            self.state_pub.publish(self._str_cls(data=state))
-
-    def _warn(self, key: str, text: str) -> None:
-        now = self.t.monotonic_s()
-        if now - self._last_log.get(key, -math.inf) >= LOG_THROTTLE_S:
-            self._last_log[key] = now
-            self.log.error(text)
 
 
 # --------------------------------------------------------------------------------- entry points

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from sim2real_runtime.rotations import quat_mul
+
 from .transport import QoS
 
 # --------------------------------------------------------------------------- frames
@@ -71,23 +73,9 @@ def frd_to_flu(v: np.ndarray) -> np.ndarray:
     return np.asarray(v, dtype=np.float64) * _FLU_FRD
 
 
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(a, -1, 0)
-    bw, bx, by, bz = np.moveaxis(b, -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
-
-
 def _sandwich(left: np.ndarray, q: np.ndarray, right: np.ndarray) -> np.ndarray:
     q = np.asarray(q, dtype=np.float64)
-    out = _quat_mul(_quat_mul(np.broadcast_to(left, q.shape), q), np.broadcast_to(right, q.shape))
+    out = quat_mul(quat_mul(np.broadcast_to(left, q.shape), q), np.broadcast_to(right, q.shape))
     # One sign for a rotation (w >= 0), and NaN everywhere when any input component is NaN (PX4
     # marks an invalid attitude with q[0] = NaN only, which the products would not all carry).
     out = np.where(out[..., :1] < 0.0, -out, out)

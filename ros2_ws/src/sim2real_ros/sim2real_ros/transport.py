@@ -14,6 +14,7 @@ firing when the simulator, and with it ``/clock``, has died.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -121,3 +122,22 @@ def fill_stamp(stamp: Any, t_s: float) -> None:
     """Write ``t_s`` seconds into a ``builtin_interfaces/Time`` in place (sec, nanosec >= 0)."""
     ns = round(t_s * 1e9)
     stamp.sec, stamp.nanosec = divmod(ns, 1_000_000_000)
+
+
+def run_paced(
+    transport: Transport,
+    advance: Callable[[], None],
+    sim_time_s: Callable[[], float],
+    until: Callable[[], bool],
+    real_time_factor: float,
+) -> None:
+    """A simulator's main loop: ``advance()`` one physics step at a time until ``until()``, paced
+    so that simulated time runs ``real_time_factor`` times the wall clock (0: as fast as it can),
+    serving the transport's timers and messages while it waits."""
+    wall0, sim0 = time.monotonic(), sim_time_s()
+    while not until():
+        transport.spin_once(0.0)
+        if real_time_factor > 0:
+            while (ahead := (sim_time_s() - sim0) / real_time_factor - (time.monotonic() - wall0)) > 5e-4:
+                transport.spin_once(ahead)
+        advance()
