@@ -35,6 +35,7 @@ def make_node(transport, policy, **overrides):
     for name in ("cmd_pub", "rates_pub"):
         if hasattr(node, name):
             getattr(node, name).publish = sent.append
+            getattr(node, name).subscriber_count = lambda: 1  # the autopilot has matched
     node.sent = sent
     return node
 
@@ -94,6 +95,17 @@ def test_crazyflie_waits_for_odometry_then_holds_where_it_is(transport, tiny_qua
     assert node.safety.high[0] * CF.mass_kg == pytest.approx((60000 / 65535) ** 2 * 4 * CF.motor_max_thrust_n)
     assert 0 < thrust <= node.safety.high[0] * CF.mass_kg + 1e-6
     assert np.all(np.abs(rates) <= np.asarray(node.safety.high[1:]) + 1e-6)
+
+
+def test_no_flight_before_the_autopilot_subscribes(transport, tiny_quad_policy):
+    """The Crazyflie's thrust-unlock setpoint is sent once: only after the command topic matched."""
+    node = make_node(transport, tiny_quad_policy)
+    node.cmd_pub.subscriber_count = lambda: 0
+    run(node, transport.clock, 0.1)
+    assert node.state == "waiting: no subscriber on /cf231/cmd_vel_legacy" and node.sent == []
+    node.cmd_pub.subscriber_count = lambda: 1
+    run(node, transport.clock, 0.02)
+    assert node.state == "holding" and px4.cmd_vel_legacy_thrust_u16(node.sent[0]) == 0
 
 
 def test_policy_runs_at_its_contract_rate_inside_the_200hz_loop(transport, tiny_quad_policy):

@@ -110,13 +110,13 @@ class QuadNode(PolicyNodeBase):
             self.mode_pub = transport.publisher(
                 f"{ns}/fmu/in/offboard_control_mode", OFFBOARD_MODE, px4.PX4_CLIENT_QOS
             )
-            self.rates_pub = transport.publisher(
-                f"{ns}/fmu/in/vehicle_rates_setpoint", RATES_SETPOINT, px4.PX4_CLIENT_QOS
-            )
+            self.cmd_topic = f"{ns}/fmu/in/vehicle_rates_setpoint"
+            self.rates_pub = transport.publisher(self.cmd_topic, RATES_SETPOINT, px4.PX4_CLIENT_QOS)
             odom_topic = p.odom_topic or f"{ns}/fmu/out/vehicle_odometry"
         else:
             self._twist_cls = transport.msg(TWIST)
-            self.cmd_pub = transport.publisher(f"/{p.cf_name}/cmd_vel_legacy", TWIST, DEFAULT)
+            self.cmd_topic = f"/{p.cf_name}/cmd_vel_legacy"
+            self.cmd_pub = transport.publisher(self.cmd_topic, TWIST, DEFAULT)
             odom_topic = p.odom_topic or f"/{p.cf_name}/odom"
         self.odom_topic = odom_topic
         self._set_state("error: " + self.fault if self.fault else "waiting: no odometry")
@@ -303,6 +303,12 @@ class QuadNode(PolicyNodeBase):
             self._set_state("waiting: " + ("not armed" if not self.armed else "not in offboard mode"))
             self._send_idle()
             return
+        if not self.engaged and not self._command_matched():
+            # Reliable but volatile: what is sent before the autopilot's subscription has matched
+            # is lost, and a Crazyflie's thrust-unlock setpoint must not be.
+            self._set_state(f"waiting: no subscriber on {self.cmd_topic}")
+            self._send_idle()
+            return
         if not self.engaged:  # (re)engage: hold here until a reference says otherwise
             self.engaged = True
             if self.p.interface == "crazyflie":
@@ -372,6 +378,13 @@ class QuadNode(PolicyNodeBase):
             self._send(self.safety.descend(None))
 
     # ----------------------------------------------------------------------------- output
+
+    def _command_matched(self) -> bool:
+        """Whether the autopilot's command subscription has matched ours (DDS: subscriber_count,
+        rclpy: get_subscription_count)."""
+        pub = self.rates_pub if self.p.interface == "px4" else self.cmd_pub
+        count = getattr(pub, "subscriber_count", None) or getattr(pub, "get_subscription_count", None)
+        return count is None or count() > 0
 
     def _send_idle(self) -> None:
         """Not flying: PX4 gets its heartbeat and a level hover setpoint (needed to enter offboard);

@@ -18,6 +18,7 @@ Topics, types, QoS and bytes on the wire are what a ROS 2 graph sees and are tes
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -227,13 +228,19 @@ class DdsTransport:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        # Deleting the participant deletes its readers, writers and topics.
+        # Drop every reference to this participant's Cyclone entities, the ones the node's
+        # publisher objects hold included, and collect them now, on this thread. Left to the
+        # garbage collector, an entity can be finalised inside another participant's listener
+        # callback on Cyclone's receive thread, and deleting it there deadlocks Cyclone.
+        for w in self._writers:
+            w._writer = None
         self._subs.clear()
         self._writers.clear()
         self._timers.clear()
         self._topics.clear()
         self._pub_info = None  # type: ignore[assignment]
         self.participant = None  # type: ignore[assignment]
+        gc.collect()
 
     # ----------------------------------------------------------------------------- internals
 
