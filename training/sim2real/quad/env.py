@@ -99,7 +99,7 @@ class QuadEnv:
         self.num_actions = act_spec.size
         self.dt = 1.0 / cfg.control_rate_hz
         self.substeps = int(round(cfg.physics_rate_hz / cfg.control_rate_hz))
-        if not math.isclose(self.substeps * self.dt / cfg.physics_rate_hz * cfg.control_rate_hz, self.dt):
+        if self.substeps < 1 or not math.isclose(self.substeps, cfg.physics_rate_hz / cfg.control_rate_hz):
             raise ValueError("physics_rate_hz must be a multiple of control_rate_hz")
         self.max_episode_length = int(round(cfg.episode_time_s * cfg.control_rate_hz))
         b = num_envs
@@ -203,7 +203,7 @@ class QuadEnv:
         self.prev_action[ids] = 0.0
         self.cmd[ids] = self.action_term.hold
         self.steps[ids] = 0
-        self.prev_err[ids] = np.linalg.norm(ref_p + 0.0 - self.sim.pos[ids], axis=1)
+        self.prev_err[ids] = np.linalg.norm(ref_p - self.sim.pos[ids], axis=1)
 
     def _sub(self, ids: np.ndarray) -> Lissajous:
         r = self.ref
