@@ -29,6 +29,8 @@ from pathlib import Path
 
 from sim2real_runtime.errors import Sim2RealError
 
+from .rl import add_training_arguments
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = REPO / "policies" / "nav_jackal"
 DWA_MAX_SPEED_MPS = 0.0
@@ -248,13 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a policy").add_subparsers(dest="domain", required=True)
     t = tr.add_parser("nav", help="navigation (diff-drive + lidar)")
     t.add_argument("--robot", help="robot name or YAML (default: jackal)")
-    t.add_argument("--config", help="a config.json of an earlier run to start from")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--iterations", type=int, help="PPO iterations")
-    t.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
-    t.add_argument("--num-envs", type=int)
-    t.add_argument("--run-dir", help="output directory (default runs/nav_<robot>_<time>)")
-    t.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
+    add_training_arguments(t, "runs/nav_<robot>_<time>")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("export", help="export a checkpoint to ONNX with its contract")

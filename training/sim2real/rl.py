@@ -118,6 +118,18 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**{k: build(hints.get(k, Any), v) for k, v in d.items()})
 
 
+def add_training_arguments(parser: Any, run_dir_default: str) -> None:
+    """The ``sim2real train <domain>`` options every domain shares (read by
+    :func:`with_cli_overrides`)."""
+    parser.add_argument("--config", help="a config.json of an earlier run to start from")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--iterations", type=int, help="PPO iterations")
+    parser.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
+    parser.add_argument("--num-envs", type=int)
+    parser.add_argument("--run-dir", help=f"output directory (default {run_dir_default})")
+    parser.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
+
+
 def with_cli_overrides(cfg: Any, a: Any, **task: Any) -> Any:
     """A training config with the ``sim2real train`` options applied: ``--seed``,
     ``--iterations``, ``--max-wall-time-s``, ``--num-envs`` and the given task fields (each only

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..rl import add_training_arguments
+
 
 def _train(a: argparse.Namespace) -> int:
     from sim2real_runtime.vehicle import load_vehicle
@@ -144,13 +146,7 @@ def add_commands(train: Any, evaluate: Any, sim: Any, deploy: Any) -> None:
     """Register ``train quad``, ``eval quad``, ``sim quad`` and ``deploy quad``."""
     t = train.add_parser("quad", help="quadrotor (collective thrust + body rates)")
     t.add_argument("--vehicle", help="nominal vehicle name or YAML (default: crazyflie_2_1)")
-    t.add_argument("--config", help="a config.json of an earlier run to start from")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--iterations", type=int, help="PPO iterations")
-    t.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
-    t.add_argument("--num-envs", type=int)
-    t.add_argument("--run-dir", help="output directory (default runs/quad_<vehicle>_<time>)")
-    t.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
+    add_training_arguments(t, "runs/quad_<vehicle>_<time>")
     t.set_defaults(func=_train)
 
     e = evaluate.add_parser("quad", help="quadrotor: RMSE, max error, crashes, settling time, plot")

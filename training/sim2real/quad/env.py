@@ -239,9 +239,10 @@ class QuadEnv:
         }
 
     def _observe(self) -> TensorDict:
-        policy_obs = self.observation(with_rotation(self.signals()))
+        signals = with_rotation(self.signals())
+        policy_obs = self.observation(signals)
         s = self.sim
-        err = self.ref.position(self.ref_t) - s.pos
+        err = signals["ref_position"] - s.pos
         privileged = np.concatenate(
             [
                 np.clip(err, -2, 2),
@@ -271,9 +272,9 @@ class QuadEnv:
         cmd = self.action_term(actions)
         s = self.sim
         old, new = self.cmd, cmd
+        s.external_accel = self.wind + self.gust
         for j in range(self.substeps):
             c = np.where((j < self.delay_substeps)[:, None], old, new)
-            s.external_accel = self.wind + self.gust
             s.step(c[:, 0] * s.mass * self.thrust_gain, c[:, 1:], 1)
         self.cmd = cmd
         if self.randomize:  # the gust: Ornstein-Uhlenbeck with a 1 s correlation time

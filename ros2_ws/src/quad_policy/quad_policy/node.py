@@ -40,6 +40,7 @@ from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.quad_control import QuadController, QuadSafety, QuadSafetyConfig
 from sim2real_runtime.quad_reference import SampledReference, lookahead_times
+from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.safety import Watchdog
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig, load_vehicle
 
@@ -201,8 +202,6 @@ class QuadNode(PolicyNodeBase):
         pos = np.array([pose.position.x, pose.position.y, pose.position.z])
         quat = _quat_wxyz(pose.orientation)
         # REP-105: Odometry's twist is in the child (body) frame; the policy wants world velocity.
-        from sim2real_runtime.rotations import quat_to_matrix
-
         v_body = np.array([tw.linear.x, tw.linear.y, tw.linear.z])
         rot = quat_to_matrix(quat / max(np.linalg.norm(quat), 1e-9))
         vel = rot @ v_body
