@@ -253,3 +253,55 @@ def check_quad_compatible(
         contract.control_rate_hz, control_rate_hz, rel_tol=1e-6
     ):
         raise ContractMismatchError(source, "control_rate_hz", contract.control_rate_hz, control_rate_hz)
+
+
+def check_manip_compatible(
+    contract: PolicyContract,
+    chain: Any,
+    source: str,
+    control_rate_hz: float | None = None,
+    tolerance_m: float = 1e-3,
+) -> None:
+    """Refuse to drive an arm (a :class:`~sim2real_runtime.kinematics.SerialChain`, e.g. parsed
+    from the robot's URDF) with a policy trained on another one.
+
+    Joint names and order must equal the contract's; every joint origin must agree within
+    ``tolerance_m`` (m, or rad for the rotations), axes and the tool transform likewise; the arm's
+    limits must not be narrower than the contract's (the policy was trained to use that range);
+    and the control rate must match when given.
+
+    Raises:
+        ContractMismatchError: naming the first mismatching contract field.
+    """
+    if contract.domain != "manipulation":
+        raise ContractMismatchError(source, "domain", contract.domain, "manipulation")
+    if tuple(contract.joint_names) != tuple(chain.joint_names):
+        raise ContractMismatchError(source, "joint_names", list(contract.joint_names), list(chain.joint_names))
+    trained = contract.robot.get("kinematics")
+    if trained is None:
+        raise ContractMismatchError(source, "robot.kinematics", None, "an arm contract")
+    have = chain.to_dict()
+    for key in ("tool_xyz_m", "tool_rpy_rad"):
+        if not _close(trained[key], have[key], tolerance_m):
+            raise ContractMismatchError(source, f"robot.kinematics.{key}", trained[key], have[key])
+    for i, (tj, hj) in enumerate(zip(trained["joints"], have["joints"], strict=True)):
+        for key in ("origin_xyz_m", "origin_rpy_rad", "axis"):
+            if not _close(tj[key], hj[key], tolerance_m):
+                raise ContractMismatchError(source, f"robot.kinematics.joints[{i}].{key}", tj[key], hj[key])
+        if hj["lower"] > tj["lower"] + 1e-6 or hj["upper"] < tj["upper"] - 1e-6:
+            raise ContractMismatchError(
+                source, f"robot.kinematics.joints[{i}] limits",
+                [tj["lower"], tj["upper"]], [hj["lower"], hj["upper"]],
+            )  # fmt: skip
+        if hj["velocity_limit"] < tj["velocity_limit"] - 1e-6:
+            raise ContractMismatchError(
+                source, f"robot.kinematics.joints[{i}].velocity_limit", tj["velocity_limit"], hj["velocity_limit"]
+            )
+    if control_rate_hz is not None and not math.isclose(
+        contract.control_rate_hz, control_rate_hz, rel_tol=1e-6
+    ):
+        raise ContractMismatchError(source, "control_rate_hz", contract.control_rate_hz, control_rate_hz)
+
+
+def _close(a: Any, b: Any, tol: float) -> bool:
+    return len(a) == len(b) and all(abs(float(x) - float(y)) <= tol for x, y in zip(a, b, strict=True))

@@ -1,0 +1,151 @@
+"""Running an arm policy: the contract's terms, and the safety layer between the policy and
+ros2_control.
+
+:class:`ManipSafety` is batched and shared: the training environment integrates every action
+through it, and the node runs the same code on one arm, so the policy learns with the limits it
+meets on the robot. Whatever the policy or the inputs do, the joint position target that leaves
+is finite, inside the joint limits (with a margin), moves no faster than the velocity limit
+allows, stays within ``max_lead_rad`` of the measured position, and keeps the tool centre point
+inside the workspace box.
+
+:class:`ManipController` turns joint states + object pose + target into (joint targets, gripper)
+with the very terms training used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import check_manip_compatible
+from .kinematics import SerialChain
+from .manip_terms import GripperAction, JointDeltaAction, with_tcp
+from .policy import OnnxPolicy
+from .terms import Observation, action_from_spec
+
+
+@dataclass(frozen=True)
+class ManipSafetyConfig:
+    """Limits applied to every joint target, whatever the policy says."""
+
+    joint_margin_rad: float = 0.05
+    """Targets stay this far inside the joint position limits (rad)."""
+    max_velocity_fraction: float = 0.5
+    """Target change per step at most this fraction of the velocity limit times the period (1)."""
+    max_lead_rad: float = 0.25
+    """Targets stay within this distance of the measured position (rad): a blocked arm does not
+    wind up a target it would jump to when released."""
+    workspace_min_m: tuple[float, float, float] = (0.15, -0.6, 0.012)
+    """Lower corner of the box the tool centre point must stay in, base frame (m). The lowest z
+    keeps the finger tips (1.2 cm below the TCP) off the table top at z = 0."""
+    workspace_max_m: tuple[float, float, float] = (0.85, 0.6, 0.75)
+    """Upper corner of the workspace box, base frame (m)."""
+
+
+class ManipSafety:
+    """Integrates joint deltas into position targets inside the limits (batched, [B, n]).
+
+    Args:
+        chain: the arm's kinematics (joint limits, velocity limits, the TCP for the workspace).
+        control_rate_hz: policy rate; the per-step velocity budget is ``limit / rate``.
+        cfg: limits.
+    """
+
+    def __init__(self, chain: SerialChain, control_rate_hz: float, cfg: ManipSafetyConfig) -> None:
+        self.chain = chain
+        self.cfg = cfg
+        self.lower = chain.lower + cfg.joint_margin_rad
+        self.upper = chain.upper - cfg.joint_margin_rad
+        self.max_step_rad = chain.velocity_limits * cfg.max_velocity_fraction / control_rate_hz
+        self.box_min = np.asarray(cfg.workspace_min_m)
+        self.box_max = np.asarray(cfg.workspace_max_m)
+
+    def box_violation_m(self, tcp_pos: np.ndarray) -> np.ndarray:
+        """How far [B] (m) each TCP position [B, 3] lies outside the workspace box (0 inside)."""
+        below = np.maximum(self.box_min - tcp_pos, 0.0)
+        above = np.maximum(tcp_pos - self.box_max, 0.0)
+        return np.linalg.norm(below + above, axis=1)
+
+    def step(self, q_meas: np.ndarray, target: np.ndarray, delta_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The next targets [B, n] from measured positions, previous targets and requested deltas
+        (all [B, n], rad), and a bool [B]: True where the workspace box held the target back.
+
+        Non-finite deltas count as zero; rows whose measured positions are not finite keep their
+        previous target (the caller must start from a finite one, e.g. the first valid measurement).
+        """
+        target = np.asarray(target, dtype=np.float64)
+        q_ok = np.all(np.isfinite(q_meas), axis=1)
+        q = np.where(q_ok[:, None], q_meas, target)
+        d = np.clip(np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad)
+        new = np.clip(target + d, q - self.cfg.max_lead_rad, q + self.cfg.max_lead_rad)
+        new = np.clip(new, self.lower, self.upper)
+        # The workspace: a target whose TCP leaves the box (or goes further out) is refused.
+        viol_new = self.box_violation_m(self.chain.forward(new)[0])
+        viol_old = self.box_violation_m(self.chain.forward(target)[0])
+        held = (viol_new > 1e-9) & (viol_new > viol_old - 1e-9)
+        new = np.where((held | ~q_ok)[:, None], target, new)
+        return new, held
+
+    def initial_target(self, q_meas: np.ndarray) -> np.ndarray:
+        """The first target [B, n]: the measured position clipped into the limits."""
+        return np.clip(q_meas, self.lower, self.upper)
+
+
+class ManipController:
+    """Arm policy + the contract's terms + the safety layer, for one arm.
+
+    Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the arm
+    (its kinematic chain, e.g. parsed from its URDF) differs from the one the policy was trained on.
+    """
+
+    def __init__(
+        self,
+        policy: OnnxPolicy,
+        chain: SerialChain,
+        safety: ManipSafetyConfig,
+        control_rate_hz: float | None = None,
+    ) -> None:
+        check_manip_compatible(policy.contract, chain, str(policy.path), control_rate_hz)
+        self.policy = policy
+        self.chain = chain
+        self.observation = Observation(policy.contract.observation)
+        terms = [action_from_spec(s) for s in policy.contract.action]
+        self.joint_term: JointDeltaAction = terms[0]
+        self.gripper_term: GripperAction = terms[1]
+        self.control_rate_hz = policy.contract.control_rate_hz
+        self.safety = ManipSafety(chain, self.control_rate_hz, safety)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous action and target (call when control (re)starts)."""
+        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
+        self.target: np.ndarray | None = None
+        self.last_obs: np.ndarray | None = None
+
+    def hold(self, q_meas: np.ndarray | None = None) -> np.ndarray | None:
+        """The hold command [n]: the last target, or (before any) the measured position clipped
+        into the limits; None when neither exists or the measurement is not finite."""
+        if self.target is None and q_meas is not None and np.all(np.isfinite(q_meas)):
+            self.target = self.safety.initial_target(np.asarray(q_meas, dtype=np.float64)[None])
+        return None if self.target is None else self.target[0].copy()
+
+    def step(self, signals: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
+        """One control step -> (joint targets [n] (rad), gripper closed, held by the workspace).
+
+        ``signals`` holds single-row arrays (B = 1) as described in :mod:`manip_terms` except
+        ``tcp_*`` and ``prev_action``, which the controller adds.
+        """
+        q = np.asarray(signals["joint_pos"], dtype=np.float64)
+        if self.target is None:
+            self.target = self.safety.initial_target(q)
+        signals["prev_action"] = self.prev_action
+        obs = self.observation(with_tcp(signals, self.chain))
+        self.last_obs = obs
+        action = self.policy(obs)
+        n = len(self.chain.joints)
+        self.target, held = self.safety.step(q, self.target, self.joint_term.delta(action[:, :n]))
+        closed = bool(self.gripper_term.closed(action[:, n:])[0])
+        a = np.where(np.isfinite(action), action, 0.0)
+        self.prev_action = np.clip(a, -1.0, 1.0).astype(np.float32)
+        return self.target[0].copy(), closed, bool(held[0])

@@ -1,0 +1,143 @@
+"""A scripted expert for reach and pick-and-place: the teacher the policy imitates (DAgger).
+
+Privileged (it reads the simulator's true cube pose and size) and stateless (its action depends
+only on the current state), so it can label any state the learner visits. Batched over B worlds.
+
+It steers the tool centre point with resolved-rate control: a Cartesian velocity toward a waypoint
+and an angular velocity toward "pointing down, fingers across the cube" become joint velocities
+through the damped least-squares inverse of the geometric Jacobian, with a null-space pull toward
+the ready posture. Waypoints: above the cube -> down to it -> close -> lift -> over the target ->
+down to the target. The output is the policy's normalised action: joint deltas / max_delta_rad,
+clipped to [-1, 1], and the gripper (+1 close, -1 open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim2real_runtime.kinematics import SerialChain
+from sim2real_runtime.manip_terms import tcp_yaw, yaw_of_quat
+
+from .config import READY_POSE_RAD
+
+
+@dataclass(frozen=True)
+class ExpertGains:
+    position_gain_per_s: float = 6.0
+    """Cartesian velocity per metre of error (1/s)."""
+    max_speed_mps: float = 0.5
+    orientation_gain_per_s: float = 5.0
+    damping: float = 0.05
+    """Damped least squares: lambda (m) of (J J^T + lambda^2 I)^-1."""
+    posture_gain_per_s: float = 0.5
+    hover_m: float = 0.08
+    """Height above the cube centre the tool approaches from (m)."""
+    carry_height_m: float = 0.12
+    """Lowest cube height while carrying it sideways (m)."""
+    align_xy_m: float = 0.012
+    align_yaw_rad: float = 0.12
+    grasp_z_m: float = 0.01
+    """Tool within this height of the cube centre (and aligned) -> close (m)."""
+
+
+def _wrap(a: np.ndarray, period: float) -> np.ndarray:
+    return (a + period / 2) % period - period / 2
+
+
+def _rotation_error(rot: np.ndarray, desired_yaw: np.ndarray) -> np.ndarray:
+    """Angular velocity direction [B, 3] (axis * angle) from the tool rotation [B, 3, 3] to
+    "z down, x at ``desired_yaw``"."""
+    c, s = np.cos(desired_yaw), np.sin(desired_yaw)
+    des = np.zeros_like(rot)
+    des[:, 0, 0], des[:, 1, 0] = c, s  # x axis
+    des[:, 0, 1], des[:, 1, 1] = s, -c  # y = z x x with z = (0, 0, -1)
+    des[:, 2, 2] = -1.0
+    # error rotation R_e = R_des R^T; its axis-angle from the skew part (small-angle safe enough)
+    r_e = des @ np.transpose(rot, (0, 2, 1))
+    w = 0.5 * np.stack([r_e[:, 2, 1] - r_e[:, 1, 2], r_e[:, 0, 2] - r_e[:, 2, 0], r_e[:, 1, 0] - r_e[:, 0, 1]], axis=1)
+    # near 180 deg the skew part vanishes: push around x to get out
+    flipped = np.trace(r_e, axis1=1, axis2=2) < -0.5
+    w[flipped] += np.array([1.0, 0.0, 0.0])
+    return w
+
+
+class ScriptedExpert:
+    """The teacher. ``max_delta_rad`` [n] scales joint deltas to the normalised action."""
+
+    def __init__(self, chain: SerialChain, max_delta_rad: np.ndarray, control_rate_hz: float, gains: ExpertGains | None = None) -> None:
+        self.chain = chain
+        self.max_delta = np.asarray(max_delta_rad)
+        self.dt = 1.0 / control_rate_hz
+        self.g = gains or ExpertGains()
+        self.ready = np.asarray(READY_POSE_RAD)
+
+    def _joint_action(self, q: np.ndarray, goal: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+        g = self.g
+        jac, pos, rot = self.chain.jacobian(q)
+        v = g.position_gain_per_s * (goal - pos)
+        speed = np.linalg.norm(v, axis=1, keepdims=True)
+        v = v * np.minimum(1.0, g.max_speed_mps / np.maximum(speed, 1e-9))
+        w = g.orientation_gain_per_s * _rotation_error(rot, yaw)
+        twist = np.concatenate([v, w], axis=1)
+        jjt = jac @ np.transpose(jac, (0, 2, 1)) + g.damping**2 * np.eye(6)
+        pinv = np.transpose(jac, (0, 2, 1)) @ np.linalg.inv(jjt)  # [B, n, 6]
+        qd = np.einsum("bij,bj->bi", pinv, twist)
+        null = np.eye(q.shape[1]) - pinv @ jac
+        qd += np.einsum("bij,bj->bi", null, g.posture_gain_per_s * (self.ready - q))
+        return np.clip(qd * self.dt / self.max_delta, -1.0, 1.0)
+
+    def reach(self, q: np.ndarray, target_pos: np.ndarray, target_yaw: np.ndarray) -> np.ndarray:
+        """Actions [B, n + 1] moving the TCP to ``target_pos`` [B, 3] with tool x at ``target_yaw``
+        [B] (rad), gripper open."""
+        a = self._joint_action(q, target_pos, target_yaw)
+        return np.concatenate([a, -np.ones((q.shape[0], 1))], axis=1)
+
+    def pick_place(
+        self,
+        q: np.ndarray,
+        width: np.ndarray,
+        obj_pos: np.ndarray,
+        obj_quat: np.ndarray,
+        half_size: np.ndarray,
+        target: np.ndarray,
+    ) -> np.ndarray:
+        """Actions [B, n + 1]. ``width`` [B] finger pad distance (m), object pose [B, 3] + [B, 4]
+        (w, x, y, z), ``half_size`` [B] half the cube edge (m), ``target`` [B, 3] (m)."""
+        g = self.g
+        pos, rot = self.chain.forward(q)
+        rel = obj_pos - pos
+        horiz = np.linalg.norm(rel[:, :2], axis=1)
+        # Fingers across the cube: tool x along a cube face, the quarter turn nearest the tool's.
+        hand = tcp_yaw(rot)
+        yaw = hand + _wrap(yaw_of_quat(obj_quat) - hand, np.pi / 2)
+        yaw_err = np.abs(_wrap(yaw - hand, 2 * np.pi))
+        # Holding: fingers stopped by the cube, the cube between the pads.
+        holding = (width > 2 * half_size - 0.012) & (width < 2 * half_size + 0.004) & (np.linalg.norm(rel, axis=1) < 0.025)
+        aligned = (horiz < g.align_xy_m) & (yaw_err < g.align_yaw_rad)
+        at_grasp = aligned & (np.abs(rel[:, 2]) < g.grasp_z_m)
+
+        goal = obj_pos + np.array([0.0, 0.0, g.hover_m])  # above the cube
+        low = pos[:, 2] < obj_pos[:, 2] + 0.5 * g.hover_m
+        rise = low & ~aligned & (horiz > 0.02)  # too close to the table to move sideways
+        goal = np.where(rise[:, None], np.stack([pos[:, 0], pos[:, 1], obj_pos[:, 2] + g.hover_m], 1), goal)
+        goal = np.where((aligned & ~holding)[:, None], obj_pos, goal)  # descend onto it
+
+        # Carrying: lift, cross at carry height, then lower onto the target.
+        to_target = target - obj_pos
+        far = np.linalg.norm(to_target[:, :2], axis=1) > 0.02
+        carry_z = np.maximum(target[:, 2], g.carry_height_m)
+        lifted = obj_pos[:, 2] > carry_z - 0.03
+        cube_goal = np.where(
+            (far & ~lifted)[:, None],
+            np.stack([obj_pos[:, 0], obj_pos[:, 1], carry_z], 1),
+            np.where(far[:, None], np.stack([target[:, 0], target[:, 1], carry_z], 1), target),
+        )
+        goal = np.where(holding[:, None], pos + (cube_goal - obj_pos), goal)
+        if np.any(holding):
+            yaw = np.where(holding, hand, yaw)  # keep the grasp's yaw while carrying
+
+        close = holding | at_grasp
+        a = self._joint_action(q, goal, yaw)
+        return np.concatenate([a, np.where(close, 1.0, -1.0)[:, None]], axis=1)
