@@ -14,12 +14,14 @@ from cyclonedds.idl import IdlStruct
 from rosbags.typesys import Stores, get_typestore
 from rosbags.typesys.base import Nodetype
 from test_px4_msgs import register_px4
+from test_ros_actions import register_actions
 
 from sim2real_ros.dds import dds_topic_name, ros_type_name
 from sim2real_ros.msgs import MESSAGES, dds_type_name
 
 TS = get_typestore(Stores.ROS2_JAZZY)
 register_px4(TS)  # px4_msgs is not in the Jazzy store: registered from its interface definitions
+register_actions(TS)  # nor control_msgs, services and actions
 
 _NUMPY = {
     "float32": np.float32,
@@ -78,8 +80,8 @@ def _field_names(cls) -> list[str]:
 @pytest.mark.parametrize("ros_type", sorted(MESSAGES))
 def test_type_name_and_fields_match_ros2(ros_type):
     cls = MESSAGES[ros_type]
-    pkg, _, name = ros_type.split("/")
-    assert cls.__idl_typename__ == f"{pkg}::msg::dds_::{name}_" == dds_type_name(ros_type)
+    pkg, kind, name = ros_type.split("/")  # kind: msg, or srv/action for their derived messages
+    assert cls.__idl_typename__ == f"{pkg}::{kind}::dds_::{name}_" == dds_type_name(ros_type)
     assert ros_type_name(cls.__idl_typename__) == ros_type
     # Same fields in the same order as ROS 2's definition (the order is the wire layout).
     assert _field_names(cls) == [f for f, _ in TS.fielddefs[ros_type][1]]

@@ -11,8 +11,11 @@ waitset: no hand-over to another thread, which cut the latency's tail on a small
 from :meth:`DdsTransport.spin_once` on the caller's thread, and one lock serialises the two, so a
 node's callbacks never run concurrently.
 
+Actions (:meth:`DdsTransport.action_client`, :meth:`DdsTransport.action_server`) follow
+rmw_cyclonedds' service wire format; see :mod:`sim2real_ros.actions` for what is verified.
+
 What it does not do: ROS 2 node names (``ros2 node list`` reads them from the
-``ros_discovery_info`` topic, which is not published), services, actions and parameters services.
+``ros_discovery_info`` topic, which is not published), general services and parameter services.
 Topics, types, QoS and bytes on the wire are what a ROS 2 graph sees and are tested.
 """
 
@@ -33,6 +36,7 @@ from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
+from .actions import DdsActionClient, DdsActionServer, _user_data
 from .msgs import MESSAGES, dds_type_name
 from .transport import CLOCK, DEFAULT, QoS, stamp_to_s
 
@@ -69,16 +73,20 @@ def loopback_config(tag: str, max_participants: int = 20) -> str:
     )
 
 
-def dds_qos(qos: QoS) -> Qos:
-    """Our QoS profile as a Cyclone DDS Qos, with the XCDR1 data representation pinned."""
-    return Qos(
+def dds_qos(qos: QoS, user_data: bytes | None = None) -> Qos:
+    """Our QoS profile as a Cyclone DDS Qos, with the XCDR1 data representation pinned, and
+    ``user_data`` (such as rmw_cyclonedds' ``clientid=...;``) in USER_DATA."""
+    policies = [
         Policy.Reliability.Reliable(max_blocking_time=100_000_000)
         if qos.reliable
         else Policy.Reliability.BestEffort,
         Policy.History.KeepLast(qos.depth),
         Policy.Durability.TransientLocal if qos.transient_local else Policy.Durability.Volatile,
         Policy.DataRepresentation(use_cdrv0_representation=True),
-    )
+    ]
+    if user_data is not None:
+        policies.append(Policy.Userdata(data=user_data))
+    return Qos(*policies)
 
 
 class _Writer:
@@ -113,6 +121,7 @@ class DdsTransport:
         self._closed = False
         self._topics: dict[str, Topic] = {}
         self._writers: list[_Writer] = []
+        self._actions: list[Any] = []  # action clients and servers: they hold Cyclone entities
         self._subs: list[tuple[DataReader, Listener]] = []
         self._timers: list[list[Any]] = []  # [next due (steady s), period (s), callback]
         self._endpoints: dict[Any, tuple[str, str]] = {}  # publication key -> (dds topic, dds type)
@@ -142,12 +151,13 @@ class DdsTransport:
         return MESSAGES[ros_type]
 
     def _topic(self, topic: str, ros_type: str) -> Topic:
-        name = dds_topic_name(topic)
-        cls = self.msg(ros_type)
+        return self._dds_topic(dds_topic_name(topic), self.msg(ros_type))
+
+    def _dds_topic(self, name: str, cls: type) -> Topic:
         existing = self._topics.get(name)
         if existing is not None:
             if existing.data_type is not cls:
-                raise ValueError(f"topic {topic} is already used with another type in node {self.name}")
+                raise ValueError(f"DDS topic {name} is already used with another type in node {self.name}")
             return existing
         t = Topic(self.participant, name, cls)
         self._topics[name] = t
@@ -159,8 +169,56 @@ class DdsTransport:
         return writer
 
     def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
-        t = self._topic(topic, ros_type)
+        self._reader(self._topic(topic, ros_type), qos, callback, topic)
+
+    def action_client(self, name: str, action_type: str) -> DdsActionClient:
+        """A client of the ROS 2 action ``name`` (such as ``/gripper/gripper_cmd``) of type
+        ``action_type`` (such as ``control_msgs/action/GripperCommand``)."""
+        client = DdsActionClient(self, name, action_type)
+        self._actions.append(client)
+        return client
+
+    def action_server(self, name: str, action_type: str, execute: Callable[[Any], Any]) -> DdsActionServer:
+        """Serve the ROS 2 action ``name``: ``execute(goal)`` returns the result; see
+        :class:`sim2real_ros.actions.DdsActionServer`."""
+        server = DdsActionServer(self, name, action_type, execute)
+        self._actions.append(server)
+        return server
+
+    def _dds_writer(self, dds_topic: str, cls: type, qos: QoS, user_data: bytes | None = None) -> DataWriter:
+        """A writer on a DDS topic named in full (``rq/...Request``), for the action layer."""
+        t = self._dds_topic(dds_topic, cls)
+        writer = _Writer(DataWriter(self.participant, t, qos=dds_qos(qos, user_data)))
+        self._writers.append(writer)
+        return writer._writer
+
+    def _dds_reader(
+        self,
+        dds_topic: str,
+        cls: type,
+        qos: QoS,
+        callback: Callable[..., None],
+        user_data: bytes | None = None,
+        with_writer: bool = False,
+    ) -> DataReader:
+        """A reader on a DDS topic named in full, for the action layer. ``with_writer``: call
+        ``callback(sample, clientid)`` with the ``clientid`` in the sending writer's USER_DATA."""
+        return self._reader(self._dds_topic(dds_topic, cls), qos, callback, dds_topic, user_data, with_writer)
+
+    def _reader(
+        self,
+        t: Topic,
+        qos: QoS,
+        callback: Callable[..., None],
+        topic: str,
+        user_data: bytes | None = None,
+        with_writer: bool = False,
+    ) -> DataReader:
         cls = t.data_type
+
+        def sender(reader: DataReader, sample: Any) -> str | None:
+            ep = reader.get_matched_publication_data(sample.sample_info.publication_handle)
+            return None if ep is None else _user_data(ep).get("clientid")
 
         def on_data_available(reader: DataReader) -> None:
             # Runs on Cyclone's receive thread, as soon as the sample is in: no hand-over to a
@@ -174,16 +232,21 @@ class DdsTransport:
                         if self._closed:
                             return
                         for sample in samples:
-                            if isinstance(sample, cls):  # not an InvalidSample (a writer went away)
+                            if not isinstance(sample, cls):  # an InvalidSample (a writer went away)
+                                continue
+                            if with_writer:
+                                callback(sample, sender(reader, sample))
+                            else:
                                 callback(sample)
             except Exception:  # an exception must not unwind into Cyclone's thread
                 self.log.exception(f"callback for {topic} raised")
 
         listener = Listener(on_data_available=on_data_available)
-        reader = DataReader(self.participant, t, qos=dds_qos(qos), listener=listener)
+        reader = DataReader(self.participant, t, qos=dds_qos(qos, user_data), listener=listener)
         self._subs.append((reader, listener))
         # Samples that arrived between matching and the listener's installation.
         on_data_available(reader)
+        return reader
 
     def timer(self, period_s: float, callback: Callable[[], None]) -> None:
         if not period_s > 0:
@@ -234,6 +297,9 @@ class DdsTransport:
         # callback on Cyclone's receive thread, and deleting it there deadlocks Cyclone.
         for w in self._writers:
             w._writer = None
+        for a in self._actions:
+            a.__dict__.clear()
+        self._actions.clear()
         self._subs.clear()
         self._writers.clear()
         self._timers.clear()

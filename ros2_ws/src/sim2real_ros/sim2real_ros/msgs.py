@@ -6,7 +6,16 @@ All are ``@final`` and pinned to plain CDR (XCDR1, ``cdrv0``), as rmw_cyclonedds
 appendable or mutable struct would switch to XCDR2 and a ROS 2 node would silently not match.
 ``tests/test_ros_msgs.py`` checks every type name and compares the serialized bytes with rosbags'
 ROS 2 (Jazzy) serializer; ``tests/test_px4_msgs.py`` does the same for the ``px4_msgs`` types, which
-rosbags' Jazzy store lacks, after registering their ``.msg`` definitions in it.
+rosbags' Jazzy store lacks, after registering their ``.msg`` definitions in it, and
+``tests/test_ros_actions.py`` for ``control_msgs`` and the action and service types.
+
+Action and service types are plain messages too. rosidl derives them from the ``.action`` file
+(``rosidl_parser.definition.Action``): ``control_msgs/action/GripperCommand`` gives
+``control_msgs/action/GripperCommand_Goal`` (``_Result``, ``_Feedback``), the services
+``GripperCommand_SendGoal`` and ``GripperCommand_GetResult`` (each with ``_Request`` and
+``_Response`` messages) and ``GripperCommand_FeedbackMessage``; the DDS type name follows the same
+rule, ``control_msgs::action::dds_::GripperCommand_SendGoal_Request_``. What rmw_cyclonedds puts in
+front of a service sample (a request header) is added by :mod:`sim2real_ros.actions`, not here.
 
 Field names and types are those of the ROS message, so code that reads ``msg.ranges`` or
 ``msg.header.stamp.sec`` works on these and on rclpy's messages alike.
@@ -81,6 +90,16 @@ class Time(IdlStruct, typename=_dds_name("builtin_interfaces/msg/Time")):
 @final
 @cdrv0
 @dataclass
+class Duration(IdlStruct, typename=_dds_name("builtin_interfaces/msg/Duration")):
+    """A signed duration: ``sec`` (s) + ``nanosec`` (ns, in [0, 1e9))."""
+
+    sec: int32 = 0
+    nanosec: uint32 = 0
+
+
+@final
+@cdrv0
+@dataclass
 class Header(IdlStruct, typename=_dds_name("std_msgs/msg/Header")):
     stamp: Time = field(default_factory=Time)
     frame_id: str = ""
@@ -105,6 +124,35 @@ class Float64(IdlStruct, typename=_dds_name("std_msgs/msg/Float64")):
 @dataclass
 class String(IdlStruct, typename=_dds_name("std_msgs/msg/String")):
     data: str = ""
+
+
+@final
+@cdrv0
+@dataclass
+class MultiArrayDimension(IdlStruct, typename=_dds_name("std_msgs/msg/MultiArrayDimension")):
+    label: str = ""
+    size: uint32 = 0
+    stride: uint32 = 0
+
+
+@final
+@cdrv0
+@dataclass
+class MultiArrayLayout(IdlStruct, typename=_dds_name("std_msgs/msg/MultiArrayLayout")):
+    dim: sequence[MultiArrayDimension] = field(default_factory=list)
+    data_offset: uint32 = 0
+
+
+@final
+@cdrv0
+@dataclass
+class Float64MultiArray(IdlStruct, typename=_dds_name("std_msgs/msg/Float64MultiArray")):
+    """What a ros2_control ``forward_command_controller`` (e.g. a joint position or effort
+    controller) reads on ``/<controller>/commands``: ``data`` in the controller's joint order and
+    interface units (rad, m, N·m...); an empty layout is what those controllers expect."""
+
+    layout: MultiArrayLayout = field(default_factory=MultiArrayLayout)
+    data: sequence[float64] = field(default_factory=list)
 
 
 @final
@@ -369,6 +417,213 @@ class TFMessage(IdlStruct, typename=_dds_name("tf2_msgs/msg/TFMessage")):
     transforms: sequence[TransformStamped] = field(default_factory=list)
 
 
+# --------------------------------------------------------------------------- trajectory_msgs
+
+
+@final
+@cdrv0
+@dataclass
+class JointTrajectoryPoint(IdlStruct, typename=_dds_name("trajectory_msgs/msg/JointTrajectoryPoint")):
+    """One waypoint: positions (rad or m), velocities (per s), accelerations (per s²), effort
+    (N·m or N), each empty or one per joint, reached ``time_from_start`` after the header stamp."""
+
+    positions: sequence[float64] = field(default_factory=list)
+    velocities: sequence[float64] = field(default_factory=list)
+    accelerations: sequence[float64] = field(default_factory=list)
+    effort: sequence[float64] = field(default_factory=list)
+    time_from_start: Duration = field(default_factory=Duration)
+
+
+@final
+@cdrv0
+@dataclass
+class JointTrajectory(IdlStruct, typename=_dds_name("trajectory_msgs/msg/JointTrajectory")):
+    """What ros2_control's ``joint_trajectory_controller`` reads on
+    ``/<controller>/joint_trajectory`` (a zero stamp: start now)."""
+
+    header: Header = field(default_factory=Header)
+    joint_names: sequence[str] = field(default_factory=list)
+    points: sequence[JointTrajectoryPoint] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- actions
+#
+# unique_identifier_msgs and action_msgs as in ros2/unique_identifier_msgs and
+# ros2/rcl_interfaces (action_msgs), unchanged from Humble to Rolling.
+
+STATUS_UNKNOWN = 0
+STATUS_ACCEPTED = 1
+STATUS_EXECUTING = 2
+STATUS_CANCELING = 3
+STATUS_SUCCEEDED = 4
+STATUS_CANCELED = 5
+STATUS_ABORTED = 6
+
+
+@final
+@cdrv0
+@dataclass
+class UUID(IdlStruct, typename=_dds_name("unique_identifier_msgs/msg/UUID")):
+    """A goal id: 16 bytes (an RFC 4122 UUID): a list of 16 ints, or ``bytes`` as decoded."""
+
+    uuid: array[uint8, 16] = field(default_factory=lambda: [0] * 16)
+
+
+@final
+@cdrv0
+@dataclass
+class GoalInfo(IdlStruct, typename=_dds_name("action_msgs/msg/GoalInfo")):
+    goal_id: UUID = field(default_factory=UUID)
+    stamp: Time = field(default_factory=Time)
+
+
+@final
+@cdrv0
+@dataclass
+class GoalStatus(IdlStruct, typename=_dds_name("action_msgs/msg/GoalStatus")):
+    STATUS_UNKNOWN = STATUS_UNKNOWN
+    STATUS_ACCEPTED = STATUS_ACCEPTED
+    STATUS_EXECUTING = STATUS_EXECUTING
+    STATUS_CANCELING = STATUS_CANCELING
+    STATUS_SUCCEEDED = STATUS_SUCCEEDED
+    STATUS_CANCELED = STATUS_CANCELED
+    STATUS_ABORTED = STATUS_ABORTED
+
+    goal_info: GoalInfo = field(default_factory=GoalInfo)
+    status: int8 = 0
+
+
+@final
+@cdrv0
+@dataclass
+class GoalStatusArray(IdlStruct, typename=_dds_name("action_msgs/msg/GoalStatusArray")):
+    status_list: sequence[GoalStatus] = field(default_factory=list)
+
+
+@final
+@cdrv0
+@dataclass
+class CancelGoal_Request(IdlStruct, typename=_dds_name("action_msgs/srv/CancelGoal_Request")):  # noqa: N801 - rosidl's name
+    """Cancel the goal ``goal_info.goal_id`` (all goals: zero id; those accepted at or before
+    ``stamp``: nonzero stamp)."""
+
+    goal_info: GoalInfo = field(default_factory=GoalInfo)
+
+
+@final
+@cdrv0
+@dataclass
+class CancelGoal_Response(IdlStruct, typename=_dds_name("action_msgs/srv/CancelGoal_Response")):  # noqa: N801 - rosidl's name
+    ERROR_NONE = 0
+    ERROR_REJECTED = 1
+    ERROR_UNKNOWN_GOAL_ID = 2
+    ERROR_GOAL_TERMINATED = 3
+
+    return_code: int8 = 0
+    goals_canceling: sequence[GoalInfo] = field(default_factory=list)
+
+
+# Class names with an underscore are rosidl's own (rclpy's ``GripperCommand_Goal``...).
+#
+# control_msgs (ros-controls/control_msgs, msg/GripperCommand.msg and action/GripperCommand.action,
+# unchanged since they were copied from pr2_controllers_msgs): what ros2_control's
+# gripper_action_controller (parallel_gripper_action_controller has its own action) serves.
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand(IdlStruct, typename=_dds_name("control_msgs/msg/GripperCommand")):
+    """``position``: the gripper's target (m of finger gap, or rad, as the controller's joint
+    is); ``max_effort``: the most effort to apply (N or N·m; 0 or less: no limit)."""
+
+    position: float64 = 0.0
+    max_effort: float64 = 0.0
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_Goal(IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_Goal")):  # noqa: N801 - rosidl's name
+    command: GripperCommand = field(default_factory=GripperCommand)
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_Result(IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_Result")):  # noqa: N801 - rosidl's name
+    """``position`` (m or rad), ``effort`` (N or N·m), ``stalled``: exerting max effort and not
+    moving, ``reached_goal``: at the commanded position."""
+
+    position: float64 = 0.0
+    effort: float64 = 0.0
+    stalled: bool = False
+    reached_goal: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_Feedback(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_Feedback")
+):
+    """The same fields as :class:`GripperCommand_Result`, while the goal runs."""
+
+    position: float64 = 0.0
+    effort: float64 = 0.0
+    stalled: bool = False
+    reached_goal: bool = False
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_SendGoal_Request(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_SendGoal_Request")
+):
+    goal_id: UUID = field(default_factory=UUID)
+    goal: GripperCommand_Goal = field(default_factory=GripperCommand_Goal)
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_SendGoal_Response(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_SendGoal_Response")
+):
+    accepted: bool = False
+    stamp: Time = field(default_factory=Time)
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_GetResult_Request(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_GetResult_Request")
+):
+    goal_id: UUID = field(default_factory=UUID)
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_GetResult_Response(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_GetResult_Response")
+):
+    status: int8 = 0
+    result: GripperCommand_Result = field(default_factory=GripperCommand_Result)
+
+
+@final
+@cdrv0
+@dataclass
+class GripperCommand_FeedbackMessage(  # noqa: N801 - rosidl's name
+    IdlStruct, typename=_dds_name("control_msgs/action/GripperCommand_FeedbackMessage")
+):
+    goal_id: UUID = field(default_factory=UUID)
+    feedback: GripperCommand_Feedback = field(default_factory=GripperCommand_Feedback)
+
+
 # --------------------------------------------------------------------------- px4_msgs
 #
 # PX4 v1.15, field for field from PX4/px4_msgs branch release/1.15, commit
@@ -577,10 +832,14 @@ class VehicleCommand(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleCommand"
 
 MESSAGES: dict[str, type[IdlStruct]] = {
     "builtin_interfaces/msg/Time": Time,
+    "builtin_interfaces/msg/Duration": Duration,
     "std_msgs/msg/Header": Header,
     "std_msgs/msg/Bool": Bool,
     "std_msgs/msg/Float64": Float64,
     "std_msgs/msg/String": String,
+    "std_msgs/msg/MultiArrayDimension": MultiArrayDimension,
+    "std_msgs/msg/MultiArrayLayout": MultiArrayLayout,
+    "std_msgs/msg/Float64MultiArray": Float64MultiArray,
     "rosgraph_msgs/msg/Clock": Clock,
     "geometry_msgs/msg/Vector3": Vector3,
     "geometry_msgs/msg/Point": Point,
@@ -598,6 +857,23 @@ MESSAGES: dict[str, type[IdlStruct]] = {
     "nav_msgs/msg/Odometry": Odometry,
     "nav_msgs/msg/Path": Path,
     "tf2_msgs/msg/TFMessage": TFMessage,
+    "trajectory_msgs/msg/JointTrajectoryPoint": JointTrajectoryPoint,
+    "trajectory_msgs/msg/JointTrajectory": JointTrajectory,
+    "unique_identifier_msgs/msg/UUID": UUID,
+    "action_msgs/msg/GoalInfo": GoalInfo,
+    "action_msgs/msg/GoalStatus": GoalStatus,
+    "action_msgs/msg/GoalStatusArray": GoalStatusArray,
+    "action_msgs/srv/CancelGoal_Request": CancelGoal_Request,
+    "action_msgs/srv/CancelGoal_Response": CancelGoal_Response,
+    "control_msgs/msg/GripperCommand": GripperCommand,
+    "control_msgs/action/GripperCommand_Goal": GripperCommand_Goal,
+    "control_msgs/action/GripperCommand_Result": GripperCommand_Result,
+    "control_msgs/action/GripperCommand_Feedback": GripperCommand_Feedback,
+    "control_msgs/action/GripperCommand_SendGoal_Request": GripperCommand_SendGoal_Request,
+    "control_msgs/action/GripperCommand_SendGoal_Response": GripperCommand_SendGoal_Response,
+    "control_msgs/action/GripperCommand_GetResult_Request": GripperCommand_GetResult_Request,
+    "control_msgs/action/GripperCommand_GetResult_Response": GripperCommand_GetResult_Response,
+    "control_msgs/action/GripperCommand_FeedbackMessage": GripperCommand_FeedbackMessage,
     "px4_msgs/msg/VehicleOdometry": VehicleOdometry,
     "px4_msgs/msg/OffboardControlMode": OffboardControlMode,
     "px4_msgs/msg/VehicleRatesSetpoint": VehicleRatesSetpoint,

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import rclpy
+from rclpy.action import ActionClient, ActionServer
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rosidl_runtime_py.utilities import get_message
+from rosidl_runtime_py.utilities import get_action, get_message
 
 from .transport import QoS
 
@@ -77,7 +78,38 @@ class RclpyTransport:
         self.node.add_on_set_parameters_callback(on_set)
 
     def msg(self, ros_type: str) -> type:
+        # rosidl_generator_py's ``pkg.action`` module exports the action class and its services'
+        # messages, not ``<Action>_Goal``/``_Result``/``_Feedback``: those are the action's
+        # ``Goal``/``Result``/``Feedback`` attributes.
+        pkg, kind, name = ros_type.split("/") if ros_type.count("/") == 2 else ("", "", "")
+        if kind == "action":
+            for part in ("Goal", "Result", "Feedback"):
+                if name.endswith("_" + part):
+                    return getattr(get_action(f"{pkg}/action/{name[: -len(part) - 1]}"), part)
         return get_message(ros_type)
+
+    def action_client(self, name: str, action_type: str) -> _ActionClient:
+        client = _ActionClient(self.node, name, action_type)
+        self._keep.append(client)
+        return client
+
+    def action_server(self, name: str, action_type: str, execute: Callable[[Any], Any]) -> ActionServer:
+        action = get_action(action_type)
+        log = self.log
+
+        def execute_callback(goal_handle: Any) -> Any:
+            try:
+                result = execute(goal_handle.request)
+            except Exception as e:  # abort the goal, keep the node
+                log.error(f"action {name}: execute raised {e!r}")
+                goal_handle.abort()
+                return action.Result()
+            goal_handle.succeed()
+            return action.Result() if result is None else result
+
+        server = ActionServer(self.node, action, name, execute_callback)
+        self._keep.append(server)
+        return server
 
     def publisher(self, topic: str, ros_type: str, qos: QoS) -> Any:
         pub = self.node.create_publisher(self.msg(ros_type), topic, ros_qos(qos))
@@ -108,3 +140,32 @@ class RclpyTransport:
 
     def close(self) -> None:
         self.node.destroy_node()
+
+
+class _ActionClient:
+    """rclpy's ActionClient behind :class:`sim2real_ros.transport.ActionClient`."""
+
+    def __init__(self, node: Node, name: str, action_type: str) -> None:
+        self.name = name
+        self.log = node.get_logger()
+        self._client = ActionClient(node, get_action(action_type), name)
+
+    def server_ready(self) -> bool:
+        return self._client.server_is_ready()
+
+    def send_goal(self, goal: Any, on_result: Callable[[int, Any], None] | None = None) -> bool:
+        if not self._client.server_is_ready():
+            self.log.warning(f"action server {self.name} is not ready: goal dropped")
+            return False
+
+        def on_response(future: Any) -> None:
+            handle = future.result()
+            if not handle.accepted:
+                self.log.warning(f"action server {self.name} rejected a goal")
+            elif on_result is not None:
+                handle.get_result_async().add_done_callback(
+                    lambda f: on_result(f.result().status, f.result().result)
+                )
+
+        self._client.send_goal_async(goal).add_done_callback(on_response)
+        return True

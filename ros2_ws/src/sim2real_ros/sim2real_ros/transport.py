@@ -57,8 +57,31 @@ class Logger(Protocol):
     def error(self, msg: str) -> Any: ...
 
 
+class ActionClient(Protocol):
+    """A fire-and-forget ROS 2 action client (from :meth:`Transport.action_client`)."""
+
+    def server_ready(self) -> bool:
+        """Whether the action server is discovered (rclpy: ``ActionClient.server_is_ready()``)."""
+        ...
+
+    def send_goal(self, goal: Any, on_result: Callable[[int, Any], None] | None = None) -> bool:
+        """Send ``goal``, an instance of ``transport.msg("<pkg>/action/<Name>_Goal")``, without
+        waiting. Returns False, with a warning logged, and drops the goal when the server is not
+        ready; a node gates on :meth:`server_ready` or sends again. ``on_result(status, result)``,
+        if given, is called from :meth:`Transport.spin_once`'s context once the goal ends:
+        ``status`` an ``action_msgs/msg/GoalStatus`` code (4: succeeded, 5: canceled, 6: aborted),
+        ``result`` the ``<Name>_Result`` message."""
+        ...
+
+
 class Transport(Protocol):
-    """What a node may use: publishers, subscriptions, steady timers, clocks, a logger."""
+    """What a node may use: publishers, subscriptions, steady timers, clocks, a logger, actions.
+
+    Message type names: ``pkg/msg/Name`` for messages; an action's messages are
+    ``pkg/action/<Action>_Goal``, ``_Result`` and ``_Feedback`` (rosidl's names: for example
+    ``control_msgs/action/GripperCommand_Goal``, whose ``command.position`` (m) and
+    ``command.max_effort`` (N) a gripper_action_controller reads).
+    """
 
     name: str
     log: Logger
@@ -87,6 +110,18 @@ class Transport(Protocol):
         """Call ``callback(value)`` when the number parameter ``name`` is set at run time; it
         returns None to accept or the reason to refuse. rclpy: ``ros2 param set <node> <name> v``;
         DDS (no parameter services): std_msgs/Float64 on ``/<node>/set_parameter/<name>``."""
+        ...
+
+    def action_client(self, name: str, action_type: str) -> ActionClient:
+        """A client of the action ``name`` (a ROS name such as ``/gripper/gripper_cmd``) of type
+        ``action_type`` (such as ``control_msgs/action/GripperCommand``)."""
+        ...
+
+    def action_server(self, name: str, action_type: str, execute: Callable[[Any], Any]) -> Any:
+        """Serve the action ``name``: accept every goal, call ``execute(goal)`` at once (from
+        :meth:`spin_once`'s context) and succeed with the ``<Name>_Result`` it returns (None: a
+        default one; an exception aborts the goal). For simulators that apply a goal as a
+        setpoint; not for long-running goals."""
         ...
 
     def now_s(self) -> float:
