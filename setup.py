@@ -23,15 +23,18 @@ setup(
         "sim2real_ros",
         "nav_policy",
         "quad_policy",
+        "manip_policy",
         "sim2real",
         "sim2real.nav",
         "sim2real.quad",
+        "sim2real.manip",
     ],
     package_dir={
         "sim2real_runtime": "ros2_ws/src/sim2real_runtime/sim2real_runtime",
         "sim2real_ros": "ros2_ws/src/sim2real_ros/sim2real_ros",
         "nav_policy": "ros2_ws/src/nav_policy/nav_policy",
         "quad_policy": "ros2_ws/src/quad_policy/quad_policy",
+        "manip_policy": "ros2_ws/src/manip_policy/manip_policy",
         "sim2real": "training/sim2real",
     },
     install_requires=[

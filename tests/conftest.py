@@ -129,3 +129,39 @@ def dds_env(monkeypatch) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def tiny_manip_policy(tmp_path_factory):
+    """An untrained (random weights) pick-and-place arm policy with a real contract, exported as
+    training would: rsl-rl MLPModel with its observation normaliser, ONNX checked against torch."""
+    import torch
+    from rsl_rl.models import MLPModel
+    from tensordict import TensorDict
+
+    from sim2real.manip.config import ManipTaskConfig
+    from sim2real.manip.env import panda_chain, task_specs
+    from sim2real.onnx_export import export_actor
+    from sim2real_runtime.contract import PolicyContract
+
+    torch.manual_seed(0)
+    cfg = ManipTaskConfig()
+    chain = panda_chain()
+    obs, act = task_specs(cfg, chain)
+    contract = PolicyContract(
+        domain="manipulation",
+        robot={"name": "panda", "kinematics": chain.to_dict()},
+        control_rate_hz=cfg.control_rate_hz,
+        observation=tuple(obs),
+        action=tuple(act),
+        joint_names=chain.joint_names,
+    )
+    n_obs, n_act = contract.obs_size, contract.action_size
+    dummy = TensorDict({"policy": torch.zeros(1, n_obs)}, batch_size=[1])
+    actor = MLPModel(
+        dummy, {"actor": ["policy"]}, "actor", n_act, hidden_dims=(32, 32), obs_normalization=True
+    )
+    actor.train()
+    actor.obs_normalizer.update(torch.randn(256, n_obs) * 0.5)  # a normaliser that is not the identity
+    actor.eval()
+    return export_actor(actor, contract, tmp_path_factory.mktemp("manip_pol") / "manip_tiny")

@@ -12,6 +12,8 @@
     sim2real eval quad      fly a quadrotor policy in MuJoCo on a vehicle file
     sim2real sim quad       MuJoCo sim bridge speaking PX4 or Crazyswarm2 topics
     sim2real deploy quad    the quad_policy node over Cyclone DDS
+    sim2real sim manip      MuJoCo sim bridge: a Panda + cube over ros2_control-style topics
+    sim2real deploy manip   the manip_policy node over Cyclone DDS
 
 Errors a user can cause (bad file, unknown robot, contract mismatch) print one line naming the file
 and field and exit with status 2; nothing is half-written.
@@ -338,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_quad_commands(tr, ev, sm, dp)
 
+    from .manip.cli import add_commands as add_manip_commands
+
+    add_manip_commands(tr, ev, sm, dp)
+
     r = sub.add_parser("robot", help="robot descriptions").add_subparsers(dest="what", required=True)
     u = r.add_parser("urdf", help="print the URDF generated from sim_assets/<name>/robot.yaml")
     u.add_argument("name")
@@ -347,7 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:2] in (["deploy", "nav"], ["deploy", "quad"]):  # the node parses its own options
+    # The nodes parse their own options.
+    if argv[:1] == ["deploy"] and argv[1:2] in (["nav"], ["quad"], ["manip"]):
         argv = [*argv[:2], "--", *argv[2:]]
     args = build_parser().parse_args(argv)
     try:
