@@ -1,0 +1,348 @@
+"""The manip_policy node's logic, driven through its callbacks on a real DDS transport with the test's
+clock (watchdog behaviour is exact). The policy is a tiny random-weights one with a real contract."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from conftest import REPO, clocked_transport
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from manip_policy.node import ManipNode
+from manip_policy.params import params_from_mapping, read_params_file
+from sim2real_ros import msgs
+
+ARM = tuple(f"panda_joint{i}" for i in range(1, 8))
+FINGERS = ("panda_finger_joint1", "panda_finger_joint2")
+READY = (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785)
+
+
+@pytest.fixture
+def transport(dds_env):
+    t = clocked_transport("manip_policy_test")
+    yield t
+    t.close()
+
+
+class FakeGripperClient:
+    def __init__(self, ready=True):
+        self.ready = ready
+        self.goals = []
+
+    def server_ready(self):
+        return self.ready
+
+    def send_goal(self, goal, on_result=None):
+        if self.ready:
+            self.goals.append(goal)
+        return self.ready
+
+
+def make_node(transport, policy, **overrides):
+    params, errors = params_from_mapping({"policy_path": str(policy), **overrides}, "test")
+    node = ManipNode(transport, params, errors)
+    node.sent, node.gripper_sent = [], []
+    node.arm_pub.publish = node.sent.append
+    node.arm_pub.subscriber_count = lambda: 1  # the controller has matched
+    if node.gripper_pub is not None:
+        node.gripper_pub.publish = node.gripper_sent.append
+    elif node.gripper_client is not None:
+        node.gripper_client = FakeGripperClient()
+    node.logged = []
+    for level in ("info", "warning", "error"):
+        orig = getattr(transport.log, level)
+
+        def record(text, _orig=orig, _level=level):
+            node.logged.append((_level, text))
+            return _orig(text)
+
+        setattr(transport.log, level, record)
+    return node
+
+
+def joint_states(q=READY, width=0.08, names=None, qd=None, extra=True):
+    names = list(names) if names is not None else [*ARM, *FINGERS]
+    values = {**dict(zip(ARM, q)), FINGERS[0]: width / 2, FINGERS[1]: width / 2, "other_robot_joint": 9.0}
+    vel = dict(zip(ARM, qd if qd is not None else [0.0] * 7))
+    if extra:
+        names = ["other_robot_joint", *names]
+    return msgs.JointState(
+        name=names, position=[values[n] for n in names], velocity=[vel.get(n, 0.0) for n in names]
+    )
+
+
+def pose(x, y, z, frame="panda_link0", yaw=0.0):
+    m = msgs.PoseStamped()
+    m.header.frame_id = frame
+    m.pose.position.x, m.pose.position.y, m.pose.position.z = x, y, z
+    m.pose.orientation.w, m.pose.orientation.z = math.cos(yaw / 2), math.sin(yaw / 2)
+    return m
+
+
+def step(node, clock, seconds, js=None, obj=(0.5, 0.0, 0.025), rate_hz=100.0):
+    """Run the 100 Hz loop, feeding joint states and the object pose every tick (None: not)."""
+    for _ in range(round(seconds * rate_hz)):
+        clock.t += 1.0 / rate_hz
+        if js is not None:
+            node.on_joint_states(js)
+        if obj is not None:
+            node.on_object_pose(pose(*obj))
+        node.on_tick()
+
+
+def start(node, transport, target=(0.5, 0.2, 0.2)):
+    node.on_target_pose(pose(*target))
+    step(node, transport.clock, 0.2, js=joint_states())
+    assert node.state == "running"
+
+
+def positions(msg):
+    return np.asarray(msg.data if hasattr(msg, "data") else msg.points[0].positions)
+
+
+def test_waits_for_inputs_then_runs_at_the_contract_rate(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    c = transport.clock
+    step(node, c, 0.1, js=None, obj=None)
+    assert node.state == "waiting: /joint_states no arm joint states" and node.sent == []
+    step(node, c, 0.1, js=joint_states(), obj=None)
+    assert node.state == "waiting: /object_pose no object pose"
+    # Before control starts the node holds the measured position (inside the limits).
+    np.testing.assert_allclose(positions(node.sent[-1]), READY, atol=1e-9)
+    step(node, c, 0.1, js=joint_states())
+    assert node.state == "waiting: no target on /target_pose"
+    node.on_target_pose(pose(0.5, 0.2, 0.2))
+    calls = []
+    orig = node.controller.step
+    node.controller.step = lambda s: calls.append(c.t) or orig(s)
+    n0 = len(node.sent)
+    step(node, c, 1.0, js=joint_states())
+    assert node.state == "running"
+    assert len(calls) == pytest.approx(25, abs=1)
+    assert np.allclose(np.diff(calls), 0.04, atol=1e-6)
+    assert len(node.sent) - n0 == len(calls)  # one command per control step
+    assert len(node.gripper_sent) == len(calls)
+
+
+def test_joint_states_are_matched_by_name_not_index(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    q = np.array([0.1, -0.5, 0.2, -2.0, 0.3, 1.4, 0.6])
+    names = [*reversed(ARM), FINGERS[1], FINGERS[0]]  # reordered, plus an extra joint in front
+    node.on_joint_states(joint_states(q=q, width=0.05, names=names))
+    np.testing.assert_allclose(node.q, q)
+    assert node.width_m == pytest.approx(0.05)
+    # The fingers may come from a separate gripper driver on the same topic.
+    node.on_joint_states(msgs.JointState(name=list(FINGERS), position=[0.01, 0.01], velocity=[0.0, 0.0]))
+    assert node.width_m == pytest.approx(0.02) and node.faults["joint_states"] is None
+    np.testing.assert_allclose(node.q, q)
+
+
+def test_missing_arm_joints_are_named_and_the_arm_holds(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    start(node, transport)
+    held = positions(node.sent[-1]).copy()
+    partial = joint_states(names=[*ARM[:5], *FINGERS])
+    step(node, transport.clock, 0.2, js=partial)
+    assert node.state == "holding: /joint_states missing arm joints panda_joint6, panda_joint7"
+    errors = [t for lvl, t in node.logged if lvl == "error" and "missing arm joints" in t]
+    assert len(errors) == 1  # throttled
+    assert "panda_joint6, panda_joint7" in errors[0]
+    for m in node.sent[-5:]:
+        np.testing.assert_allclose(positions(m), held)  # the last safe target, again
+    step(node, transport.clock, 0.2, js=joint_states())
+    assert node.state == "running"
+
+
+def test_nan_joint_positions_hold_and_never_reach_the_command(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    start(node, transport)
+    q = list(READY)
+    q[2] = math.nan
+    step(node, transport.clock, 0.2, js=joint_states(q=q))
+    assert node.state == "holding: /joint_states non-finite position of panda_joint3"
+    assert any("panda_joint3" in t for lvl, t in node.logged if lvl == "error")
+    for m in node.sent:
+        assert np.all(np.isfinite(positions(m)))
+
+
+def test_object_pose_in_another_frame_is_refused_and_the_node_stays_up(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    start(node, transport)
+    n = len(node.sent)
+    step(node, transport.clock, 0.2, js=joint_states(), obj=None)
+    for _ in range(5):
+        transport.clock.t += 0.01
+        node.on_joint_states(joint_states())
+        node.on_object_pose(pose(0.5, 0.0, 0.025, frame="camera_color_optical_frame"))
+        node.on_tick()
+    assert node.state.startswith("holding: /object_pose object pose in frame 'camera_color_optical_frame'")
+    assert any("'camera_color_optical_frame'" in t for lvl, t in node.logged if lvl == "error")
+    assert len(node.sent) > n  # hold commands keep coming
+    step(node, transport.clock, 0.1, js=joint_states())
+    assert node.state == "running"
+
+
+def test_target_in_another_frame_holds_and_reach_yaw_comes_from_orientation(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    start(node, transport)
+    node.on_target_pose(pose(0.5, 0.0, 0.3, frame="world"))
+    step(node, transport.clock, 0.05, js=joint_states())
+    assert node.state.startswith("holding: /target_pose target in frame 'world', expected 'panda_link0'")
+    node.on_target_pose(pose(0.5, 0.0, 0.3, yaw=0.7))
+    assert node.target_yaw == pytest.approx(0.7)
+    step(node, transport.clock, 0.05, js=joint_states())
+    assert node.state == "running"
+
+
+def test_watchdog_holds_on_stale_joint_states_or_object_pose(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy, watchdog_timeout_s=0.1)
+    c = transport.clock
+    start(node, transport)
+    step(node, c, 0.15, js=None)  # joint states stop
+    assert node.state == "holding: /joint_states stale"
+    held = positions(node.sent[-1])
+    step(node, c, 0.2, js=None)
+    np.testing.assert_allclose(positions(node.sent[-1]), held)
+    step(node, c, 0.1, js=joint_states())
+    assert node.state == "running"
+    step(node, c, 0.15, js=joint_states(), obj=None)  # perception stops
+    assert node.state == "holding: /object_pose stale"
+
+
+def test_estop_is_latched_until_released(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy)
+    start(node, transport)
+    node.on_estop(msgs.Bool(data=True))
+    step(node, transport.clock, 0.05, js=joint_states())
+    assert node.state == "stopped: estop"
+    held = positions(node.sent[-1])
+    step(node, transport.clock, 0.5, js=joint_states())
+    assert node.state == "stopped: estop"
+    np.testing.assert_allclose(positions(node.sent[-1]), held)
+    gripper = node.gripper_sent[-1].data
+    assert node.gripper_sent[-1].data == gripper  # the gripper keeps its command
+    node.on_estop(msgs.Bool(data=False))
+    step(node, transport.clock, 0.05, js=joint_states())
+    assert node.state == "running"
+
+
+def test_forward_and_trajectory_command_messages(transport, tiny_manip_policy):
+    fwd = make_node(transport, tiny_manip_policy)
+    start(fwd, transport)
+    m = fwd.sent[-1]
+    assert fwd.cmd_topic == "/arm_controller/commands" and type(m).__name__ == "Float64MultiArray"
+    assert len(m.data) == 7 and m.layout.dim == []
+    g = fwd.gripper_sent[-1]
+    assert fwd.gripper_topic == "/gripper_controller/commands" and len(g.data) == 1
+    assert g.data[0] in (0.0, 0.04)  # width / 2: closed or open
+
+    traj = make_node(transport, tiny_manip_policy, command_interface="trajectory", arm_controller="panda_arm")
+    start(traj, transport)
+    m = traj.sent[-1]
+    assert traj.cmd_topic == "/panda_arm/joint_trajectory"
+    assert list(m.joint_names) == list(ARM) and len(m.points) == 1
+    p = m.points[0]
+    assert len(p.positions) == 7 and list(p.velocities) == []
+    assert (p.time_from_start.sec, p.time_from_start.nanosec) == (0, 40_000_000)  # one control period
+    assert (m.header.stamp.sec, m.header.stamp.nanosec) == (0, 0)  # start now
+
+
+def test_gripper_action_sends_a_goal_only_when_the_command_changes(transport, tiny_manip_policy):
+    node = make_node(transport, tiny_manip_policy, gripper_interface="action", gripper_max_effort_n=30.0)
+    assert node.gripper_topic == "/gripper_controller/gripper_cmd"
+    node.gripper_client.ready = False
+    start(node, transport)
+    assert node.gripper_client.goals == []
+    assert any("not ready" in t for _, t in node.logged)
+    node.gripper_client.ready = True
+    closed = []
+    orig = node.controller.step
+
+    def alternating(s):
+        targets, _, held = orig(s)
+        closed.append(len(closed) // 3 % 2 == 1)  # open x3, closed x3, open x3...
+        return targets, closed[-1], held
+
+    node.controller.step = alternating
+    step(node, transport.clock, 0.5, js=joint_states())
+    goals = node.gripper_client.goals
+    changes = 1 + sum(a != b for a, b in itertools.pairwise(closed))
+    assert len(goals) == changes
+    assert [g.command.position for g in goals[:2]] == [0.04, 0.0]  # width / 2
+    assert all(g.command.max_effort == 30.0 for g in goals)
+
+
+def test_bad_policy_urdf_or_parameters_leave_the_node_up_in_error_and_silent(
+    transport, tiny_manip_policy, tmp_path
+):
+    node = make_node(transport, tmp_path / "nothing_here")
+    step(node, transport.clock, 0.1, js=joint_states())
+    assert node.state.startswith("error: cannot load the policy") and node.sent == []
+    node = make_node(transport, tiny_manip_policy, command_interface="effort", workspace_max_m=[0, 0, 0])
+    step(node, transport.clock, 0.1, js=joint_states())
+    assert node.state.startswith("error: bad parameter command_interface") and node.sent == []
+    # A URDF whose arm differs from the contract's (a longer forearm) is refused by name.
+    src = (REPO / "sim_assets" / "panda" / "panda.urdf").read_text()
+    assert '<origin xyz="0 -0.316 0"' in src
+    bad = tmp_path / "long_arm.urdf"
+    bad.write_text(src.replace('<origin xyz="0 -0.316 0"', '<origin xyz="0 -0.336 0"', 1))
+    node = make_node(transport, tiny_manip_policy, urdf=str(bad))
+    step(node, transport.clock, 0.1, js=joint_states())
+    assert "robot.kinematics.joints[" in node.state and node.state.startswith("error:") and node.sent == []
+    node = make_node(transport, tiny_manip_policy, control_rate_hz=50.0)
+    assert "control_rate_hz" in node.state and node.state.startswith("error:")
+
+
+ABSURD = st.one_of(st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -math.inf]))
+"""Policy outputs: huge, NaN or infinite."""
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    q=st.lists(st.floats(-4.0, 4.0, allow_nan=False), min_size=7, max_size=7),
+    q_bad=st.lists(st.one_of(st.floats(), st.just(math.nan)), min_size=7, max_size=7),
+    qd=st.lists(st.floats(-50, 50), min_size=7, max_size=7),
+    obj=st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3),
+    target=st.lists(st.floats(-2.0, 2.0), min_size=3, max_size=3),
+    actions=st.lists(ABSURD, min_size=8, max_size=8),
+)  # fmt: skip
+def test_any_input_or_policy_output_gives_finite_commands_within_limits(
+    transport, tiny_manip_policy, q, q_bad, qd, obj, target, actions
+):
+    node = make_node(transport, tiny_manip_policy)
+    pol = node.controller.policy
+    real = pol.session.run
+    flip = iter(range(10**6))
+
+    def run(outputs, feeds):  # every other policy step returns the drawn (possibly absurd) action
+        if next(flip) % 2:
+            return [np.asarray([actions], dtype=np.float32)]
+        return real(outputs, feeds)
+
+    pol.session.run = run
+    node.on_target_pose(pose(*target))
+    c = transport.clock
+    for k in range(30):
+        c.t += 0.01
+        node.on_joint_states(joint_states(q=q_bad if k % 7 == 3 else q, qd=qd))
+        node.on_object_pose(pose(*obj))
+        node.on_tick()
+    s = node.controller.safety
+    assert node.sent, node.state
+    for m in node.sent:
+        p = positions(m)
+        assert p.shape == (7,) and np.all(np.isfinite(p))
+        assert np.all(p >= s.lower - 1e-9) and np.all(p <= s.upper + 1e-9)
+    for g in node.gripper_sent:
+        assert g.data[0] in (0.0, 0.04)
+
+
+def test_shipped_parameter_file_is_valid(tiny_manip_policy):
+    values = read_params_file(REPO / "ros2_ws/src/manip_policy/config/panda.yaml")
+    params, errors = params_from_mapping({**values, "policy_path": str(tiny_manip_policy)}, "panda.yaml")
+    assert errors == []
+    assert params.urdf_path.is_file()
