@@ -16,7 +16,8 @@ Publishes:
   ``panda_link0``, position and yaw noise, stamped at capture and published ``object_latency_s``
   later) at ``object_pose_rate_hz``;
 - the target on ``/target_pose`` (PoseStamped in ``panda_link0``; for reach its yaw in the
-  orientation), once a second (the topic is volatile: a late node gets it within a second);
+  orientation), at ``target_rate_hz`` (the topic is volatile: a late node gets it within a period;
+  the node's hold commands before then already start the episode clock);
 - ``/clock`` every physics step.
 
 Obeys (the arm holds its last command, as ros2_control position controllers do):
@@ -91,7 +92,7 @@ class ArmBridgeConfig:
     joint_vel_noise_std_radps: float = 0.02
     command_ramp_s: float = 0.04
     """forward: a new arm command is reached after this long (one 25 Hz control period)."""
-    target_rate_hz: float = 1.0
+    target_rate_hz: float = 5.0
     episode_time_s: float = ManipTaskConfig.episode_time_s
     """Simulated seconds from the first arm command to a timeout."""
     success_tolerance_m: float = ManipTaskConfig.success_tolerance_m
