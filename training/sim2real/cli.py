@@ -12,6 +12,8 @@
     sim2real eval quad      fly a quadrotor policy in MuJoCo on a vehicle file
     sim2real sim quad       MuJoCo sim bridge speaking PX4 or Crazyswarm2 topics
     sim2real deploy quad    the quad_policy node over Cyclone DDS
+    sim2real train manip    Panda reach / pick-and-place (DAgger on a scripted expert)
+    sim2real eval manip     arm policy: success rate, time to success, peak speed and force
     sim2real sim manip      MuJoCo sim bridge: a Panda + cube over ros2_control-style topics
     sim2real deploy manip   the manip_policy node over Cyclone DDS
 
@@ -71,6 +73,8 @@ def _export(a: argparse.Namespace) -> int:
     task = json.loads(cfg_file.read_text()).get("task", {})
     if "vehicle" in task:
         from .quad.export import export_quad as export
+    elif "success_tolerance_m" in task:
+        from .manip.export import export_manip as export
     else:
         from .nav.export import export_nav as export
     out = export(run, Path(a.out), Path(a.checkpoint) if a.checkpoint else None)

@@ -1,5 +1,7 @@
 """The manipulation commands of ``sim2real``:
 
+sim2real train manip    reach or pick-and-place (DAgger on the scripted expert, MuJoCo, CPU)
+sim2real eval manip     success rate, time to success, peak joint speed and contact force
 sim2real sim manip      MuJoCo sim bridge: a Panda + cube over ros2_control-style topics, the
                         object pose as perception would publish it, and the target
 sim2real deploy manip   the manip_policy node over Cyclone DDS (no ROS 2 needed)
@@ -13,6 +15,55 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+
+
+def _train(a: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ..rl import config_from_dict
+    from .config import ManipTrainConfig
+    from .train import train
+
+    cfg = ManipTrainConfig()
+    if a.config:
+        cfg = config_from_dict(ManipTrainConfig, json.loads(Path(a.config).read_text()))
+    cfg = replace(
+        cfg,
+        task=replace(cfg.task, task=a.task or cfg.task.task),
+        dagger=replace(
+            cfg.dagger,
+            iterations=a.iterations or cfg.dagger.iterations,
+            num_envs=a.num_envs or cfg.dagger.num_envs,
+            max_wall_time_s=a.max_wall_time_s or cfg.dagger.max_wall_time_s,
+        ),
+        seed=cfg.seed if a.seed is None else a.seed,
+    )
+    run_dir = Path(a.run_dir or f"runs/manip_{cfg.task.task}_{time.strftime('%Y%m%d_%H%M%S')}")
+    print(f"training panda {cfg.task.task} -> {run_dir}", flush=True)
+    s = train(cfg, run_dir)
+    f = s["final"]
+    print(
+        f"done: {s['iterations']} rounds, {s['env_steps']} env steps in {s['wall_time_s']:.0f} s wall "
+        f"({s['env_steps_per_s']:.0f} env steps/s, {s['physics_steps_per_s']:.0f} physics steps/s "
+        "while collecting); "
+        f"last round: learner success {f['learner_success_rate']}, loss {f['loss']:.4f}"
+    )
+    return 0
+
+
+def _eval(a: argparse.Namespace) -> int:
+    from .evaluate import evaluate_policy, format_summary, write_report
+
+    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed)
+    print(format_summary(report))
+    if a.out:
+        write_report(report, Path(a.out))
+        print(f"wrote {a.out}")
+    if a.update_card:
+        from ..onnx_export import update_evaluation
+
+        update_evaluation(Path(a.policy), report["summary"])
+    return 0
 
 
 def _sim(a: argparse.Namespace) -> int:
@@ -73,6 +124,22 @@ def _deploy(a: argparse.Namespace) -> int:
 def add_commands(train: Any, evaluate: Any, sim: Any, deploy: Any) -> None:
     """Register the manipulation commands (``sim manip``, ``deploy manip``) on the subcommand
     groups of ``sim2real`` (``train`` and ``evaluate`` are for the training commands)."""
+    t = train.add_parser("manip", help="Panda reach / pick-and-place (DAgger on a scripted expert, CPU)")
+    t.add_argument("--task", choices=["pick_place", "reach"])
+    t.add_argument("--config", help="a config.json of an earlier run to start from")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--iterations", type=int, help="DAgger rounds")
+    t.add_argument("--num-envs", type=int)
+    t.add_argument("--max-wall-time-s", type=float, help="stop after the round that passes this")
+    t.add_argument("--run-dir", help="output directory (default runs/manip_<task>_<time>)")
+    t.set_defaults(func=_train)
+    e = evaluate.add_parser("manip", help="Panda policy: success rate, time to success, peak speed and force")
+    e.add_argument("--policy", required=True, help="exported policy directory")
+    e.add_argument("--episodes", type=int, default=200)
+    e.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
+    e.add_argument("--out", help="write the report (JSON)")
+    e.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
+    e.set_defaults(func=_eval)
     s = sim.add_parser("manip", help="MuJoCo sim bridge: Panda + cube over ros2_control topics (Cyclone DDS)")
     s.add_argument("--task", choices=["pick_place", "reach"], default="pick_place")
     s.add_argument("--seed", type=int, default=0, help="the episode's cube, start pose and target")

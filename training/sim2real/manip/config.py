@@ -71,14 +71,15 @@ class DaggerConfig:
     num_envs: int = 256
     steps_per_iteration: int = 125
     """Control steps each environment runs per data-collection round."""
-    iterations: int = 16
+    iterations: int = 24
     expert_only_iterations: int = 2
     """Rounds driven by the expert alone before the learner drives (its states are labelled too)."""
     hidden_dims: tuple[int, ...] = (256, 256, 128)
     activation: str = "elu"
     learning_rate: float = 1e-3
     batch_size: int = 4096
-    epochs_per_iteration: int = 4
+    updates_per_iteration: int = 300
+    """Minibatch updates per round, sampled uniformly from the whole dataset."""
     max_dataset: int = 1_500_000
     gripper_loss_weight: float = 2.0
     max_wall_time_s: float = 1800.0

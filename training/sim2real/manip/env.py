@@ -21,11 +21,10 @@ from sim2real_runtime.manip_terms import (
     manip_specs,
     tcp_yaw,
     with_tcp,
-    yaw_of_quat,
 )
 from sim2real_runtime.terms import Observation, TermSpec, action_from_spec
 
-from .config import ASSETS, ManipTaskConfig
+from .config import ASSETS, ManipRandomization, ManipTaskConfig
 from .expert import ScriptedExpert
 from .mujoco_arm import N_ARM, ArmWorlds
 
@@ -54,6 +53,26 @@ def safety_config(cfg: ManipTaskConfig) -> ManipSafetyConfig:
     return ManipSafetyConfig(max_velocity_fraction=cfg.max_velocity_fraction)
 
 
+REACH_TARGET_MIN_M = (0.3, -0.35, 0.05)
+REACH_TARGET_MAX_M = (0.7, 0.35, 0.5)
+"""The box reach targets are drawn from (m, base frame); their yaw is within +-90 deg."""
+
+
+def sample_targets(
+    task: str, rng: np.random.Generator, half_size_m: np.ndarray, dr: ManipRandomization
+) -> tuple[np.ndarray, np.ndarray]:
+    """Targets for k episodes: positions [k, 3] (m, base frame) and yaws [k] (rad). Pick-and-place:
+    the cube centre's goal, ``half_size_m`` [k] above the drawn point; reach: the TCP's goal."""
+    k = len(half_size_m)
+    if task == "reach":
+        return rng.uniform(REACH_TARGET_MIN_M, REACH_TARGET_MAX_M, (k, 3)), rng.uniform(
+            -np.pi / 2, np.pi / 2, k
+        )
+    pos = rng.uniform(np.asarray(dr.target_min_m), np.asarray(dr.target_max_m), (k, 3))
+    pos[:, 2] += half_size_m
+    return pos, np.zeros(k)
+
+
 @dataclass
 class StepResult:
     obs: np.ndarray
@@ -77,7 +96,9 @@ class ManipEnv:
         auto_reset: restart finished worlds in :meth:`step` (training); evaluation turns it off.
     """
 
-    def __init__(self, cfg: ManipTaskConfig, num_envs: int, seed: int, threads: int = 2, auto_reset: bool = True) -> None:
+    def __init__(
+        self, cfg: ManipTaskConfig, num_envs: int, seed: int, threads: int = 2, auto_reset: bool = True
+    ) -> None:
         self.cfg = cfg
         self.n = num_envs
         self.rng = np.random.default_rng(seed)
@@ -107,13 +128,9 @@ class ManipEnv:
         cfg, dr, rng = self.cfg, self.cfg.dr, self.rng
         self.worlds.reset(idx, rng, dr)
         k = len(idx)
-        if cfg.task == "reach":
-            self.target_pos[idx] = rng.uniform((0.3, -0.35, 0.05), (0.7, 0.35, 0.5), (k, 3))
-            self.target_yaw[idx] = rng.uniform(-np.pi / 2, np.pi / 2, k)
-        else:
-            lo, hi = np.asarray(dr.target_min_m), np.asarray(dr.target_max_m)
-            self.target_pos[idx] = rng.uniform(lo, hi, (k, 3))
-            self.target_pos[idx, 2] += self.worlds.half_size[idx]
+        self.target_pos[idx], self.target_yaw[idx] = sample_targets(
+            cfg.task, rng, self.worlds.half_size[idx], dr
+        )
         self.joint_target[idx] = self.safety.initial_target(self.worlds.joint_pos[idx])
         self.prev_action[idx] = 0.0
         self.t[idx] = 0
@@ -168,7 +185,9 @@ class ManipEnv:
         if self.cfg.task == "reach":
             pos, rot = self.chain.forward(w.joint_pos)
             yaw_err = np.abs((self.target_yaw - tcp_yaw(rot) + np.pi) % (2 * np.pi) - np.pi)
-            return (np.linalg.norm(pos - self.target_pos, axis=1) < tol) & (yaw_err < self.cfg.reach_yaw_tolerance_rad)
+            return (np.linalg.norm(pos - self.target_pos, axis=1) < tol) & (
+                yaw_err < self.cfg.reach_yaw_tolerance_rad
+            )
         return np.linalg.norm(w.object_pos - self.target_pos, axis=1) < tol
 
     def step(self, actions: np.ndarray) -> StepResult:
@@ -177,7 +196,9 @@ class ManipEnv:
         q_meas = self._last_signals["joint_pos"] if hasattr(self, "_last_signals") else self.worlds.joint_pos
         delta = self.joint_term.delta(actions[:, :N_ARM])
         self.joint_target, _ = self.safety.step(q_meas, self.joint_target, delta)
-        ctrl = np.concatenate([self.joint_target, self.gripper_term.width_m(actions[:, N_ARM:])[:, None]], axis=1)
+        ctrl = np.concatenate(
+            [self.joint_target, self.gripper_term.width_m(actions[:, N_ARM:])[:, None]], axis=1
+        )
         self.worlds.step(ctrl)
         self.prev_action = np.clip(np.nan_to_num(actions, nan=0.0), -1.0, 1.0).astype(np.float32)
         self.history = np.roll(self.history, 1, axis=0)
@@ -190,5 +211,3 @@ class ManipEnv:
         if self.auto_reset and np.any(done):
             self.reset(np.flatnonzero(done))
         return StepResult(self.observe(), success, done, failed)
-
-

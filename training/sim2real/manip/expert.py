@@ -34,10 +34,12 @@ class ExpertGains:
     posture_gain_per_s: float = 0.5
     hover_m: float = 0.08
     """Height above the cube centre the tool approaches from (m)."""
+    funnel_slope: float = 3.0
+    """Allowed height above the cube centre per metre of horizontal misalignment (1)."""
     carry_height_m: float = 0.12
     """Lowest cube height while carrying it sideways (m)."""
     align_xy_m: float = 0.012
-    align_yaw_rad: float = 0.12
+    align_yaw_rad: float = 0.15
     grasp_z_m: float = 0.01
     """Tool within this height of the cube centre (and aligned) -> close (m)."""
 
@@ -56,7 +58,9 @@ def _rotation_error(rot: np.ndarray, desired_yaw: np.ndarray) -> np.ndarray:
     des[:, 2, 2] = -1.0
     # error rotation R_e = R_des R^T; its axis-angle from the skew part (small-angle safe enough)
     r_e = des @ np.transpose(rot, (0, 2, 1))
-    w = 0.5 * np.stack([r_e[:, 2, 1] - r_e[:, 1, 2], r_e[:, 0, 2] - r_e[:, 2, 0], r_e[:, 1, 0] - r_e[:, 0, 1]], axis=1)
+    w = 0.5 * np.stack(
+        [r_e[:, 2, 1] - r_e[:, 1, 2], r_e[:, 0, 2] - r_e[:, 2, 0], r_e[:, 1, 0] - r_e[:, 0, 1]], axis=1
+    )
     # near 180 deg the skew part vanishes: push around x to get out
     flipped = np.trace(r_e, axis1=1, axis2=2) < -0.5
     w[flipped] += np.array([1.0, 0.0, 0.0])
@@ -66,7 +70,13 @@ def _rotation_error(rot: np.ndarray, desired_yaw: np.ndarray) -> np.ndarray:
 class ScriptedExpert:
     """The teacher. ``max_delta_rad`` [n] scales joint deltas to the normalised action."""
 
-    def __init__(self, chain: SerialChain, max_delta_rad: np.ndarray, control_rate_hz: float, gains: ExpertGains | None = None) -> None:
+    def __init__(
+        self,
+        chain: SerialChain,
+        max_delta_rad: np.ndarray,
+        control_rate_hz: float,
+        gains: ExpertGains | None = None,
+    ) -> None:
         self.chain = chain
         self.max_delta = np.asarray(max_delta_rad)
         self.dt = 1.0 / control_rate_hz
@@ -114,30 +124,38 @@ class ScriptedExpert:
         yaw = hand + _wrap(yaw_of_quat(obj_quat) - hand, np.pi / 2)
         yaw_err = np.abs(_wrap(yaw - hand, 2 * np.pi))
         # Holding: fingers stopped by the cube, the cube between the pads.
-        holding = (width > 2 * half_size - 0.012) & (width < 2 * half_size + 0.004) & (np.linalg.norm(rel, axis=1) < 0.025)
+        holding = (
+            (width > 2 * half_size - 0.012)
+            & (width < 2 * half_size + 0.004)
+            & (np.linalg.norm(rel, axis=1) < 0.025)
+        )
         aligned = (horiz < g.align_xy_m) & (yaw_err < g.align_yaw_rad)
         at_grasp = aligned & (np.abs(rel[:, 2]) < g.grasp_z_m)
 
-        goal = obj_pos + np.array([0.0, 0.0, g.hover_m])  # above the cube
-        low = pos[:, 2] < obj_pos[:, 2] + 0.5 * g.hover_m
-        rise = low & ~aligned & (horiz > 0.02)  # too close to the table to move sideways
-        goal = np.where(rise[:, None], np.stack([pos[:, 0], pos[:, 1], obj_pos[:, 2] + g.hover_m], 1), goal)
-        goal = np.where((aligned & ~holding)[:, None], obj_pos, goal)  # descend onto it
-
-        # Carrying: lift, cross at carry height, then lower onto the target.
-        to_target = target - obj_pos
-        far = np.linalg.norm(to_target[:, :2], axis=1) > 0.02
-        carry_z = np.maximum(target[:, 2], g.carry_height_m)
-        lifted = obj_pos[:, 2] > carry_z - 0.03
-        cube_goal = np.where(
-            (far & ~lifted)[:, None],
-            np.stack([obj_pos[:, 0], obj_pos[:, 1], carry_z], 1),
-            np.where(far[:, None], np.stack([target[:, 0], target[:, 1], carry_z], 1), target),
-        )
+        # Approach down a funnel: the tool may be lower over the cube the better it is aligned,
+        # so the label is a continuous function of the state (phase switches would make the
+        # learner's targets jump between nearby states).
+        misalign = np.maximum(horiz - 0.004, 0.0) + 0.05 * np.maximum(yaw_err - 0.05, 0.0)
+        height = np.minimum(g.hover_m, g.funnel_slope * misalign)
+        goal = obj_pos + height[:, None] * np.array([0.0, 0.0, 1.0])
+        # Carrying: lift, cross at carry height, lower onto the target (continuous in the state:
+        # sideways motion fades in over the first 4 cm of lift, descent as the target nears).
+        dxy = np.linalg.norm(target[:, :2] - obj_pos[:, :2], axis=1)
+        lift_frac = np.clip((obj_pos[:, 2] - half_size - 0.01) / 0.04, 0.0, 1.0)
+        carry = np.maximum(g.carry_height_m - target[:, 2], 0.0)
+        cube_goal = np.concatenate(
+            [obj_pos[:, :2] + lift_frac[:, None] * (target[:, :2] - obj_pos[:, :2]),
+             (target[:, 2] + np.minimum(carry, 3.0 * dxy))[:, None]], axis=1
+        )  # fmt: skip
         goal = np.where(holding[:, None], pos + (cube_goal - obj_pos), goal)
         if np.any(holding):
             yaw = np.where(holding, hand, yaw)  # keep the grasp's yaw while carrying
 
-        close = holding | at_grasp
+        # Keep closing once started while the cube stays between the pads (stateless hysteresis:
+        # the open width itself says whether closing has begun); open again after a miss.
+        between = np.linalg.norm(rel, axis=1) < 0.02
+        missed = width < 2 * half_size - 0.012
+        closing = between & (width < 0.075) & ~missed
+        close = holding | at_grasp | closing
         a = self._joint_action(q, goal, yaw)
         return np.concatenate([a, np.where(close, 1.0, -1.0)[:, None]], axis=1)

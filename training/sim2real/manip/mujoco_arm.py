@@ -35,7 +35,9 @@ class ArmWorlds:
         self.n = num_worlds
         self.substeps = round(1.0 / (control_rate_hz * self.base.opt.timestep))
         if abs(self.substeps * self.base.opt.timestep * control_rate_hz - 1.0) > 1e-6:
-            raise ValueError(f"control period 1/{control_rate_hz} s is not a multiple of {self.base.opt.timestep} s")
+            raise ValueError(
+                f"control period 1/{control_rate_hz} s is not a multiple of {self.base.opt.timestep} s"
+            )
         self.nstate = mujoco.mj_stateSize(self.base, STATE_SPEC)
         self.nq, self.nv, self.nu = self.base.nq, self.base.nv, self.base.nu
         self.state = np.zeros((num_worlds, self.nstate))
@@ -100,7 +102,9 @@ class ArmWorlds:
             mujoco.mj_setConst(m, self.datas[0])
             self.half_size[i] = h
         k = len(idx)
-        q = np.asarray(READY_POSE_RAD) + rng.uniform(-dr.start_joint_noise_rad, dr.start_joint_noise_rad, (k, N_ARM))
+        q = np.asarray(READY_POSE_RAD) + rng.uniform(
+            -dr.start_joint_noise_rad, dr.start_joint_noise_rad, (k, N_ARM)
+        )
         lo, hi = self.base.jnt_range[:N_ARM, 0], self.base.jnt_range[:N_ARM, 1]
         q = np.clip(q, lo + 0.05, hi - 0.05)
         yaw = rng.uniform(-np.pi, np.pi, k)
@@ -116,7 +120,9 @@ class ArmWorlds:
         self.state[idx, 1 : 1 + self.nq] = qpos
         self.ctrl[idx, :N_ARM] = q
         self.ctrl[idx, N_ARM] = 0.08
-        self.command_delay[idx] = rng.integers(dr.command_latency_substeps[0], dr.command_latency_substeps[1] + 1, k)
+        self.command_delay[idx] = rng.integers(
+            dr.command_latency_substeps[0], dr.command_latency_substeps[1] + 1, k
+        )
 
     def step(self, ctrl: np.ndarray) -> None:
         """Advance every world by one control period with new servo targets ``ctrl`` [N, nu]:
@@ -143,7 +149,5 @@ class ArmWorlds:
         self.state[:] = self._state_buf[:, -1]
         self.ctrl[:] = ctrl
         self.peak_pad_force_n = self._sensor_buf[:, :, self._touch].max(axis=(1, 2))
-        self.peak_joint_speed = np.abs(
-            self._state_buf[:, :, 1 + self.nq : 1 + self.nq + N_ARM]
-        ).max(axis=1)
+        self.peak_joint_speed = np.abs(self._state_buf[:, :, 1 + self.nq : 1 + self.nq + N_ARM]).max(axis=1)
         """Largest |joint velocity| (rad/s) [N, 7] during the last step."""

@@ -56,7 +56,7 @@ from sim2real_ros.transport import DEFAULT, SENSOR_DATA, QoS, Transport, fill_st
 from sim2real_runtime.manip_terms import tcp_yaw
 
 from .config import ManipRandomization, ManipTaskConfig
-from .env import BASE_LINK, panda_chain
+from .env import BASE_LINK, panda_chain, sample_targets
 from .mujoco_arm import N_ARM, STATE_SPEC, ArmWorlds
 
 CLOCK_QOS = QoS(reliable=True, depth=1)
@@ -108,14 +108,10 @@ def _every(rate_hz: float, dt: float) -> int:
 
 
 def sample_target(task: str, rng: np.random.Generator, cube_half_m: float) -> tuple[np.ndarray, float]:
-    """A target position (m, base frame) and yaw (rad), drawn as :class:`~sim2real.manip.env.ManipEnv`
-    draws them (pick_place: the cube's centre over the target box; reach: a TCP position and yaw)."""
-    if task == "reach":
-        return rng.uniform((0.3, -0.35, 0.05), (0.7, 0.35, 0.5)), float(rng.uniform(-np.pi / 2, np.pi / 2))
-    dr = ManipRandomization()
-    pos = rng.uniform(np.asarray(dr.target_min_m), np.asarray(dr.target_max_m))
-    pos[2] += cube_half_m
-    return pos, 0.0
+    """A target position (m, base frame) and yaw (rad), drawn as the training environment draws
+    them (:func:`sim2real.manip.env.sample_targets`)."""
+    pos, yaw = sample_targets(task, rng, np.array([cube_half_m]), ManipRandomization())
+    return pos[0], float(yaw[0])
 
 
 class ManipSimBridge:

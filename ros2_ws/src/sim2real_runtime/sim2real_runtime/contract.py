@@ -276,7 +276,9 @@ def check_manip_compatible(
     if contract.domain != "manipulation":
         raise ContractMismatchError(source, "domain", contract.domain, "manipulation")
     if tuple(contract.joint_names) != tuple(chain.joint_names):
-        raise ContractMismatchError(source, "joint_names", list(contract.joint_names), list(chain.joint_names))
+        raise ContractMismatchError(
+            source, "joint_names", list(contract.joint_names), list(chain.joint_names)
+        )
     trained = contract.robot.get("kinematics")
     if trained is None:
         raise ContractMismatchError(source, "robot.kinematics", None, "an arm contract")
@@ -295,7 +297,10 @@ def check_manip_compatible(
             )  # fmt: skip
         if hj["velocity_limit"] < tj["velocity_limit"] - 1e-6:
             raise ContractMismatchError(
-                source, f"robot.kinematics.joints[{i}].velocity_limit", tj["velocity_limit"], hj["velocity_limit"]
+                source,
+                f"robot.kinematics.joints[{i}].velocity_limit",
+                tj["velocity_limit"],
+                hj["velocity_limit"],
             )
     if control_rate_hz is not None and not math.isclose(
         contract.control_rate_hz, control_rate_hz, rel_tol=1e-6

@@ -67,7 +67,9 @@ class ManipSafety:
         above = np.maximum(tcp_pos - self.box_max, 0.0)
         return np.linalg.norm(below + above, axis=1)
 
-    def step(self, q_meas: np.ndarray, target: np.ndarray, delta_rad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def step(
+        self, q_meas: np.ndarray, target: np.ndarray, delta_rad: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The next targets [B, n] from measured positions, previous targets and requested deltas
         (all [B, n], rad), and a bool [B]: True where the workspace box held the target back.
 
@@ -77,7 +79,9 @@ class ManipSafety:
         target = np.asarray(target, dtype=np.float64)
         q_ok = np.all(np.isfinite(q_meas), axis=1)
         q = np.where(q_ok[:, None], q_meas, target)
-        d = np.clip(np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad)
+        d = np.clip(
+            np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad
+        )
         new = np.clip(target + d, q - self.cfg.max_lead_rad, q + self.cfg.max_lead_rad)
         new = np.clip(new, self.lower, self.upper)
         # The workspace: a target whose TCP leaves the box (or goes further out) is refused.

@@ -79,7 +79,9 @@ class GripperWidth(ObsTerm):
     kind = "gripper_width"
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-        return (np.asarray(signals["gripper_width"]) / float(self.spec.params["max_width_m"])).astype(np.float32)
+        return (np.asarray(signals["gripper_width"]) / float(self.spec.params["max_width_m"])).astype(
+            np.float32
+        )
 
 
 class TcpPosition(ObsTerm):
@@ -176,12 +178,25 @@ def manip_specs(
     fk = f"forward kinematics of {js} positions (contract robot.kinematics)"
     lower, upper = [j.lower for j in chain.joints], [j.upper for j in chain.joints]
     obs = [
-        TermSpec("joint_position", JointPosition.kind, n, "1", f"{js} position",
-                 {"lower": lower, "upper": upper}),
-        TermSpec("joint_velocity", JointVelocity.kind, n, "1", f"{js} velocity",
-                 {"velocity_limits": [j.velocity_limit for j in chain.joints]}),
-        TermSpec("gripper_width", GripperWidth.kind, 1, "1", f"{js} finger positions, summed",
-                 {"max_width_m": max_width_m}),
+        TermSpec(
+            "joint_position", JointPosition.kind, n, "1", f"{js} position", {"lower": lower, "upper": upper}
+        ),
+        TermSpec(
+            "joint_velocity",
+            JointVelocity.kind,
+            n,
+            "1",
+            f"{js} velocity",
+            {"velocity_limits": [j.velocity_limit for j in chain.joints]},
+        ),
+        TermSpec(
+            "gripper_width",
+            GripperWidth.kind,
+            1,
+            "1",
+            f"{js} finger positions, summed",
+            {"max_width_m": max_width_m},
+        ),
         TermSpec("tcp_position", TcpPosition.kind, 3, "m", fk, {}),
         TermSpec("tcp_axes", TcpAxes.kind, 6, "1", fk, {"layout": "tool z axis, tool y axis"}),
     ]
@@ -192,18 +207,46 @@ def manip_specs(
         rel.append(("object_minus_tcp", "tcp_pos", "object_pos", f"{obj} minus {fk}"))
         rel.append(("target_minus_object", "object_pos", "target_pos", f"{tgt} minus {obj}"))
     for name, frm, to, src in rel:
-        obs.append(TermSpec(name, RelativePosition.kind, 3, "m", src, {"frm": frm, "to": to, "clip_m": far_clip_m}))
-        obs.append(TermSpec(f"{name}_fine", RelativePosition.kind, 3, "m", src,
-                            {"frm": frm, "to": to, "clip_m": fine_clip_m}))
+        obs.append(
+            TermSpec(name, RelativePosition.kind, 3, "m", src, {"frm": frm, "to": to, "clip_m": far_clip_m})
+        )
+        obs.append(
+            TermSpec(
+                f"{name}_fine",
+                RelativePosition.kind,
+                3,
+                "m",
+                src,
+                {"frm": frm, "to": to, "clip_m": fine_clip_m},
+            )
+        )
     if task == "reach":
-        obs.append(TermSpec("target_yaw_error", YawError.kind, 2, "1", f"{tgt} orientation yaw",
-                            {"of": "target_yaw", "symmetry": 1}))
+        obs.append(
+            TermSpec(
+                "target_yaw_error",
+                YawError.kind,
+                2,
+                "1",
+                f"{tgt} orientation yaw",
+                {"of": "target_yaw", "symmetry": 1},
+            )
+        )
     else:
-        obs.append(TermSpec("object_yaw_error", YawError.kind, 2, "1", f"{obj} orientation yaw",
-                            {"of": "object_quat", "symmetry": OBJECT_SYMMETRY}))
-    obs.append(TermSpec("previous_action", PreviousAction.kind, n + 1, "1", "the previous output, clipped", {}))
+        obs.append(
+            TermSpec(
+                "object_yaw_error",
+                YawError.kind,
+                2,
+                "1",
+                f"{obj} orientation yaw",
+                {"of": "object_quat", "symmetry": OBJECT_SYMMETRY},
+            )
+        )
+    obs.append(
+        TermSpec("previous_action", PreviousAction.kind, n + 1, "1", "the previous output, clipped", {})
+    )
     action = [
-        TermSpec("joint_delta", JointDeltaAction.kind, n, "rad", "joint position target change per control step",
+        TermSpec("joint_delta", JointDeltaAction.kind, n, "rad", "joint target change per control step",
                  {"max_delta_rad": list(max_delta_rad), "joint_names": list(chain.joint_names)}),
         TermSpec("gripper", GripperAction.kind, 1, "1", "close (> 0) or open (<= 0) the gripper",
                  {"open_width_m": max_width_m}),
