@@ -131,10 +131,17 @@ def test_safety_numbers_by_hand() -> None:
     assert new == pytest.approx(q)
     # pushing the TCP into the table is refused: hold
     low = q.copy()
-    for _ in range(40):
-        low, held = SAFETY.step(low, low, np.array([[0, 1, 0, 1, 0, -1, 0]]) * 0.05)
+    for _ in range(60):  # shoulder and wrist forward: the TCP sweeps down toward the table
+        low, held = SAFETY.step(low, low, np.array([[0, 1, 0, 0, 0, 1, 0]]) * 0.05)
+        if held[0]:
+            break
     assert held[0]
-    assert CHAIN.forward(low)[0][0, 2] >= ManipSafetyConfig().workspace_min_m[2] - 1e-9
+    assert SAFETY.box_violation_m(CHAIN.forward(low)[0])[0] == 0.0
+    again, held = SAFETY.step(low, low, np.array([[0, 1, 0, 0, 0, 1, 0]]) * 0.05)
+    assert held[0] and again == pytest.approx(low)
+    # a measurement far from the target pulls the target toward it, within one step's budget
+    new, _ = SAFETY.step(q + 1.0, q, np.zeros((1, 7)))
+    assert (new - q)[0] == pytest.approx(SAFETY.max_step_rad)
 
 
 def _contract(chain: SerialChain) -> PolicyContract:

@@ -83,6 +83,9 @@ class ManipSafety:
             np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad
         )
         new = np.clip(target + d, q - self.cfg.max_lead_rad, q + self.cfg.max_lead_rad)
+        # The lead clip pulls the target toward the measurement, but never faster than the
+        # velocity budget: a glitching measurement must not make the target jump.
+        new = np.clip(new, target - self.max_step_rad, target + self.max_step_rad)
         new = np.clip(new, self.lower, self.upper)
         # The workspace: a target whose TCP leaves the box (or goes further out) is refused.
         viol_new = self.box_violation_m(self.chain.forward(new)[0])
