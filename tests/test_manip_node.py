@@ -346,3 +346,47 @@ def test_shipped_parameter_file_is_valid(tiny_manip_policy):
     params, errors = params_from_mapping({**values, "policy_path": str(tiny_manip_policy)}, "panda.yaml")
     assert errors == []
     assert params.urdf_path.is_file()
+
+
+def test_node_observation_from_messages_equals_the_training_env(transport, tiny_manip_policy):
+    """A simulated arm's state, sent as the messages the robot publishes (JointState with the
+    fingers, PoseStamped of the cube and the target), gives the node the observation the training
+    environment computed for the same state."""
+    from dataclasses import replace
+
+    from sim2real.manip.config import ManipRandomization, ManipTaskConfig
+    from sim2real.manip.env import ManipEnv
+
+    quiet = replace(
+        ManipRandomization(),
+        joint_pos_noise_rad=0.0,
+        joint_vel_noise_radps=0.0,
+        object_pos_noise_m=0.0,
+        object_yaw_noise_rad=0.0,
+        object_latency_steps=(0, 0),
+    )
+    env = ManipEnv(ManipTaskConfig(dr=quiet), 1, seed=11, threads=1, auto_reset=False)
+    for _ in range(3):  # move away from the start so velocities and the gripper are not trivial
+        env.observe()
+        env.step(env.expert_action())
+    env_obs = env.observe()
+    w = env.worlds
+    js = joint_states(q=w.joint_pos[0], width=float(w.gripper_width[0, 0]), qd=w.joint_vel[0])
+    q = w.object_quat[0]
+    obj = pose(*w.object_pos[0])
+    obj.pose.orientation.w, obj.pose.orientation.x, obj.pose.orientation.y, obj.pose.orientation.z = q
+    node = make_node(transport, tiny_manip_policy)
+    node.on_target_pose(pose(*env.target_pos[0]))
+    seen = []
+    orig = node.controller.step
+    node.controller.step = lambda s: seen.append({k: np.copy(v) for k, v in s.items()}) or orig(s)
+    for _ in range(30):
+        transport.clock.t += 0.01
+        node.on_joint_states(js)
+        node.on_object_pose(obj)
+        node.on_tick()
+    assert node.state == "running" and seen
+    node.controller.reset()  # the env's previous action is the last one it applied
+    node.controller.prev_action = env.prev_action.copy()
+    node.controller.step(seen[-1])
+    np.testing.assert_allclose(node.controller.last_obs, env_obs, atol=1e-5)
