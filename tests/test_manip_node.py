@@ -390,3 +390,17 @@ def test_node_observation_from_messages_equals_the_training_env(transport, tiny_
     node.controller.prev_action = env.prev_action.copy()
     node.controller.step(seen[-1])
     np.testing.assert_allclose(node.controller.last_obs, env_obs, atol=1e-5)
+
+
+def test_node_safety_defaults_are_the_ones_training_used():
+    """The node's safety parameters default to ManipSafetyConfig's, which the training env uses."""
+    import dataclasses
+
+    from manip_policy.params import ManipNodeParams
+    from sim2real.manip.config import ManipTaskConfig
+    from sim2real.manip.env import safety_config
+
+    trained = safety_config(ManipTaskConfig())
+    node = ManipNodeParams()
+    for f in dataclasses.fields(trained):
+        assert getattr(node, f.name) == getattr(trained, f.name), f.name
