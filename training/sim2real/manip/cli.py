@@ -122,8 +122,7 @@ def _deploy(a: argparse.Namespace) -> int:
 
 
 def add_commands(train: Any, evaluate: Any, sim: Any, deploy: Any) -> None:
-    """Register the manipulation commands (``sim manip``, ``deploy manip``) on the subcommand
-    groups of ``sim2real`` (``train`` and ``evaluate`` are for the training commands)."""
+    """Register ``train manip``, ``eval manip``, ``sim manip`` and ``deploy manip``."""
     t = train.add_parser("manip", help="Panda reach / pick-and-place (DAgger on a scripted expert, CPU)")
     t.add_argument("--task", choices=["pick_place", "reach"])
     t.add_argument("--config", help="a config.json of an earlier run to start from")
