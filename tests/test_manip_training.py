@@ -78,6 +78,9 @@ def test_eval_reports_and_refuses_the_training_seed(tiny_manip_run: Path, tmp_pa
     assert len(report["episodes"]) == 3
     # whatever an untrained policy does, the safety layer keeps the arm inside its speed budget
     assert s["peak_joint_speed_radps_max"] < 2.61
+    # the baseline on the same episodes: the scripted expert
+    expert = evaluate_policy(out, episodes=3, seed=7, progress=False, controller="expert")["summary"]
+    assert expert["success_rate"] == 1.0 and expert["controller"].startswith("scripted expert")
 
 
 def test_node_controller_sees_the_training_observation(tiny_manip_run: Path, tmp_path: Path) -> None:

@@ -54,12 +54,12 @@ def _train(a: argparse.Namespace) -> int:
 def _eval(a: argparse.Namespace) -> int:
     from .evaluate import evaluate_policy, format_summary, write_report
 
-    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed)
+    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
     print(format_summary(report))
     if a.out:
         write_report(report, Path(a.out))
         print(f"wrote {a.out}")
-    if a.update_card:
+    if a.update_card and a.controller == "policy":
         from ..onnx_export import update_evaluation
 
         update_evaluation(Path(a.policy), report["summary"])
@@ -137,6 +137,12 @@ def add_commands(train: Any, evaluate: Any, sim: Any, deploy: Any) -> None:
     e.add_argument("--episodes", type=int, default=200)
     e.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
     e.add_argument("--out", help="write the report (JSON)")
+    e.add_argument(
+        "--controller",
+        choices=["policy", "expert"],
+        default="policy",
+        help="expert: the privileged scripted expert on the same episodes (the baseline)",
+    )
     e.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
     e.set_defaults(func=_eval)
     s = sim.add_parser("manip", help="MuJoCo sim bridge: Panda + cube over ros2_control topics (Cyclone DDS)")

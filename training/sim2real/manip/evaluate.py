@@ -27,9 +27,20 @@ from .mujoco_arm import N_ARM
 
 
 def evaluate_policy(
-    policy_dir: Path, episodes: int = 200, seed: int = 1000, batch: int = 200, progress: bool = True
+    policy_dir: Path,
+    episodes: int = 200,
+    seed: int = 1000,
+    batch: int = 200,
+    progress: bool = True,
+    controller: str = "policy",
 ) -> dict[str, Any]:
-    """Evaluate ``policy_dir`` on ``episodes`` episodes; returns the report (per episode and summary)."""
+    """Evaluate ``policy_dir`` on ``episodes`` episodes; returns the report (per episode and summary).
+
+    ``controller="expert"`` runs the scripted expert (privileged: the true cube pose and size, no
+    perception noise or latency) on the very same episodes instead: the baseline the policy
+    imitates."""
+    if controller not in ("policy", "expert"):
+        raise ValueError(f"controller must be 'policy' or 'expert', not {controller!r}")
     policy = OnnxPolicy(policy_dir)
     contract = policy.contract
     if contract.domain != "manipulation":
@@ -53,7 +64,7 @@ def evaluate_policy(
         peak_v = np.zeros(n)
         peak_f = np.zeros(n)
         for k in range(env.max_steps):
-            r = env.step(policy(obs))
+            r = env.step(policy(obs) if controller == "policy" else env.expert_action())
             obs = r.obs
             live = first < 0
             peak_v = np.where(live, np.maximum(peak_v, env.worlds.peak_joint_speed.max(axis=1)), peak_v)
@@ -90,14 +101,15 @@ def evaluate_policy(
         "dropped": sum(r["dropped"] for r in rows),
         "simulator": "MuJoCo " + __import__("mujoco").__version__,
     }
+    summary["controller"] = "policy" if controller == "policy" else "scripted expert (privileged)"
     return {"policy": str(policy.path), "summary": summary, "episodes": rows}
 
 
 def format_summary(report: dict[str, Any]) -> str:
     s = report["summary"]
     t = s["time_to_success_s_median"]
-    head = f"{s['task']}: {s['success_rate'] * 100:.1f} % success over {s['episodes']} episodes"
-    head += f" (seed {s['seed']})"
+    head = f"{s['task']}, {s['controller']}: {s['success_rate'] * 100:.1f} % success"
+    head += f" over {s['episodes']} episodes (seed {s['seed']})"
     timing = f", median time to success {t:.2f} s" if t is not None else ""
     return (
         f"{head}{timing}, peak joint speed {s['peak_joint_speed_radps_max']:.2f} rad/s "
