@@ -46,7 +46,7 @@ def test_scripted_expert_succeeds_in_closed_loop(task: str) -> None:
 def tiny_manip_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("manip_run")
     cfg = ManipTrainConfig(
-        task=ManipTaskConfig(episode_time_s=2.0),
+        task=ManipTaskConfig(episode_time_s=4.0),
         dagger=DaggerConfig(num_envs=8, steps_per_iteration=10, iterations=2, expert_only_iterations=1,
                             hidden_dims=(32, 32), updates_per_iteration=5, batch_size=32),
         threads=1,
