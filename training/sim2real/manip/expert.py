@@ -6,9 +6,13 @@ only on the current state), so it can label any state the learner visits. Batche
 It steers the tool centre point with resolved-rate control: a Cartesian velocity toward a waypoint
 and an angular velocity toward "pointing down, fingers across the cube" become joint velocities
 through the damped least-squares inverse of the geometric Jacobian, with a null-space pull toward
-the ready posture. Waypoints: above the cube -> down to it -> close -> lift -> over the target ->
-down to the target. The output is the policy's normalised action: joint deltas / max_delta_rad,
-clipped to [-1, 1], and the gripper (+1 close, -1 open).
+the ready posture. The goal is a continuous function of the state (DAgger regresses on it, and
+labels that jump between neighbouring states average away): the tool descends onto the cube down
+a funnel whose allowed height grows with the misalignment, closes when it is there, lifts, moves
+sideways as the lift completes, and lowers the cube onto the target as it nears.
+
+The output is the policy's normalised action: joint deltas / max_delta_rad, clipped to [-1, 1],
+and the gripper (+1 close, -1 open).
 """
 
 from __future__ import annotations
@@ -148,8 +152,7 @@ class ScriptedExpert:
              (target[:, 2] + np.minimum(carry, 3.0 * dxy))[:, None]], axis=1
         )  # fmt: skip
         goal = np.where(holding[:, None], pos + (cube_goal - obj_pos), goal)
-        if np.any(holding):
-            yaw = np.where(holding, hand, yaw)  # keep the grasp's yaw while carrying
+        yaw = np.where(holding, hand, yaw)  # keep the grasp's yaw while carrying
 
         # Keep closing once started while the cube stays between the pads (stateless hysteresis:
         # the open width itself says whether closing has begun); open again after a miss.
