@@ -73,6 +73,32 @@ def sample_targets(
     return pos, np.zeros(k)
 
 
+def task_success(
+    task: str,
+    chain: SerialChain,
+    joint_pos: np.ndarray,
+    object_pos: np.ndarray,
+    target_pos: np.ndarray,
+    target_yaw: np.ndarray,
+    tolerance_m: float,
+    yaw_tolerance_rad: float,
+) -> np.ndarray:
+    """Whether each of B episodes has succeeded, bool [B], from the true state: pick_place when the
+    cube's centre [B, 3] is within ``tolerance_m`` of the target [B, 3]; reach when the TCP (FK of
+    ``joint_pos`` [B, n]) is, with its yaw within ``yaw_tolerance_rad`` of ``target_yaw`` [B]."""
+    if task == "reach":
+        pos, rot = chain.forward(joint_pos)
+        yaw_err = np.abs((target_yaw - tcp_yaw(rot) + np.pi) % (2 * np.pi) - np.pi)
+        return (np.linalg.norm(pos - target_pos, axis=1) < tolerance_m) & (yaw_err < yaw_tolerance_rad)
+    return np.linalg.norm(object_pos - target_pos, axis=1) < tolerance_m
+
+
+def cube_dropped(object_pos: np.ndarray) -> np.ndarray:
+    """Whether the cube [B, 3] has left the table (fallen below it or slid far away), bool [B]."""
+    x, y, z = object_pos[:, 0], object_pos[:, 1], object_pos[:, 2]
+    return (z < -0.05) | (np.abs(y) > 0.8) | (x < -0.2) | (x > 1.1)
+
+
 @dataclass
 class StepResult:
     obs: np.ndarray
@@ -122,6 +148,8 @@ class ManipEnv:
         self.prev_action = np.zeros((num_envs, self.num_actions), dtype=np.float32)
         self.t = np.zeros(num_envs, dtype=int)
         self.reset(np.arange(num_envs))
+        self.measured_joint_pos = self.worlds.joint_pos.copy()
+        """Joint positions [N, n] (rad) as last observed (with noise): what the safety layer uses."""
 
     # --- episodes -----------------------------------------------------------------------------
     def reset(self, idx: np.ndarray) -> None:
@@ -168,6 +196,7 @@ class ManipEnv:
 
     def observe(self) -> np.ndarray:
         self._last_signals = self.signals()
+        self.measured_joint_pos = self._last_signals["joint_pos"]
         return self.observation(self._last_signals)
 
     def expert_action(self) -> np.ndarray:
@@ -181,21 +210,18 @@ class ManipEnv:
 
     # --- stepping -----------------------------------------------------------------------------
     def success(self) -> np.ndarray:
-        w, tol = self.worlds, self.cfg.success_tolerance_m
-        if self.cfg.task == "reach":
-            pos, rot = self.chain.forward(w.joint_pos)
-            yaw_err = np.abs((self.target_yaw - tcp_yaw(rot) + np.pi) % (2 * np.pi) - np.pi)
-            return (np.linalg.norm(pos - self.target_pos, axis=1) < tol) & (
-                yaw_err < self.cfg.reach_yaw_tolerance_rad
-            )
-        return np.linalg.norm(w.object_pos - self.target_pos, axis=1) < tol
+        w, c = self.worlds, self.cfg
+        return task_success(
+            c.task, self.chain, w.joint_pos, w.object_pos, self.target_pos, self.target_yaw,
+            c.success_tolerance_m, c.reach_yaw_tolerance_rad,
+        )  # fmt: skip
 
     def step(self, actions: np.ndarray) -> StepResult:
         """Apply normalised actions [N, n + 1] through the safety layer for one control period."""
         actions = np.asarray(actions, dtype=np.float64)
-        q_meas = self._last_signals["joint_pos"] if hasattr(self, "_last_signals") else self.worlds.joint_pos
         delta = self.joint_term.delta(actions[:, :N_ARM])
-        self.joint_target, _ = self.safety.step(q_meas, self.joint_target, delta)
+        # the safety layer sees the joint positions the policy observed, as on the robot
+        self.joint_target, _ = self.safety.step(self.measured_joint_pos, self.joint_target, delta)
         ctrl = np.concatenate(
             [self.joint_target, self.gripper_term.width_m(actions[:, N_ARM:])[:, None]], axis=1
         )
@@ -205,8 +231,7 @@ class ManipEnv:
         self.history[0] = self._perceived_object(np.arange(self.n))
         self.t += 1
         success = self.success()
-        obj = self.worlds.object_pos
-        failed = (obj[:, 2] < -0.05) | (np.abs(obj[:, 1]) > 0.8) | (obj[:, 0] < -0.2) | (obj[:, 0] > 1.1)
+        failed = cube_dropped(self.worlds.object_pos)
         done = success | failed | (self.t >= self.max_steps)
         if self.auto_reset and np.any(done):
             self.reset(np.flatnonzero(done))

@@ -10,13 +10,14 @@ latencies) are never ones the policy trained on.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import mujoco
 import numpy as np
 from tqdm import tqdm
 
+from sim2real_runtime.contract import check_manip_compatible
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import OnnxPolicy
 
@@ -45,8 +46,6 @@ def evaluate_policy(
     contract = policy.contract
     if contract.domain != "manipulation":
         raise Sim2RealError(f"{policy.path}: a {contract.domain} policy, not a manipulation one")
-    from sim2real_runtime.contract import check_manip_compatible
-
     check_manip_compatible(contract, panda_chain(), str(policy.path))
     cfg = config_from_dict(ManipTrainConfig, contract.provenance["config"])
     if seed == cfg.seed:
@@ -57,7 +56,7 @@ def evaluate_policy(
     bar = tqdm(total=episodes, desc="episodes", disable=not progress)
     for b, start in enumerate(range(0, episodes, batch)):
         n = min(batch, episodes - start)
-        env = ManipEnv(replace(cfg.task), n, seed=seed * 1000 + b, threads=cfg.threads, auto_reset=False)
+        env = ManipEnv(cfg.task, n, seed=seed * 1000 + b, threads=cfg.threads, auto_reset=False)
         obs = env.observe()
         first = np.full(n, -1)
         failed = np.zeros(n, bool)
@@ -99,7 +98,7 @@ def evaluate_policy(
         "peak_pad_contact_force_n_max": max(r["peak_pad_contact_force_n"] for r in rows),
         "peak_pad_contact_force_n_median": float(np.median([r["peak_pad_contact_force_n"] for r in rows])),
         "dropped": sum(r["dropped"] for r in rows),
-        "simulator": "MuJoCo " + __import__("mujoco").__version__,
+        "simulator": f"MuJoCo {mujoco.__version__}",
     }
     summary["controller"] = "policy" if controller == "policy" else "scripted expert (privileged)"
     return {"policy": str(policy.path), "summary": summary, "episodes": rows}

@@ -87,9 +87,13 @@ class ScriptedExpert:
         self.g = gains or ExpertGains()
         self.ready = np.asarray(READY_POSE_RAD)
 
-    def _joint_action(self, q: np.ndarray, goal: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    def _joint_action(
+        self, q: np.ndarray, goal: np.ndarray, yaw: np.ndarray, kin: tuple[np.ndarray, ...]
+    ) -> np.ndarray:
+        """Normalised joint actions [B, n] toward the TCP ``goal`` and tool yaw; ``kin`` is
+        ``chain.jacobian(q)`` (Jacobian, TCP position and rotation), computed once by the caller."""
         g = self.g
-        jac, pos, rot = self.chain.jacobian(q)
+        jac, pos, rot = kin
         v = g.position_gain_per_s * (goal - pos)
         speed = np.linalg.norm(v, axis=1, keepdims=True)
         v = v * np.minimum(1.0, g.max_speed_mps / np.maximum(speed, 1e-9))
@@ -105,7 +109,7 @@ class ScriptedExpert:
     def reach(self, q: np.ndarray, target_pos: np.ndarray, target_yaw: np.ndarray) -> np.ndarray:
         """Actions [B, n + 1] moving the TCP to ``target_pos`` [B, 3] with tool x at ``target_yaw``
         [B] (rad), gripper open."""
-        a = self._joint_action(q, target_pos, target_yaw)
+        a = self._joint_action(q, target_pos, target_yaw, self.chain.jacobian(q))
         return np.concatenate([a, -np.ones((q.shape[0], 1))], axis=1)
 
     def pick_place(
@@ -120,7 +124,8 @@ class ScriptedExpert:
         """Actions [B, n + 1]. ``width`` [B] finger pad distance (m), object pose [B, 3] + [B, 4]
         (w, x, y, z), ``half_size`` [B] half the cube edge (m), ``target`` [B, 3] (m)."""
         g = self.g
-        pos, rot = self.chain.forward(q)
+        kin = self.chain.jacobian(q)
+        _, pos, rot = kin
         rel = obj_pos - pos
         horiz = np.linalg.norm(rel[:, :2], axis=1)
         # Fingers across the cube: tool x along a cube face, the quarter turn nearest the tool's.
@@ -160,5 +165,5 @@ class ScriptedExpert:
         missed = width < 2 * half_size - 0.012
         closing = between & (width < 0.075) & ~missed
         close = holding | at_grasp | closing
-        a = self._joint_action(q, goal, yaw)
+        a = self._joint_action(q, goal, yaw, kin)
         return np.concatenate([a, np.where(close, 1.0, -1.0)[:, None]], axis=1)

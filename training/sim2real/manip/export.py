@@ -3,7 +3,6 @@ manipulation contract (the writing itself is :mod:`sim2real.onnx_export`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from sim2real_runtime.contract import PolicyContract
 
 from ..onnx_export import export_actor, latest_checkpoint, load_actor, provenance
+from ..rl import config_to_dict
 from .env import panda_chain, safety_config, task_specs
 from .train import actor_ppo_config, load_config
 
@@ -37,7 +37,6 @@ def build_contract(
             "episode_time_s": t.episode_time_s,
         },
     }
-    cfg_dict = json.loads((Path(run_dir) / "config.json").read_text())
     return PolicyContract(
         domain="manipulation",
         robot=robot,
@@ -45,7 +44,7 @@ def build_contract(
         observation=tuple(obs_specs),
         action=tuple(act_specs),
         joint_names=chain.joint_names,
-        provenance=provenance(Path(run_dir), checkpoint, cfg_dict, cfg.seed, SIMULATOR),
+        provenance=provenance(Path(run_dir), checkpoint, config_to_dict(cfg), cfg.seed, SIMULATOR),
         evaluation=evaluation or {},
     )
 

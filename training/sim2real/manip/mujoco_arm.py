@@ -53,6 +53,8 @@ class ArmWorlds:
         self._ctrl_buf = np.zeros((num_worlds, self.substeps, self.nu))
         self.peak_pad_force_n = np.zeros(num_worlds)
         """Largest finger pad contact force (N) during the last step, per world."""
+        self.peak_joint_speed = np.zeros((num_worlds, N_ARM))
+        """Largest |joint velocity| (rad/s) [N, 7] during the last step."""
 
     # --- views of the state -------------------------------------------------------------------
     @property
@@ -150,4 +152,3 @@ class ArmWorlds:
         self.ctrl[:] = ctrl
         self.peak_pad_force_n = self._sensor_buf[:, :, self._touch].max(axis=(1, 2))
         self.peak_joint_speed = np.abs(self._state_buf[:, :, 1 + self.nq : 1 + self.nq + N_ARM]).max(axis=1)
-        """Largest |joint velocity| (rad/s) [N, 7] during the last step."""

@@ -53,10 +53,9 @@ import numpy as np
 
 from sim2real_ros.convert import fill_header
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, QoS, Transport, fill_stamp, run_paced
-from sim2real_runtime.manip_terms import tcp_yaw
 
 from .config import ManipRandomization, ManipTaskConfig
-from .env import BASE_LINK, panda_chain, sample_targets
+from .env import BASE_LINK, cube_dropped, panda_chain, sample_targets, task_success
 from .mujoco_arm import N_ARM, STATE_SPEC, ArmWorlds
 
 CLOCK_QOS = QoS(reliable=True, depth=1)
@@ -245,13 +244,13 @@ class ManipSimBridge:
         return float(np.linalg.norm(self.object_pos - self.target_m))
 
     def _success(self) -> bool:
-        if self.distance_m() >= self.cfg.success_tolerance_m:
-            return False
-        if self.cfg.task == "reach":
-            rot = self.chain.forward(self.joint_pos[None])[1]
-            err = abs((self.target_yaw_rad - float(tcp_yaw(rot)[0]) + math.pi) % (2 * math.pi) - math.pi)
-            return err < self.cfg.reach_yaw_tolerance_rad
-        return True
+        c = self.cfg
+        return bool(
+            task_success(
+                c.task, self.chain, self.joint_pos[None], self.object_pos[None], self.target_m[None],
+                np.array([self.target_yaw_rad]), c.success_tolerance_m, c.reach_yaw_tolerance_rad,
+            )[0]
+        )  # fmt: skip
 
     def status(self) -> dict[str, Any]:
         """Simulated time, episode time and outcome, the task's distance, and command counts."""
@@ -294,10 +293,9 @@ class ManipSimBridge:
         if k % self.target_every == 0:
             self._publish_target()
         if self.outcome is None and self.episode_start_s is not None:
-            z = self.data.qpos[11]
             if self._success():
                 self.outcome = "success"
-            elif z < -0.05 or not np.all(np.isfinite(self.data.qpos)):
+            elif not np.all(np.isfinite(self.data.qpos)) or cube_dropped(self.object_pos[None])[0]:
                 self.outcome = "dropped"
             elif self.clock_s - self.episode_start_s >= self.cfg.episode_time_s:
                 self.outcome = "timeout"

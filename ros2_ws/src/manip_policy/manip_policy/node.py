@@ -37,6 +37,7 @@ inside the joint limits; no NaN is ever published.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -159,13 +160,8 @@ class ManipNode(PolicyNodeBase):
         try:
             self.chain = SerialChain.from_urdf(p.urdf_path, p.base_frame, p.tip_link)
             policy = OnnxPolicy(p.policy_path)
-            cfg = ManipSafetyConfig(
-                joint_margin_rad=p.joint_margin_rad,
-                max_velocity_fraction=p.max_velocity_fraction,
-                max_lead_rad=p.max_lead_rad,
-                workspace_min_m=p.workspace_min_m,
-                workspace_max_m=p.workspace_max_m,
-            )
+            # the node's safety parameters carry ManipSafetyConfig's field names
+            cfg = ManipSafetyConfig(**{f.name: getattr(p, f.name) for f in fields(ManipSafetyConfig)})
             self.controller = ManipController(policy, self.chain, cfg, p.control_rate_hz)
             s = self.controller.safety
             self.log.info(
