@@ -149,7 +149,7 @@ def tiny_manip_policy(tmp_path_factory):
     chain = panda_chain()
     obs, act = task_specs(cfg, chain)
     contract = PolicyContract(
-        domain="manipulation",
+        domain="manip",
         robot={"name": "panda", "kinematics": chain.to_dict()},
         control_rate_hz=cfg.control_rate_hz,
         observation=tuple(obs),

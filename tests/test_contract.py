@@ -9,15 +9,17 @@ import numpy as np
 import onnx
 import pytest
 
-from sim2real_runtime.contract import METADATA_KEY, PolicyContract, check_compatible
+from sim2real_runtime.contract import METADATA_KEY, PolicyContract
 from sim2real_runtime.errors import ConfigError, ContractMismatchError
+from sim2real_runtime.nav_control import NavController
+from sim2real_runtime.nav_control import check_nav_compatible as check_compatible
 from sim2real_runtime.nav_terms import nav_specs
-from sim2real_runtime.policy import NavController, OnnxPolicy, read_contract
+from sim2real_runtime.policy import OnnxPolicy, read_contract
 
 
 def make_contract(robot):
     obs, act = nav_specs(robot, 10.0, 72, 4.0, 5.0, (-0.3, 1.6), 2.5)
-    return PolicyContract("navigation", robot.as_dict(), 10.0, tuple(obs), (act,), provenance={"seed": 1})
+    return PolicyContract("nav", robot.as_dict(), 10.0, tuple(obs), (act,), provenance={"seed": 1})
 
 
 def test_json_round_trip(jackal):
@@ -66,7 +68,7 @@ def test_malformed_contract_names_field():
         PolicyContract.from_dict(
             {
                 "schema_version": 1,
-                "domain": "navigation",
+                "domain": "nav",
                 "robot": {},
                 "control_rate_hz": -1,
                 "observation": {},
@@ -95,7 +97,7 @@ def test_exported_policy_carries_contract_and_matches_torch(tiny_run, tiny_polic
 
     onnx_path = tiny_policy / "policy.onnx"
     contract = read_contract(onnx_path)
-    assert contract.domain == "navigation" and contract.obs_size == 79
+    assert contract.domain == "nav" and contract.obs_size == 79
     assert contract.provenance["seed"] == 0 and contract.provenance["iterations"] == 2
     assert (tiny_policy / "policy.yaml").read_text().count("lidar_sectors") == 1
     pol = OnnxPolicy(tiny_policy)

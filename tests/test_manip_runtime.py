@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from sim2real.manip.config import ASSETS, ManipTaskConfig
 from sim2real.manip.env import panda_chain, task_specs
-from sim2real_runtime.contract import PolicyContract, check_manip_compatible
+from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import ContractMismatchError
 from sim2real_runtime.kinematics import SerialChain
-from sim2real_runtime.manip_control import ManipSafety, ManipSafetyConfig
+from sim2real_runtime.manip_control import ManipSafety, ManipSafetyConfig, check_manip_compatible
 from sim2real_runtime.manip_terms import tcp_yaw, with_tcp, yaw_of_quat
 from sim2real_runtime.terms import Observation
 
@@ -146,7 +146,7 @@ def test_safety_numbers_by_hand() -> None:
 
 def _contract(chain: SerialChain) -> PolicyContract:
     obs, act = task_specs(ManipTaskConfig(), chain)
-    return PolicyContract("manipulation", {"kinematics": chain.to_dict()}, 25.0, tuple(obs), tuple(act),
+    return PolicyContract("manip", {"kinematics": chain.to_dict()}, 25.0, tuple(obs), tuple(act),
                           joint_names=chain.joint_names)  # fmt: skip
 
 

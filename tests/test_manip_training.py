@@ -61,7 +61,7 @@ def test_export_writes_a_checked_manipulation_contract(tiny_manip_run: Path, tmp
     out = export_manip(tiny_manip_run, tmp_path / "policy")
     policy = OnnxPolicy(out)
     c = policy.contract
-    assert c.domain == "manipulation" and c.control_rate_hz == 25.0
+    assert c.domain == "manip" and c.control_rate_hz == 25.0
     assert c.joint_names == panda_chain().joint_names
     assert [t.name for t in c.action] == ["joint_delta", "gripper"] and c.action_size == 8
     assert c.robot["task"]["success_tolerance_m"] == 0.03

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim2real_runtime.contract import check_quad_compatible
 from sim2real_runtime.errors import ContractMismatchError
-from sim2real_runtime.quad_control import QuadSafety, QuadSafetyConfig
+from sim2real_runtime.quad_control import QuadSafety, QuadSafetyConfig, check_quad_compatible
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, load_vehicle
 

@@ -135,7 +135,7 @@ def test_export_writes_the_quadrotor_contract(tiny_quad_policy, tiny_quad_run):
 
     pol = OnnxPolicy(tiny_quad_policy)
     c = pol.contract
-    assert c.domain == "quadrotor" and c.control_rate_hz == 50.0
+    assert c.domain == "quad" and c.control_rate_hz == 50.0
     assert [t.name for t in c.observation][-1] == "aggressiveness"
     assert c.action[0].kind == "ctbr" and c.action_size == 4
     env = c.robot["training_envelope"]

@@ -92,7 +92,8 @@ def _eval(a: argparse.Namespace) -> int:
     specs = []
     rate = a.rate_hz
     if a.policy:
-        from sim2real_runtime.policy import NavController, OnnxPolicy
+        from sim2real_runtime.nav_control import NavController
+        from sim2real_runtime.policy import OnnxPolicy
 
         pol = OnnxPolicy(a.policy)
         robot_name = a.robot or pol.contract.robot["name"]

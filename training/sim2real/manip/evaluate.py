@@ -17,8 +17,8 @@ import mujoco
 import numpy as np
 from tqdm import tqdm
 
-from sim2real_runtime.contract import check_manip_compatible
 from sim2real_runtime.errors import Sim2RealError
+from sim2real_runtime.manip_control import check_manip_compatible
 from sim2real_runtime.policy import OnnxPolicy
 
 from ..rl import config_from_dict
@@ -44,7 +44,7 @@ def evaluate_policy(
         raise ValueError(f"controller must be 'policy' or 'expert', not {controller!r}")
     policy = OnnxPolicy(policy_dir)
     contract = policy.contract
-    if contract.domain != "manipulation":
+    if contract.domain != "manip":
         raise Sim2RealError(f"{policy.path}: a {contract.domain} policy, not a manipulation one")
     check_manip_compatible(contract, panda_chain(), str(policy.path))
     cfg = config_from_dict(ManipTrainConfig, contract.provenance["config"])

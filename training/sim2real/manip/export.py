@@ -38,7 +38,7 @@ def build_contract(
         },
     }
     return PolicyContract(
-        domain="manipulation",
+        domain="manip",
         robot=robot,
         control_rate_hz=t.control_rate_hz,
         observation=tuple(obs_specs),

@@ -72,7 +72,8 @@ def make_controller(
 ) -> tuple[Controller, Any]:
     """(step function, object with ``reset()``) for ``spec``."""
     if spec.kind == "policy":
-        from sim2real_runtime.policy import NavController, OnnxPolicy
+        from sim2real_runtime.nav_control import NavController
+        from sim2real_runtime.policy import OnnxPolicy
 
         ctrl = NavController(OnnxPolicy(spec.policy), robot, control_rate_hz, spec.collision_guard)
 

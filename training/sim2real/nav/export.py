@@ -51,7 +51,7 @@ def build_contract(
         "sim2real kinematic grid simulator (numba), validated against MuJoCo",
     )
     return PolicyContract(
-        domain="navigation",
+        domain="nav",
         robot=robot.as_dict(),
         control_rate_hz=t.control_rate_hz,
         observation=tuple(obs_specs),

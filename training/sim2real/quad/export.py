@@ -9,7 +9,8 @@ from typing import Any
 
 import torch
 
-from sim2real_runtime.contract import PolicyContract, quad_training_envelope
+from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.quad_control import quad_training_envelope
 from sim2real_runtime.vehicle import load_vehicle
 
 from ..onnx_export import export_actor, latest_checkpoint, load_actor, provenance
@@ -38,7 +39,7 @@ def build_contract(
     simulator = "sim2real batched quadrotor (numba RK4), validated against MuJoCo"
     prov = provenance(run_dir, checkpoint, cfg_dict, cfg.seed, simulator)
     return PolicyContract(
-        domain="quadrotor",
+        domain="quad",
         robot=robot,
         control_rate_hz=t.control_rate_hz,
         observation=tuple(obs_specs),

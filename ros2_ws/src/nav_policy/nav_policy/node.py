@@ -32,7 +32,8 @@ from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ran
 from sim2real_ros.node_base import PolicyNodeBase
 from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
-from sim2real_runtime.policy import NavController, OnnxPolicy
+from sim2real_runtime.nav_control import NavController
+from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.robot import RobotConfig, load_robot
 from sim2real_runtime.safety import CollisionGuard, SafetyFilter, Watchdog
 

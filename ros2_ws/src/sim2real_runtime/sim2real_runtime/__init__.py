@@ -3,6 +3,9 @@
 Imports neither rclpy, torch nor MuJoCo, so it installs alone on a robot (numpy + onnxruntime).
 """
 
-# Every domain's observation and action terms, registered by importing their modules, so that a
-# contract of any domain can be rebuilt whichever module the caller imported first.
-from . import nav_terms, quad_terms  # noqa: F401
+# Every domain (and with it its observation and action terms) is registered on first use of the
+# registry; importing it here means a contract of any domain can be rebuilt whichever module the
+# caller imported first.
+from .domains import all_domains
+
+all_domains()

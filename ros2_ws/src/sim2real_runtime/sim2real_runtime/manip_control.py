@@ -15,14 +15,16 @@ with the very terms training used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .contract import check_manip_compatible
+from .contract import PolicyContract, check_control_rate, check_domain, close
+from .controller import PolicyController
+from .errors import ContractMismatchError
 from .kinematics import SerialChain
 from .manip_terms import GripperAction, JointDeltaAction, with_tcp
 from .policy import OnnxPolicy
-from .terms import Observation, action_from_spec
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,56 @@ class ManipSafety:
         return np.clip(q_meas, self.lower, self.upper)
 
 
-class ManipController:
+def check_manip_compatible(
+    contract: PolicyContract,
+    chain: Any,
+    source: str,
+    control_rate_hz: float | None = None,
+    tolerance_m: float = 1e-3,
+) -> None:
+    """Refuse to drive an arm (a :class:`~sim2real_runtime.kinematics.SerialChain`, e.g. parsed
+    from the robot's URDF) with a policy trained on another one.
+
+    Joint names and order must equal the contract's; every joint origin must agree within
+    ``tolerance_m`` (m, or rad for the rotations), axes and the tool transform likewise; the arm's
+    limits must not be narrower than the contract's (the policy was trained to use that range);
+    and the control rate must match when given.
+
+    Raises:
+        ContractMismatchError: naming the first mismatching contract field.
+    """
+    check_domain(contract, "manip", source)
+    if tuple(contract.joint_names) != tuple(chain.joint_names):
+        raise ContractMismatchError(
+            source, "joint_names", list(contract.joint_names), list(chain.joint_names)
+        )
+    trained = contract.robot.get("kinematics")
+    if trained is None:
+        raise ContractMismatchError(source, "robot.kinematics", None, "an arm contract")
+    have = chain.to_dict()
+    for key in ("tool_xyz_m", "tool_rpy_rad"):
+        if not close(trained[key], have[key], tolerance_m):
+            raise ContractMismatchError(source, f"robot.kinematics.{key}", trained[key], have[key])
+    for i, (tj, hj) in enumerate(zip(trained["joints"], have["joints"], strict=True)):
+        for key in ("origin_xyz_m", "origin_rpy_rad", "axis"):
+            if not close(tj[key], hj[key], tolerance_m):
+                raise ContractMismatchError(source, f"robot.kinematics.joints[{i}].{key}", tj[key], hj[key])
+        if hj["lower"] > tj["lower"] + 1e-6 or hj["upper"] < tj["upper"] - 1e-6:
+            raise ContractMismatchError(
+                source, f"robot.kinematics.joints[{i}] limits",
+                [tj["lower"], tj["upper"]], [hj["lower"], hj["upper"]],
+            )  # fmt: skip
+        if hj["velocity_limit"] < tj["velocity_limit"] - 1e-6:
+            raise ContractMismatchError(
+                source,
+                f"robot.kinematics.joints[{i}].velocity_limit",
+                tj["velocity_limit"],
+                hj["velocity_limit"],
+            )
+    check_control_rate(contract, control_rate_hz, source)
+
+
+class ManipController(PolicyController):
     """Arm policy + the contract's terms + the safety layer, for one arm.
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the arm
@@ -114,21 +165,17 @@ class ManipController:
         control_rate_hz: float | None = None,
     ) -> None:
         check_manip_compatible(policy.contract, chain, str(policy.path), control_rate_hz)
-        self.policy = policy
+        super().__init__(policy)
         self.chain = chain
-        self.observation = Observation(policy.contract.observation)
-        terms = [action_from_spec(s) for s in policy.contract.action]
-        self.joint_term: JointDeltaAction = terms[0]
-        self.gripper_term: GripperAction = terms[1]
-        self.control_rate_hz = policy.contract.control_rate_hz
+        self.joint_term: JointDeltaAction = self.action_terms[0]
+        self.gripper_term: GripperAction = self.action_terms[1]
         self.safety = ManipSafety(chain, self.control_rate_hz, safety)
         self.reset()
 
     def reset(self) -> None:
         """Forget the previous action and target (call when control (re)starts)."""
-        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
+        super().reset()
         self.target: np.ndarray | None = None
-        self.last_obs: np.ndarray | None = None
 
     def hold(self, q_meas: np.ndarray | None = None) -> np.ndarray | None:
         """The hold command [n]: the last target, or (before any) the measured position clipped
@@ -146,13 +193,8 @@ class ManipController:
         q = np.asarray(signals["joint_pos"], dtype=np.float64)
         if self.target is None:
             self.target = self.safety.initial_target(q)
-        signals["prev_action"] = self.prev_action
-        obs = self.observation(with_tcp(signals, self.chain))
-        self.last_obs = obs
-        action = self.policy(obs)
+        action = self.infer(with_tcp(signals, self.chain))
         n = len(self.chain.joints)
         self.target, held = self.safety.step(q, self.target, self.joint_term.delta(action[:, :n]))
         closed = bool(self.gripper_term.closed(action[:, n:])[0])
-        a = np.where(np.isfinite(action), action, 0.0)
-        self.prev_action = np.clip(a, -1.0, 1.0).astype(np.float32)
         return self.target[0].copy(), closed, bool(held[0])

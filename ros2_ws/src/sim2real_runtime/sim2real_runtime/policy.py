@@ -1,8 +1,8 @@
 """Loading and running an exported policy: ONNX graph + the contract inside it.
 
 :class:`OnnxPolicy` is the only way the project runs a trained policy, in the evaluator and on the
-robot alike. :class:`NavController` wraps it with the navigation observation and action terms that
-the contract names, so a caller hands in raw sensor data and gets a safe (v, w) back.
+robot alike. Each domain's controller (:mod:`sim2real_runtime.controller`) wraps it with the
+observation and action terms its contract names.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from .contract import METADATA_KEY, PolicyContract, check_compatible
+from .contract import METADATA_KEY, PolicyContract
 from .errors import ConfigError
-from .robot import RobotConfig
-from .safety import CollisionGuard
-from .terms import Observation, action_from_spec
 
 
 def policy_file(path: str | Path) -> Path:
@@ -89,60 +86,3 @@ class OnnxPolicy:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Raw policy output float32 [B, A] for observations [B, N]."""
         return self.session.run(["actions"], {"obs": np.asarray(obs, dtype=np.float32)})[0]
-
-
-class NavController:
-    """Navigation policy + the contract's observation and action terms for one robot.
-
-    Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
-    trained for a different robot.
-    """
-
-    def __init__(
-        self,
-        policy: OnnxPolicy,
-        robot: RobotConfig,
-        control_rate_hz: float | None = None,
-        collision_guard: bool | None = None,
-    ) -> None:
-        check_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
-        period = 1.0 / policy.contract.control_rate_hz
-        if collision_guard is None:  # as in training (policies exported before the flag had none)
-            collision_guard = bool(policy.contract.action[0].params.get("collision_guard", False))
-        self.guard = CollisionGuard(robot, period) if collision_guard else None
-        self.policy = policy
-        self.robot = robot
-        self.observation = Observation(policy.contract.observation)
-        self.action_term = action_from_spec(policy.contract.action[0])
-        self.control_rate_hz = policy.contract.control_rate_hz
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the previous action and command (call at every new goal)."""
-        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
-        self.prev_cmd = np.zeros((1, 2))
-        self.last_obs: np.ndarray | None = None
-        self.last_cap: np.ndarray | None = None  # the guard's speed cap [1] (m/s) at the last step
-
-    def step(
-        self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
-    ) -> np.ndarray:
-        """One control step: raw scan [num_beams], pose [3], twist [2], goal [2] -> command (v, w) [2]."""
-        signals = {
-            "scan_ranges": np.asarray(ranges_m, dtype=np.float32)[None],
-            "pose": np.asarray(pose, dtype=np.float64)[None],
-            "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
-            "twist": np.asarray(twist, dtype=np.float64)[None],
-            "prev_action": self.prev_action,
-        }
-        obs = self.observation(signals)
-        self.last_obs = obs  # kept for logging and for the tests that compare it with training's
-        action = self.policy(obs)
-        cmd = self.action_term(action, self.prev_cmd)
-        if self.guard is not None:
-            self.last_cap = self.guard.max_speed(signals["scan_ranges"])
-            cmd = self.guard.apply(cmd, self.last_cap)
-        a = np.where(np.isfinite(action), action, 0.0)
-        self.prev_action = np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
-        self.prev_cmd = cmd
-        return cmd[0]

@@ -13,15 +13,18 @@ interface multiplies the acceleration by the vehicle file's mass.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .contract import check_quad_compatible
+from .contract import PolicyContract, check_control_rate, check_domain
+from .controller import PolicyController
+from .errors import ContractMismatchError
 from .policy import OnnxPolicy
 from .quad_terms import with_rotation
 from .rotations import quat_to_matrix
-from .terms import Observation, action_from_spec
 from .vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
 
@@ -126,7 +129,58 @@ class QuadSafety:
         return self.clamp(cmd), ""
 
 
-class QuadController:
+def quad_training_envelope(
+    vehicle: Mapping[str, Any],
+    mass_scale: tuple[float, float],
+    thrust_scale: tuple[float, float],
+    motor_time_constant_s: tuple[float, float],
+) -> dict[str, list[float]]:
+    """The vehicle properties a quadrotor policy was trained across (stored in the contract's
+    ``robot.training_envelope``): thrust-to-weight and motor time constant ranges. The mass-
+    normalised CTBR action and the inertia-scaled rate loop make the rest scale-free."""
+    tw = 4.0 * vehicle["motor_max_thrust_n"] / (vehicle["mass_kg"] * 9.80665)
+    return {
+        "thrust_to_weight": [tw * thrust_scale[0] / mass_scale[1], tw * thrust_scale[1] / mass_scale[0]],
+        "motor_time_constant_s": list(motor_time_constant_s),
+    }
+
+
+def check_quad_compatible(
+    contract: PolicyContract,
+    vehicle: Any,
+    source: str,
+    control_rate_hz: float | None = None,
+    allow_outside_envelope: bool = False,
+) -> None:
+    """Refuse to fly ``vehicle`` (a VehicleConfig) with a policy that was not trained for it.
+
+    The vehicle's thrust-to-weight and motor time constant must lie inside the contract's
+    ``robot.training_envelope`` (unless ``allow_outside_envelope``), and the control rate must match.
+
+    Raises:
+        ContractMismatchError: naming the first mismatching contract field.
+    """
+    check_domain(contract, "quad", source)
+    env = contract.robot.get("training_envelope")
+    if env is None:
+        raise ContractMismatchError(source, "robot.training_envelope", None, "a quadrotor contract")
+    if not allow_outside_envelope:
+        for key, have in (
+            ("thrust_to_weight", vehicle.thrust_to_weight),
+            ("motor_time_constant_s", vehicle.motor_time_constant_s),
+        ):
+            lo, hi = env[key]
+            if not lo - 1e-9 <= have <= hi + 1e-9:
+                raise ContractMismatchError(
+                    source,
+                    f"robot.training_envelope.{key}",
+                    f"[{lo:.4g}, {hi:.4g}]",
+                    f"{have:.4g} ({vehicle.name})",
+                )
+    check_control_rate(contract, control_rate_hz, source)
+
+
+class QuadController(PolicyController):
     """Quadrotor policy + the contract's observation and action terms, for one vehicle.
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the vehicle
@@ -143,20 +197,12 @@ class QuadController:
         check_quad_compatible(
             policy.contract, vehicle, str(policy.path), control_rate_hz, allow_outside_envelope
         )
-        self.policy = policy
+        super().__init__(policy)
         self.vehicle = vehicle
-        self.observation = Observation(policy.contract.observation)
-        self.action_term = action_from_spec(policy.contract.action[0])
-        self.control_rate_hz = policy.contract.control_rate_hz
+        self.action_term = self.action_terms[0]
         look = next(s for s in policy.contract.observation if s.kind == "reference_lookahead")
         self.lookahead_points = int(look.params["num_points"])
         self.lookahead_horizon_s = float(look.params["horizon_s"])
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the previous action (call when control (re)starts)."""
-        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
-        self.last_obs: np.ndarray | None = None
 
     def step(
         self,
@@ -180,13 +226,6 @@ class QuadController:
             "body_rates": np.asarray(body_rates_radps, dtype=np.float64)[None],
             "ref_position": np.asarray(ref_position_m, dtype=np.float64)[None],
             "ref_lookahead": np.asarray(ref_lookahead_m, dtype=np.float64)[None],
-            "prev_action": self.prev_action,
             "aggressiveness": np.array([[aggressiveness]], dtype=np.float64),
         }
-        obs = self.observation(with_rotation(signals))
-        self.last_obs = obs
-        action = self.policy(obs)
-        cmd = self.action_term(action)
-        a = np.where(np.isfinite(action), action, 0.0)
-        self.prev_action = np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
-        return cmd[0]
+        return self.action_term(self.infer(with_rotation(signals)))[0]

@@ -40,6 +40,18 @@ class TermSpec:
         return d
 
 
+def _register(registry: dict[str, Any], cls: type, what: str) -> None:
+    """Add a term class under its ``kind``; a kind registered twice is an error (two classes
+    computing one kind differently would make a contract mean two things)."""
+    other = registry.get(cls.kind)  # type: ignore[attr-defined]
+    if other is not None and (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(
+            f"{what} term kind {cls.kind!r} is already registered by "  # type: ignore[attr-defined]
+            f"{other.__module__}.{other.__qualname__}; pick another kind for {cls.__module__}.{cls.__qualname__}"
+        )
+    registry[cls.kind] = cls  # type: ignore[attr-defined]
+
+
 class ObsTerm:
     """Base class: subclasses set ``kind`` and implement ``__call__(signals) -> [B, size]``."""
 
@@ -52,7 +64,7 @@ class ObsTerm:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.kind:
-            ObsTerm.registry[cls.kind] = cls
+            _register(ObsTerm.registry, cls, "observation")
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         raise NotImplementedError
@@ -107,7 +119,7 @@ class ActionTerm:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.kind:
-            ActionTerm.registry[cls.kind] = cls
+            _register(ActionTerm.registry, cls, "action")
 
 
 def action_from_spec(spec: TermSpec) -> Any:

@@ -1,0 +1,85 @@
+"""What every domain's controller shares: the policy, the contract's observation and action terms,
+the previous action, and the seam where a new policy is swapped in between two control steps.
+
+A domain's controller (``NavController``, ``QuadController``, ``ManipController``...) subclasses
+:class:`PolicyController`, checks that the policy fits its robot description, turns the domain's
+signals into the signal dict its terms read, calls :meth:`PolicyController.infer`, and maps the
+action to a command through its action terms and safety layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .contract import PolicyContract
+from .errors import ContractMismatchError
+from .policy import OnnxPolicy
+from .terms import Observation, action_from_spec
+
+SWAP_FIELDS = ("domain", "control_rate_hz", "robot", "joint_names", "observation", "action")
+"""Contract fields a swapped-in policy must share with the running one (the interface; provenance
+and evaluation may differ)."""
+
+
+class PolicyController:
+    """Policy + the contract's terms for one robot, batch size 1 (the robot).
+
+    Attributes:
+        policy: the running :class:`OnnxPolicy`.
+        observation: the contract's observation terms.
+        action_terms: the contract's action terms, in contract order.
+        control_rate_hz: the contract's rate (Hz).
+        prev_action: float32 [1, A], the last policy output clipped to [-1, 1] (NaN -> 0).
+        last_obs: float32 [1, N], the last observation (for logging and tests), None before any.
+    """
+
+    def __init__(self, policy: OnnxPolicy) -> None:
+        self.policy = policy
+        c = policy.contract
+        self.observation = Observation(c.observation)
+        self.action_terms = [action_from_spec(s) for s in c.action]
+        self.control_rate_hz = c.control_rate_hz
+        PolicyController.reset(self)
+
+    @property
+    def contract(self) -> PolicyContract:
+        return self.policy.contract
+
+    def reset(self) -> None:
+        """Forget the previous action (call when control (re)starts)."""
+        self.prev_action = np.zeros((1, self.policy.contract.action_size), dtype=np.float32)
+        self.last_obs: np.ndarray | None = None
+
+    def infer(self, signals: dict[str, np.ndarray]) -> np.ndarray:
+        """Observation from ``signals`` (single-row arrays; ``prev_action`` is added here), the
+        policy's raw action float32 [1, A]; remembers the action for the next observation."""
+        signals["prev_action"] = self.prev_action
+        obs = self.observation(signals)
+        self.last_obs = obs
+        action = self.policy(obs)
+        a = np.where(np.isfinite(action), action, 0.0)
+        self.prev_action = np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
+        return action
+
+    def swap_policy(self, policy: OnnxPolicy) -> None:
+        """Run ``policy`` from the next control step on, keeping the controller's state (previous
+        action, targets): call it between two steps. The new policy must have the same interface
+        (domain, rate, robot, joints, observation and action terms) as the running one.
+
+        Raises:
+            ContractMismatchError: naming the first field that differs; the running policy stays.
+        """
+        old, new = self.policy.contract.to_dict(), policy.contract.to_dict()
+        for key in SWAP_FIELDS:
+            if old[key] != new[key]:
+                raise ContractMismatchError(str(policy.path), key, _short(new[key]), _short(old[key]))
+        self.policy = policy
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, Mapping) and "terms" in value:
+        return [t["name"] + ":" + t["kind"] for t in value["terms"]]
+    return value

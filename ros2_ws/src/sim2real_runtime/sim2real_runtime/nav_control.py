@@ -1,0 +1,129 @@
+"""Running a navigation policy on a differential-drive robot: the compatibility check of a
+contract against a robot file, and :class:`NavController`, which turns a raw scan, odometry and a
+goal into a safe (v, w) with the very terms training used (and the collision guard, where the
+policy was trained with it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .contract import PolicyContract, check_control_rate, check_domain, get_path
+from .controller import PolicyController
+from .errors import ContractMismatchError
+from .policy import OnnxPolicy
+from .robot import RobotConfig
+from .safety import CollisionGuard
+
+# Robot fields a navigation policy depends on, with the absolute tolerance of the comparison.
+_EXACT_NAV_FIELDS: dict[str, float] = {
+    "footprint_length_m": 0.01,
+    "footprint_width_m": 0.01,
+    "lidar.num_beams": 0.0,
+    "lidar.fov_rad": 1e-3,
+    "lidar.mount_x_m": 0.02,
+}
+
+
+def check_nav_compatible(
+    contract: PolicyContract, robot: RobotConfig, source: str, control_rate_hz: float | None = None
+) -> None:
+    """Refuse to drive ``robot`` with a policy whose contract does not fit it.
+
+    Checks the geometry and sensor fields the observation depends on, that the robot can execute
+    the policy's action range and accelerations, and (if given) the control rate.
+
+    Raises:
+        ContractMismatchError: naming the first mismatching contract field.
+    """
+    check_domain(contract, "nav", source)
+    trained = contract.robot
+    actual = robot.as_dict()
+    for key, tol in _EXACT_NAV_FIELDS.items():
+        want, have = get_path(trained, key), get_path(actual, key)
+        if abs(float(want) - float(have)) > tol:
+            raise ContractMismatchError(source, f"robot.{key}", want, have)
+    for spec in contract.observation:
+        if spec.kind == "lidar_sectors":
+            if spec.params["num_beams"] != robot.lidar.num_beams:
+                raise ContractMismatchError(
+                    source,
+                    f"observation.{spec.name}.params.num_beams",
+                    spec.params["num_beams"],
+                    robot.lidar.num_beams,
+                )
+            if spec.params["range_clip_m"] > robot.lidar.range_max_m:
+                raise ContractMismatchError(
+                    source,
+                    f"observation.{spec.name}.params.range_clip_m",
+                    spec.params["range_clip_m"],
+                    f"lidar.range_max_m={robot.lidar.range_max_m}",
+                )
+    for spec in contract.action:
+        lo, hi, acc = spec.params["low"], spec.params["high"], spec.params["accel"]
+        checks = [
+            ("low[0]", lo[0], robot.min_linear_speed_mps, lo[0] >= robot.min_linear_speed_mps - 1e-9),
+            ("high[0]", hi[0], robot.max_linear_speed_mps, hi[0] <= robot.max_linear_speed_mps + 1e-9),
+            ("high[1]", hi[1], robot.max_angular_speed_radps, hi[1] <= robot.max_angular_speed_radps + 1e-9),
+            ("low[1]", lo[1], -robot.max_angular_speed_radps, lo[1] >= -robot.max_angular_speed_radps - 1e-9),
+            ("accel[0]", acc[0], robot.max_linear_accel_mps2, acc[0] <= robot.max_linear_accel_mps2 + 1e-9),
+            (
+                "accel[1]",
+                acc[1],
+                robot.max_angular_accel_radps2,
+                acc[1] <= robot.max_angular_accel_radps2 + 1e-9,
+            ),
+        ]
+        for name, want, have, ok in checks:
+            if not ok:
+                raise ContractMismatchError(source, f"action.{spec.name}.params.{name}", want, have)
+    check_control_rate(contract, control_rate_hz, source)
+
+
+class NavController(PolicyController):
+    """Navigation policy + the contract's observation and action terms for one robot.
+
+    Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
+    trained for a different robot.
+    """
+
+    def __init__(
+        self,
+        policy: OnnxPolicy,
+        robot: RobotConfig,
+        control_rate_hz: float | None = None,
+        collision_guard: bool | None = None,
+    ) -> None:
+        check_nav_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
+        period = 1.0 / policy.contract.control_rate_hz
+        if collision_guard is None:  # as in training (policies exported before the flag had none)
+            collision_guard = bool(policy.contract.action[0].params.get("collision_guard", False))
+        self.guard = CollisionGuard(robot, period) if collision_guard else None
+        self.robot = robot
+        super().__init__(policy)
+        self.action_term = self.action_terms[0]
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous action and command (call at every new goal)."""
+        super().reset()
+        self.prev_cmd = np.zeros((1, 2))
+        self.last_cap: np.ndarray | None = None  # the guard's speed cap [1] (m/s) at the last step
+
+    def step(
+        self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
+    ) -> np.ndarray:
+        """One control step: raw scan [num_beams], pose [3], twist [2], goal [2] -> command (v, w) [2]."""
+        signals = {
+            "scan_ranges": np.asarray(ranges_m, dtype=np.float32)[None],
+            "pose": np.asarray(pose, dtype=np.float64)[None],
+            "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
+            "twist": np.asarray(twist, dtype=np.float64)[None],
+        }
+        action = self.infer(signals)
+        cmd = self.action_term(action, self.prev_cmd)
+        if self.guard is not None:
+            self.last_cap = self.guard.max_speed(signals["scan_ranges"])
+            cmd = self.guard.apply(cmd, self.last_cap)
+        self.prev_cmd = cmd
+        return cmd[0]
