@@ -159,7 +159,8 @@ def _check_derived(source: str, control_rate_hz: float, action: tuple[TermSpec, 
             raise ConfigError(
                 source,
                 f"action.terms[{i}].params.dt_s",
-                f"{dt} s contradicts control_rate_hz {control_rate_hz:g} (period {1.0 / control_rate_hz:g} s)",
+                f"{dt} s contradicts control_rate_hz {control_rate_hz:g} "
+                f"(period {1.0 / control_rate_hz:g} s)",
             )
 
 

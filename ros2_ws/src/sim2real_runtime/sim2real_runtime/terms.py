@@ -47,7 +47,8 @@ def _register(registry: dict[str, Any], cls: type, what: str) -> None:
     if other is not None and (other.__module__, other.__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(
             f"{what} term kind {cls.kind!r} is already registered by "  # type: ignore[attr-defined]
-            f"{other.__module__}.{other.__qualname__}; pick another kind for {cls.__module__}.{cls.__qualname__}"
+            f"{other.__module__}.{other.__qualname__}; "
+            f"pick another kind for {cls.__module__}.{cls.__qualname__}"
         )
     registry[cls.kind] = cls  # type: ignore[attr-defined]
 
