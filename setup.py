@@ -2,8 +2,8 @@
 
 ``pip install -e .`` installs four Python packages and the ``sim2real`` command:
 
-- ``sim2real_runtime`` (ros2_ws/src/sim2real_runtime): the policy contract, observation and
-  action terms, ONNX execution. numpy + onnxruntime only; also an ament_python package for colcon.
+- ``sim2real_runtime`` (ros2_ws/src/sim2real_runtime): the registry of domains, the policy
+  contract, observation and action terms, controllers, safety layers, ONNX execution. numpy + onnxruntime only; also an ament_python package for colcon.
 - ``sim2real_ros`` (ros2_ws/src/sim2real_ros): the transport interface and its rclpy and Cyclone
   DDS adapters, ROS 2 message types for DDS, message conversions.
 - ``nav_policy`` (ros2_ws/src/nav_policy): the navigation node (also a colcon package with launch
@@ -20,6 +20,7 @@ setup(
     python_requires=">=3.10",
     packages=[
         "sim2real_runtime",
+        "sim2real_runtime.domains",
         "sim2real_ros",
         "nav_policy",
         "quad_policy",
