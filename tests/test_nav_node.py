@@ -120,7 +120,7 @@ def test_goal_reached_stops(transport, jackal):
 
 
 def test_watchdog_zero_within_one_period_of_timeout(transport, jackal):
-    node = make_node(transport, scan_timeout_s=0.25, control_rate_hz=50.0)
+    node = make_node(transport, scan_timeout_s=0.25, loop_rate_hz=50.0)
     node.on_goal(goal_msg(5.0, 0.0))
     drive(node, jackal, transport.clock, 20)
     assert node.last_cmd[0] > 0.1

@@ -1,10 +1,11 @@
-"""The navigation policy node, written once against :class:`sim2real_ros.transport.Transport`.
+"""The navigation policy node: its I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`
+(which owns loading, the state topic, the schedule, the watchdog, the e-stop and the final check).
 
 Data flow: every LaserScan runs the control step at once (the scan is the freshest observation,
 so scan-in to command-out latency is the node's own compute time). The policy is evaluated on the
 scans at its contract's rate (decided from the scan stamps, so it works at any simulation speed)
 and its command is held between policy steps; every scan also refreshes the collision guard's
-speed cap. A steady-clock timer at ``control_rate_hz`` runs the watchdog and republishes the held
+speed cap. A steady-clock timer at ``loop_rate_hz`` runs the watchdog and republishes the held
 command, so a base controller with a command timeout keeps moving, and a stale input gives a zero
 command within one timer period.
 
@@ -22,33 +23,28 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from sim2real_ros import node_main
 from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
-from sim2real_ros.node_base import PolicyNodeBase
-from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
+from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.nav_control import NavController
 from sim2real_runtime.policy import OnnxPolicy
-from sim2real_runtime.robot import RobotConfig, load_robot
-from sim2real_runtime.safety import CollisionGuard, SafetyFilter, Watchdog
+from sim2real_runtime.robot import RobotConfig
+from sim2real_runtime.safety import CollisionGuard, SafetyFilter
 
-from .params import NavNodeParams, params_from_mapping, read_params_file
+from .params import NavNodeParams
 
 SCAN = "sensor_msgs/msg/LaserScan"
 ODOM = "nav_msgs/msg/Odometry"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
-BOOL = "std_msgs/msg/Bool"
-STRING = "std_msgs/msg/String"
 TWIST = "geometry_msgs/msg/Twist"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 
-TYPE_CHECK_PERIOD_S = 1.0
-"""How often the node compares the types published on its input topics with what it expects."""
 PROGRESS_M = 0.1
 """Getting this much closer to the goal counts as progress (blocked detection)."""
 
@@ -76,8 +72,10 @@ def limits_of(params: NavNodeParams, robot: RobotConfig) -> tuple[np.ndarray, np
     return np.array([-v_rev, -w_max]), np.array([v_max, w_max]), np.array([a_v, a_w])
 
 
-class NavPolicyNode(PolicyNodeBase):
-    """The node. Construct it with a transport and parameters; it never raises on bad input.
+class NavPolicyNode(PolicyNode):
+    """The navigation I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`: scans,
+    odometry and goals in, (v, w) out. Construct it with a transport and parameters; it never
+    raises on bad input.
 
     Args:
         transport: rclpy or DDS transport.
@@ -85,93 +83,77 @@ class NavPolicyNode(PolicyNodeBase):
         param_errors: errors met while reading the parameters; any puts the node in ``error``.
     """
 
+    DOMAIN = "nav"
+    PARAMS = NavNodeParams
     ALARM_PREFIXES = ("stopped", "error", "blocked")
+    SCHEDULE_ON_NODE_CLOCK = False  # the policy runs on the scans' stamps
+    p: NavNodeParams
 
-    def __init__(
-        self, transport: Transport, params: NavNodeParams, param_errors: Sequence[Exception] = ()
-    ) -> None:
-        self.t = transport
-        self.p = params
-        self.log = transport.log
-        self.fault: str | None = None
-        self.controller: NavController | None = None
-        self.guard: CollisionGuard | None = None
-        self.robot: RobotConfig | None = None
-        self.filter = SafetyFilter(np.zeros(2), np.zeros(2), np.zeros(2))  # zero until loaded
-        for err in param_errors:
-            self.log.error(f"parameter: {err}")
-        if param_errors:
-            self.fault = f"bad parameter {getattr(param_errors[0], 'field', '')}".strip()
-        else:
-            self._load()
+    # ----------------------------------------------------------------------------- set-up
 
-        self.watchdog = Watchdog({"scan": params.scan_timeout_s, "odom": params.odom_timeout_s})
+    def load_description(self) -> RobotConfig:
+        return self.domain.load_description(self.p.robot)
+
+    def make_controller(
+        self, policy: OnnxPolicy, description: RobotConfig, control_rate_hz: float | None
+    ) -> NavController:
+        p = self.p
+        self.guard = None
+        low, high, rate = limits_of(p, description)
+        self.filter = SafetyFilter(low, high, rate)
+        controller = self.domain.controller(
+            policy, description, control_rate_hz, collision_guard=p.collision_guard
+        )
+        if p.collision_guard:
+            self.guard = CollisionGuard(description, 1.0 / controller.control_rate_hz)
+        return controller
+
+    def loaded_message(self, policy: OnnxPolicy) -> str:
+        lo, hi = self.filter.low, self.filter.high
+        guard = "on" if self.guard else "off"
+        return (
+            f"loaded {policy.path} for {self.description.name}: policy at "
+            f"{self.controller.control_rate_hz:g} Hz, limits v [{lo[0]:g}, {hi[0]:g}] m/s, "
+            f"w +-{hi[1]:g} rad/s, collision guard {guard}"
+        )
+
+    def watchdog_timeouts(self) -> dict[str, float]:
+        return {"scan": self.p.scan_timeout_s, "odom": self.p.odom_timeout_s}
+
+    def setup_io(self) -> None:
+        p = self.p
+        self.robot: RobotConfig | None = self.description
+        if self.controller is None:  # zero limits until a policy is loaded: only stops leave
+            self.filter = SafetyFilter(np.zeros(2), np.zeros(2), np.zeros(2))
+            self.guard: CollisionGuard | None = None
         self.scan: np.ndarray | None = None
         self.scan_stamp_s: float | None = None
         self.pose: np.ndarray | None = None
         self.twist: np.ndarray | None = None
         self.odom_frame: str | None = None
         self.goal: np.ndarray | None = None
-        self.estop = False
         self.input_fault: dict[str, str] = {}  # topic -> why its last message was refused
-        self.type_fault: dict[str, str] = {}  # topic -> wrong type seen on it
         self.target = np.zeros(2)  # the policy's latest command (held between policy steps)
         self.target_stamp_s: float | None = None  # stamp of the scan that last refreshed it
         self.cap = np.array([np.inf, np.inf])  # the collision guard's latest upper bounds
-        self.last_policy_stamp_s: float | None = None
-        self.next_policy_s: float | None = None  # scan stamp at which the policy runs next (s)
         self.best_dist = math.inf
         self.progress_time_s = 0.0
-        self.state = ""
-        self.published = 0  # commands published (for tests and benchmarks)
         self.last_cmd = np.zeros(2)
-
-        p = params
         self.cmd_type = TWIST_STAMPED if p.cmd_vel_stamped else TWIST
-        self._cmd_cls = transport.msg(self.cmd_type)
-        self._str_cls = transport.msg(STRING)
-        self.cmd_pub = transport.publisher(p.cmd_vel_topic, self.cmd_type, DEFAULT)
-        self.state_pub = transport.publisher(p.state_topic, STRING, LATCHED)
-        self.inputs = {
-            p.scan_topic: SCAN,
-            p.odom_topic: ODOM,
-            p.goal_topic: POSE_STAMPED,
-            p.estop_topic: BOOL,
-        }
-        self._set_state("error: " + self.fault if self.fault else "idle")
+        self._cmd_cls = self.t.msg(self.cmd_type)
+        self.cmd_pub = self.t.publisher(p.cmd_vel_topic, self.cmd_type, DEFAULT)
+
+    def initial_state(self) -> str:
+        return "idle"
+
+    def on_started(self) -> None:
         self._publish_stop()
-        # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
-        transport.subscribe(p.scan_topic, SCAN, SENSOR_DATA, self.on_scan)
-        transport.subscribe(p.odom_topic, ODOM, SENSOR_DATA, self.on_odom)
-        transport.subscribe(p.goal_topic, POSE_STAMPED, DEFAULT, self.on_goal)
-        transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
-        transport.timer(1.0 / p.control_rate_hz, self.on_tick)
-        transport.timer(TYPE_CHECK_PERIOD_S, self.check_types)
 
-    # ----------------------------------------------------------------------------- set-up
-
-    def _load(self) -> None:
+    def subscribe_inputs(self) -> None:
         p = self.p
-        try:
-            self.robot = load_robot(p.robot)
-            low, high, rate = limits_of(p, self.robot)
-            self.filter = SafetyFilter(low, high, rate)
-            policy = OnnxPolicy(p.policy_path)
-            self.controller = NavController(policy, self.robot, collision_guard=p.collision_guard)
-            if p.collision_guard:
-                self.guard = CollisionGuard(self.robot, 1.0 / self.controller.control_rate_hz)
-            guard = "on" if self.guard else "off"
-            self.log.info(
-                f"loaded {policy.path} for {self.robot.name}: policy at "
-                f"{self.controller.control_rate_hz:g} Hz, limits v [{low[0]:g}, {high[0]:g}] m/s, "
-                f"w +-{high[1]:g} rad/s, collision guard {guard}"
-            )
-        except Sim2RealError as exc:
-            self.fault = f"cannot load the policy: {exc}"
-            self.log.error(self.fault)
-        except Exception as exc:  # a broken file can make any library raise; the node stays up
-            self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
-            self.log.error(self.fault)
+        self.subscribe(p.scan_topic, SCAN, SENSOR_DATA, self.on_scan)
+        self.subscribe(p.odom_topic, ODOM, SENSOR_DATA, self.on_odom)
+        self.subscribe(p.goal_topic, POSE_STAMPED, DEFAULT, self.on_goal)
 
     # ----------------------------------------------------------------------------- callbacks
 
@@ -214,43 +196,26 @@ class NavPolicyNode(PolicyNodeBase):
         self.goal = np.array([x, y])
         self.best_dist = math.inf
         self.progress_time_s = self.t.now_s()
-        self.last_policy_stamp_s = self.next_policy_s = None
+        self.scheduler.reset()
         self.target = np.zeros(2)
         if self.controller is not None:
             self.controller.reset()
         self.log.info(f"new goal ({x:.2f}, {y:.2f}) in '{frame or self.odom_frame}'")
         self.control()
 
-    def on_estop(self, msg: Any) -> None:
-        was = self.estop
-        self.estop = bool(msg.data)
-        if self.estop and not was:
-            self.log.warning(f"{self.p.estop_topic}: e-stop engaged")
+    def on_estop_changed(self) -> None:
+        if self.estop:
             self._publish_stop()
-        elif was and not self.estop:
-            self.log.info(f"{self.p.estop_topic}: e-stop released")
         self._set_state(self._stop_reason() or self._driving_state())
 
     def on_tick(self) -> None:
-        """Watchdog and heartbeat (steady clock, ``control_rate_hz``)."""
+        """Watchdog and heartbeat (steady clock, ``loop_rate_hz``)."""
         why = self._stop_reason()
         if why is not None:
             self._set_state(why)
             self._publish_stop()
         else:
             self._publish(self.filter(self.target, self.t.now_s(), self.cap), self.target_stamp_s)
-
-    def check_types(self) -> None:
-        """Log (and stop for) an input topic that someone publishes with another message type."""
-        for topic, expected in self.inputs.items():
-            wrong = sorted(ty for ty in self.t.publisher_types(topic) if ty != expected)
-            if wrong:
-                why = f"{topic} is published as {', '.join(wrong)}; this node reads {expected}"
-                if self.type_fault.get(topic) != why:
-                    self.log.error(why)
-                self.type_fault[topic] = why
-            else:
-                self.type_fault.pop(topic, None)
 
     # ----------------------------------------------------------------------------- control
 
@@ -301,16 +266,8 @@ class NavPolicyNode(PolicyNodeBase):
         self._set_state("blocked" if blocked else "driving")
 
         stamp = self.scan_stamp_s
-        period = 1.0 / self.controller.control_rate_hz
-        last, due = self.last_policy_stamp_s, self.next_policy_s
-        # The policy runs at exactly its contract's rate on the scan stamps: due times advance by
-        # one period (a tenth of a period early still counts, for stamp jitter); after a gap
-        # longer than a period, or a clock that went backwards (a restarted simulator), they
-        # restart from this scan.
-        restart = last is None or due is None or stamp is None or stamp < last or stamp >= due + period
-        policy_step = restart or stamp >= due - 0.1 * period
+        policy_step = self.scheduler.due(stamp)
         if policy_step:
-            self.next_policy_s = stamp + period if restart or stamp is None else due + period
             try:
                 self.target = np.asarray(
                     self.controller.step(self.scan, self.pose, self.twist, self.goal), dtype=np.float64
@@ -319,7 +276,6 @@ class NavPolicyNode(PolicyNodeBase):
                 self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
                 self.target = np.zeros(2)
                 policy_step = False  # its guard cap is not this scan's
-            self.last_policy_stamp_s = stamp
         if self.guard is not None:
             # The controller's guard has just read this scan on a policy step; reuse its cap.
             cap = self.controller.last_cap if policy_step else None
@@ -329,10 +285,9 @@ class NavPolicyNode(PolicyNodeBase):
         self.target_stamp_s = stamp
         self._publish(self.filter(self.target, now, self.cap), stamp)
 
-    def shutdown(self) -> None:
-        """Leave the robot standing: a last zero command and the state ``stopped: shutdown``."""
+    def send_safe_stop(self) -> None:
+        """Leave the robot standing: a last zero command."""
         self.goal = None
-        self._set_state("stopped: shutdown")
         self._publish_stop()
 
     # ----------------------------------------------------------------------------- output
@@ -341,10 +296,7 @@ class NavPolicyNode(PolicyNodeBase):
         """Publish ``cmd`` (v, w). A TwistStamped carries ``stamp_s``, the stamp of the scan the
         command was computed from (so a base controller's command timeout also catches a stalled
         perception pipeline), or the node clock for stops."""
-        # SafetyFilter guarantees this; checked again because nothing else stands before the robot.
-        lo, hi = self.filter.low, self.filter.high
-        v, w = float(cmd[0]), float(cmd[1])
-        if not (lo[0] <= v <= hi[0] and lo[1] <= w <= hi[1]):  # also false for NaN
+        if not self.final_check(cmd, self.filter.low, self.filter.high):
             cmd = self.filter.stop(self.t.now_s())
         self.last_cmd = cmd
         stamp = self.t.now_s() if stamp_s is None else stamp_s
@@ -366,24 +318,8 @@ class NavPolicyNode(PolicyNodeBase):
 
 # --------------------------------------------------------------------------------- entry points
 
-SPEC = node_main.NodeSpec(
-    name="nav_policy",
-    description="Run the navigation policy node.",
-    make_node=NavPolicyNode,
-    params_from_mapping=params_from_mapping,
-    read_params_file=read_params_file,
-)
-
-
-def run_dds(argv: Sequence[str] | None = None) -> int:
-    """``sim2real deploy nav``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
-    return node_main.run_dds(SPEC, argv)
-
-
-def main() -> int:
-    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
-    return node_main.main(SPEC)
-
+NODE = NavPolicyNode
+run_dds, main = node_main.entry_points(node_main.spec_for(NODE, "Run the navigation policy node."))
 
 if __name__ == "__main__":
     sys.exit(main())

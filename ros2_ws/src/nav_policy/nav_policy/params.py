@@ -7,19 +7,18 @@ Limits given as 0 take the robot file's value; a limit above the robot's is refu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from sim2real_ros import node_params
-from sim2real_runtime.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class NavNodeParams:
-    """Parameters of the nav_policy node (ROS 2 parameter names are the field names)."""
+class NavNodeParams(node_params.NodeParams):
+    """Parameters of the nav_policy node (ROS 2 parameter names are the field names); the common
+    ones (policy_path, estop_topic, state_topic, loop_rate_hz, control_rate_hz, use_sim_time) are
+    :class:`sim2real_ros.node_params.NodeParams`'. The policy runs at its contract's rate on the
+    scans' stamps; ``loop_rate_hz`` (50 Hz) is the watchdog and command heartbeat."""
 
-    policy_path: str = ""
-    """Policy directory or ``policy.onnx`` file."""
+    POSITIVE = ("scan_timeout_s", "odom_timeout_s", "goal_tolerance_m", "blocked_timeout_s")
     robot: str = "jackal"
     """Robot name under ``sim_assets/`` or a path to a ``robot.yaml``."""
     scan_topic: str = "/scan"
@@ -28,8 +27,6 @@ class NavNodeParams:
     """nav_msgs/Odometry input (REP-105: pose in ``odom``, twist in ``base_link``)."""
     goal_topic: str = "/goal_pose"
     """geometry_msgs/PoseStamped goals, in the odometry frame (what RViz's 2D Goal Pose sends)."""
-    estop_topic: str = "/estop"
-    """std_msgs/Bool e-stop: True stops the robot until False is received."""
     cmd_vel_topic: str = "/cmd_vel"
     """geometry_msgs/Twist (or TwistStamped, see ``cmd_vel_stamped``) output."""
     cmd_vel_stamped: bool = False
@@ -38,9 +35,6 @@ class NavNodeParams:
     """std_msgs/String state output (latched): idle, driving, goal_reached, blocked, stopped:..., error:..."""
     base_frame: str = "base_link"
     """frame_id of TwistStamped commands."""
-    control_rate_hz: float = 50.0
-    """Safety loop rate (Hz): watchdog checks and command heartbeat. The policy itself runs at its
-    contract's rate, on scan arrival."""
     scan_timeout_s: float = 0.25
     """A scan older than this (host steady clock) stops the robot."""
     odom_timeout_s: float = 0.25
@@ -61,19 +55,6 @@ class NavNodeParams:
     """Angular acceleration limit (rad/s^2); 0 = the robot's."""
     collision_guard: bool = True
     """Cap the forward speed from the raw scan on every scan (independent of the policy)."""
-    use_sim_time: bool = False
-    """Node clock follows /clock (simulators)."""
 
 
-POSITIVE = ("control_rate_hz", "scan_timeout_s", "odom_timeout_s", "goal_tolerance_m", "blocked_timeout_s")
-
-
-def params_from_mapping(values: dict[str, Any], source: str) -> tuple[NavNodeParams, list[ConfigError]]:
-    """Parameters from a name -> value mapping, and the errors of the entries that were refused
-    (see :func:`sim2real_ros.node_params.params_from_mapping`)."""
-    return node_params.params_from_mapping(NavNodeParams, values, source, POSITIVE)
-
-
-def read_params_file(path: str | Path, node_name: str = "nav_policy") -> dict[str, Any]:
-    """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
-    return node_params.read_params_file(path, node_name)
+params_from_mapping, read_params_file = node_params.readers(NavNodeParams, "nav_policy")

@@ -30,6 +30,38 @@ class NodeSpec:
     read_params_file: Callable[[str], dict[str, Any]]
 
 
+def spec_for(node_cls: Any, description: str) -> NodeSpec:
+    """The spec of a :class:`sim2real_ros.policy_node.PolicyNode` subclass: its ROS name is its
+    domain's node package (``<domain>_policy``), its parameters its ``PARAMS`` dataclass."""
+    from sim2real_runtime.domains import get_domain
+
+    from .node_params import params_from_mapping, read_params_file
+
+    name = get_domain(node_cls.DOMAIN).node_package
+    return NodeSpec(
+        name=name,
+        description=description,
+        make_node=node_cls,
+        params_from_mapping=lambda values, source: params_from_mapping(node_cls.PARAMS, values, source),
+        read_params_file=lambda path: read_params_file(path, name),
+    )
+
+
+def entry_points(spec: NodeSpec) -> tuple[Callable[[Sequence[str] | None], int], Callable[[], int]]:
+    """``(run_dds(argv=None), main())`` of a node package: ``sim2real deploy <domain>`` calls
+    ``<domain>_policy.node.run_dds``; the ``<pkg>_node`` console script calls ``main``."""
+
+    def run(argv: Sequence[str] | None = None) -> int:
+        """The node on the Cyclone DDS transport (no ROS 2 needed)."""
+        return run_dds(spec, argv)
+
+    def console_main() -> int:
+        """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
+        return main(spec)
+
+    return run, console_main
+
+
 def build_arg_parser(spec: NodeSpec) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=f"{spec.name}_node", description=spec.description)
     ap.add_argument("--params-file", help=f"ROS 2 parameters YAML ({spec.name}: ros__parameters: ...)")

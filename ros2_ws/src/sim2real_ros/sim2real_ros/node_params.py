@@ -8,15 +8,48 @@ so a node can stay up, say what is wrong, and refuse to move the robot.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
 from sim2real_runtime.errors import ConfigError
 
 P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class NodeParams:
+    """The parameters every policy node has, with one meaning in every domain. A domain's
+    parameters extend this class (redeclaring a field changes only its default).
+
+    ``POSITIVE`` (class variable) names the fields that must be > 0; :meth:`check` adds a
+    domain's own rules.
+    """
+
+    POSITIVE: ClassVar[tuple[str, ...]] = ()
+
+    policy_path: str = ""
+    """Policy directory or ``policy.onnx`` file."""
+    estop_topic: str = "/estop"
+    """std_msgs/Bool e-stop: True engages it until False is received (what the node then does is
+    the domain's: stop, descend, hold)."""
+    state_topic: str = "/policy_node/state"
+    """std_msgs/String state output (latched): ``error: <why>`` and the domain's states."""
+    loop_rate_hz: float = 50.0
+    """The steady-clock safety/command loop (Hz, host clock): watchdog, e-stop, command heartbeat
+    or setpoint stream; it keeps running when the simulator and its /clock die."""
+    control_rate_hz: float = 0.0
+    """The policy rate the node expects (Hz): 0 takes the contract's; any other value must equal
+    the contract's, else the policy is refused naming ``control_rate_hz``."""
+    use_sim_time: bool = False
+    """Node clock follows /clock (simulators)."""
+
+    def check(self, source: str) -> list[ConfigError]:
+        """A domain's own rules beyond types, POSITIVE and ``max_* >= 0`` (override)."""
+        return []
 
 
 def _coerce(name: str, default: Any, value: Any, source: str) -> Any:
@@ -61,7 +94,25 @@ def params_from_mapping(
         except ConfigError as exc:
             errors.append(exc)
     params = cls(**ok)
-    for name in positive:
+    if isinstance(params, NodeParams):
+        positive = (*positive, "loop_rate_hz", *type(params).POSITIVE)
+        if not params.control_rate_hz >= 0:
+            errors.append(
+                ConfigError(
+                    source,
+                    "control_rate_hz",
+                    f"must be >= 0 (0: the contract's), got {params.control_rate_hz}",
+                )
+            )
+        elif params.control_rate_hz > params.loop_rate_hz:
+            errors.append(
+                ConfigError(
+                    source,
+                    "loop_rate_hz",
+                    f"must be >= control_rate_hz ({params.control_rate_hz}), got {params.loop_rate_hz}",
+                )
+            )
+    for name in dict.fromkeys(positive):
         if not getattr(params, name) > 0:
             errors.append(ConfigError(source, name, f"must be > 0, got {getattr(params, name)}"))
     for name in fields:
@@ -70,7 +121,26 @@ def params_from_mapping(
             errors.append(ConfigError(source, name, f"must be >= 0, got {v}"))
     if "policy_path" in fields and not params.policy_path:
         errors.append(ConfigError(source, "policy_path", "required: a policy directory or policy.onnx"))
+    if isinstance(params, NodeParams):
+        errors.extend(params.check(source))
     return params, errors
+
+
+def readers(
+    cls: type[P], node_name: str
+) -> tuple[Callable[[dict[str, Any], str], tuple[P, list[ConfigError]]], Callable[..., dict[str, Any]]]:
+    """``(params_from_mapping(values, source), read_params_file(path, node_name=node_name))`` for
+    the parameters class ``cls`` of the node ``node_name``."""
+
+    def from_mapping(values: dict[str, Any], source: str) -> tuple[P, list[ConfigError]]:
+        """Parameters from a name -> value mapping, and the errors of the refused entries."""
+        return params_from_mapping(cls, values, source)
+
+    def read_file(path: str | Path, node_name: str = node_name) -> dict[str, Any]:
+        """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters file."""
+        return read_params_file(path, node_name)
+
+    return from_mapping, read_file
 
 
 def read_params_file(path: str | Path, node_name: str) -> dict[str, Any]:
