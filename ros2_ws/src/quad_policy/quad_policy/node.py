@@ -1,11 +1,12 @@
-"""The quadrotor policy node, written once against :class:`sim2real_ros.transport.Transport`.
+"""The quadrotor policy node: its I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`
+(which owns loading, the state topic, the schedule, the watchdog, the e-stop and the final check).
 
 Inputs: odometry (nav_msgs/Odometry in ENU/FLU, or px4_msgs/VehicleOdometry in NED/FRD,
 converted), a reference (geometry_msgs/PoseStamped to hold, or a nav_msgs/Path whose pose stamps
 say when each point is due), an e-stop, PX4's VehicleStatus (arming and mode), and the run-time
 parameter ``aggressiveness``.
 
-A steady-clock timer at ``publish_rate_hz`` (200 Hz) runs everything: the watchdog, the policy at
+A steady-clock timer at ``loop_rate_hz`` (200 Hz) runs everything: the watchdog, the policy at
 its contract's rate (scheduled on the node clock, so it also runs at any simulation speed), the
 safety layer (:class:`sim2real_runtime.quad_control.QuadSafety`) and the setpoint stream.
 
@@ -28,23 +29,20 @@ inside the limits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from sim2real_ros import node_main, px4
-from sim2real_ros.node_base import PolicyNodeBase
-from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport, stamp_to_s
-from sim2real_runtime.errors import Sim2RealError
+from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.quad_control import QuadController, QuadSafety, QuadSafetyConfig
 from sim2real_runtime.quad_reference import SampledReference, lookahead_times
 from sim2real_runtime.rotations import quat_to_matrix
-from sim2real_runtime.safety import Watchdog
-from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig, load_vehicle
+from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
-from .params import QuadNodeParams, params_from_mapping, read_params_file
+from .params import QuadNodeParams
 
 ODOM = "nav_msgs/msg/Odometry"
 PX4_ODOM = "px4_msgs/msg/VehicleOdometry"
@@ -53,8 +51,6 @@ OFFBOARD_MODE = "px4_msgs/msg/OffboardControlMode"
 RATES_SETPOINT = "px4_msgs/msg/VehicleRatesSetpoint"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
 PATH = "nav_msgs/msg/Path"
-BOOL = "std_msgs/msg/Bool"
-STRING = "std_msgs/msg/String"
 TWIST = "geometry_msgs/msg/Twist"
 
 
@@ -62,115 +58,105 @@ def _quat_wxyz(q: Any) -> np.ndarray:
     return np.array([q.w, q.x, q.y, q.z], dtype=np.float64)
 
 
-class QuadNode(PolicyNodeBase):
-    """The node. Construct it with a transport and parameters; it never raises on bad input."""
+class QuadNode(PolicyNode):
+    """The quadrotor I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`: odometry,
+    references and (PX4) vehicle status in, CTBR setpoints out, and the descent and failsafe
+    modes. Construct it with a transport and parameters; it never raises on bad input."""
 
+    DOMAIN = "quad"
+    PARAMS = QuadNodeParams
     ALARM_PREFIXES = ("descending", "failsafe", "error")
+    ESTOP_ACTION = ": descending"
+    p: QuadNodeParams
 
-    def __init__(
-        self, transport: Transport, params: QuadNodeParams, param_errors: Sequence[Exception] = ()
-    ) -> None:
-        self.t = transport
-        self.p = p = params
-        self.log = transport.log
-        self.fault: str | None = None
-        self.controller: QuadController | None = None
-        self.safety: QuadSafety | None = None
-        self.vehicle: VehicleConfig | None = None
-        for err in param_errors:
-            self.log.error(f"parameter: {err}")
-        if param_errors:
-            self.fault = f"bad parameter {getattr(param_errors[0], 'field', '')}".strip()
-        else:
-            self._load()
+    # ----------------------------------------------------------------------------- set-up
+
+    def load_description(self) -> VehicleConfig:
+        return self.domain.load_description(self.p.vehicle)
+
+    def make_controller(
+        self, policy: OnnxPolicy, description: VehicleConfig, control_rate_hz: float | None
+    ) -> QuadController:
+        p = self.p
+        fraction = p.max_thrust_fraction
+        if p.interface == "crazyflie":
+            # Crazyswarm2 and the firmware clip the legacy thrust at 60000 of 65535: above that
+            # a command would be cut silently, so the limit says so instead.
+            fraction = min(fraction, (px4.CF_MAX_THRUST_U16 / 65535.0) ** 2)
+        controller = self.domain.controller(
+            policy, description, control_rate_hz, allow_outside_envelope=p.allow_outside_envelope
+        )
+        cfg = QuadSafetyConfig(
+            max_tilt_deg=p.max_tilt_deg,
+            max_thrust_fraction=fraction,
+            geofence_min_m=p.geofence_min_m,
+            geofence_max_m=p.geofence_max_m,
+            max_rates_radps=tuple(controller.action_term.high[1:]),
+        )
+        self.safety = self.domain.safety(description, cfg)
+        return controller
+
+    def loaded_message(self, policy: OnnxPolicy) -> str:
+        p, v = self.p, self.description
+        return (
+            f"loaded {policy.path} for {v.name} ({p.interface}): policy at "
+            f"{self.controller.control_rate_hz:g} Hz, commands at {p.loop_rate_hz:g} Hz, "
+            f"thrust <= {self.safety.high[0] * v.mass_kg:.3g} N, tilt <= {p.max_tilt_deg:g} deg"
+        )
+
+    def watchdog_timeouts(self) -> dict[str, float]:
+        return {"odom": self.p.odom_timeout_s}
+
+    def setup_io(self) -> None:
+        p, t = self.p, self.t
+        self.vehicle: VehicleConfig | None = self.description
+        if self.controller is None:
+            self.safety: QuadSafety | None = None
         self.aggressiveness = p.aggressiveness
-        self.watchdog = Watchdog({"odom": p.odom_timeout_s})
         # Latest odometry in ENU/FLU: position, attitude (w, x, y, z), velocity, body rates.
         self.odom: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.odom_fault: str | None = None
         self.reference: SampledReference | None = None
         self.hold_point: np.ndarray | None = None
-        self.estop = False
         self.armed = p.interface != "px4"  # the Crazyflie path has no arming state to read
         self.offboard = p.interface != "px4"
         self.engaged = False  # the policy is flying (reset on every (re)engagement)
-        self.next_policy_s: float | None = None
         self.target = np.array([STANDARD_GRAVITY_MPS2, 0.0, 0.0, 0.0])
         self.descend_since_s: float | None = None
-        self.state = ""
-        self.published = 0
         self.last_cmd: np.ndarray | None = None  # last (accel, rates) sent, for tests
         self.safety_events: dict[str, int] = {}
-
-        self._str_cls = transport.msg(STRING)
-        self.state_pub = transport.publisher(p.state_topic, STRING, LATCHED)
         if p.interface == "px4":
             ns = p.px4_namespace.rstrip("/")
-            self._mode_cls = transport.msg(OFFBOARD_MODE)
-            self._rates_cls = transport.msg(RATES_SETPOINT)
-            self.mode_pub = transport.publisher(
+            self._mode_cls = t.msg(OFFBOARD_MODE)
+            self._rates_cls = t.msg(RATES_SETPOINT)
+            self.mode_pub = t.publisher(
                 f"{ns}/fmu/in/offboard_control_mode", OFFBOARD_MODE, px4.PX4_CLIENT_QOS
             )
             self.cmd_topic = f"{ns}/fmu/in/vehicle_rates_setpoint"
-            self.rates_pub = transport.publisher(self.cmd_topic, RATES_SETPOINT, px4.PX4_CLIENT_QOS)
-            odom_topic = p.odom_topic or f"{ns}/fmu/out/vehicle_odometry"
+            self.rates_pub = self.command_pub = t.publisher(
+                self.cmd_topic, RATES_SETPOINT, px4.PX4_CLIENT_QOS
+            )
+            self.odom_topic = p.odom_topic or f"{ns}/fmu/out/vehicle_odometry"
         else:
-            self._twist_cls = transport.msg(TWIST)
+            self._twist_cls = t.msg(TWIST)
             self.cmd_topic = f"/{p.cf_name}/cmd_vel_legacy"
-            self.cmd_pub = transport.publisher(self.cmd_topic, TWIST, DEFAULT)
-            odom_topic = p.odom_topic or f"/{p.cf_name}/odom"
-        self.odom_topic = odom_topic
-        self._set_state("error: " + self.fault if self.fault else "waiting: no odometry")
-        # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
-        if p.interface == "px4":
-            transport.subscribe(odom_topic, PX4_ODOM, px4.PX4_CLIENT_QOS, self.on_px4_odometry)
-            transport.subscribe(
-                f"{ns}/fmu/out/vehicle_status", PX4_STATUS, px4.PX4_CLIENT_QOS, self.on_px4_status
-            )
-        else:
-            transport.subscribe(odom_topic, ODOM, SENSOR_DATA, self.on_odometry)
-        transport.subscribe(p.reference_pose_topic, POSE_STAMPED, DEFAULT, self.on_reference_pose)
-        transport.subscribe(p.reference_path_topic, PATH, DEFAULT, self.on_reference_path)
-        transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
-        transport.watch_parameter("aggressiveness", self.set_aggressiveness)
-        transport.timer(1.0 / p.publish_rate_hz, self.on_tick)
+            self.cmd_pub = self.command_pub = t.publisher(self.cmd_topic, TWIST, DEFAULT)
+            self.odom_topic = p.odom_topic or f"/{p.cf_name}/odom"
 
-    # ----------------------------------------------------------------------------- set-up
+    def initial_state(self) -> str:
+        return "waiting: no odometry"
 
-    def _load(self) -> None:
+    def subscribe_inputs(self) -> None:
         p = self.p
-        try:
-            self.vehicle = load_vehicle(p.vehicle)
-            fraction = p.max_thrust_fraction
-            if p.interface == "crazyflie":
-                # Crazyswarm2 and the firmware clip the legacy thrust at 60000 of 65535: above that
-                # a command would be cut silently, so the limit says so instead.
-                fraction = min(fraction, (px4.CF_MAX_THRUST_U16 / 65535.0) ** 2)
-            cfg = QuadSafetyConfig(
-                max_tilt_deg=p.max_tilt_deg,
-                max_thrust_fraction=fraction,
-                geofence_min_m=p.geofence_min_m,
-                geofence_max_m=p.geofence_max_m,
-            )
-            policy = OnnxPolicy(p.policy_path)
-            self.controller = QuadController(
-                policy, self.vehicle, allow_outside_envelope=p.allow_outside_envelope
-            )
-            act = self.controller.action_term
-            cfg = QuadSafetyConfig(**{**vars(cfg), "max_rates_radps": tuple(act.high[1:])})
-            self.safety = QuadSafety(self.vehicle, cfg)
-            self.log.info(
-                f"loaded {policy.path} for {self.vehicle.name} ({p.interface}): policy at "
-                f"{self.controller.control_rate_hz:g} Hz, commands at {p.publish_rate_hz:g} Hz, "
-                f"thrust <= {self.safety.high[0] * self.vehicle.mass_kg:.3g} N, "
-                f"tilt <= {p.max_tilt_deg:g} deg"
-            )
-        except Sim2RealError as exc:
-            self.fault = f"cannot load the policy: {exc}"
-            self.log.error(self.fault)
-        except Exception as exc:  # a broken file can make any library raise; the node stays up
-            self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
-            self.log.error(self.fault)
+        if p.interface == "px4":
+            ns = p.px4_namespace.rstrip("/")
+            self.subscribe(self.odom_topic, PX4_ODOM, px4.PX4_CLIENT_QOS, self.on_px4_odometry)
+            self.subscribe(f"{ns}/fmu/out/vehicle_status", PX4_STATUS, px4.PX4_CLIENT_QOS, self.on_px4_status)
+        else:
+            self.subscribe(self.odom_topic, ODOM, SENSOR_DATA, self.on_odometry)
+        self.subscribe(p.reference_pose_topic, POSE_STAMPED, DEFAULT, self.on_reference_pose)
+        self.subscribe(p.reference_path_topic, PATH, DEFAULT, self.on_reference_path)
+        self.t.watch_parameter("aggressiveness", self.set_aggressiveness)
 
     def set_aggressiveness(self, value: float) -> str | None:
         """The run-time parameter: None if accepted, else why not."""
@@ -261,17 +247,10 @@ class QuadNode(PolicyNodeBase):
             return
         self.log.info(f"reference: path of {len(pts)} points until t = {times[-1]:.2f} s")
 
-    def on_estop(self, msg: Any) -> None:
-        was, self.estop = self.estop, bool(msg.data)
-        if self.estop and not was:
-            self.log.warning(f"{self.p.estop_topic}: e-stop engaged: descending")
-        elif was and not self.estop:
-            self.log.info(f"{self.p.estop_topic}: e-stop released")
-
     # ----------------------------------------------------------------------------- control
 
     def on_tick(self) -> None:
-        """The command loop (steady clock, ``publish_rate_hz``)."""
+        """The command loop (steady clock, ``loop_rate_hz``)."""
         if self.fault or self.safety is None or self.controller is None:
             self._set_state("error: " + (self.fault or "not loaded"))
             return
@@ -302,7 +281,7 @@ class QuadNode(PolicyNodeBase):
             self._set_state("waiting: " + ("not armed" if not self.armed else "not in offboard mode"))
             self._send_idle()
             return
-        if not self.engaged and not self._command_matched():
+        if not self.engaged and not self.command_matched(self.command_pub):
             # Reliable but volatile: what is sent before the autopilot's subscription has matched
             # is lost, and a Crazyflie's thrust-unlock setpoint must not be.
             self._set_state(f"waiting: no subscriber on {self.cmd_topic}")
@@ -316,13 +295,8 @@ class QuadNode(PolicyNodeBase):
                 self._send(np.zeros(4), allow_zero_thrust=True)
             self.controller.reset()
             self.hold_point = pos.copy()
-            self.next_policy_s = None
-        period = 1.0 / self.controller.control_rate_hz
-        due = self.next_policy_s
-        if due is None or now >= due - 0.1 * period or now < due - 2 * period:
-            self.next_policy_s = (
-                now + period if due is None or now >= due + period or now < due - 2 * period else due + period
-            )
+            self.scheduler.reset()
+        if self.scheduler.due(now):
             self.target = self._policy_step(now, pos, quat, vel, rates)
         cmd, why = self.safety(self.target, quat, pos)
         if why:
@@ -369,21 +343,13 @@ class QuadNode(PolicyNodeBase):
         self._set_state(f"descending: {why}")
         self._send(self.safety.descend(attitude))
 
-    def shutdown(self) -> None:
+    def send_safe_stop(self) -> None:
         """On exit: PX4 gets no more setpoints (its failsafe takes over within COM_OF_LOSS_T);
         a Crazyflie gets a last level descend command and its commander watchdog does the rest."""
-        self._set_state("stopped: shutdown")
         if self.p.interface == "crazyflie" and self.safety is not None and self.engaged:
             self._send(self.safety.descend(None))
 
     # ----------------------------------------------------------------------------- output
-
-    def _command_matched(self) -> bool:
-        """Whether the autopilot's command subscription has matched ours (DDS: subscriber_count,
-        rclpy: get_subscription_count)."""
-        pub = self.rates_pub if self.p.interface == "px4" else self.cmd_pub
-        count = getattr(pub, "subscriber_count", None) or getattr(pub, "get_subscription_count", None)
-        return count is None or count() > 0
 
     def _send_idle(self) -> None:
         """Not flying: PX4 gets its heartbeat and a level hover setpoint (needed to enter offboard);
@@ -399,7 +365,7 @@ class QuadNode(PolicyNodeBase):
         if allow_zero_thrust:
             lo[0] = 0.0
         c = np.asarray(cmd, dtype=np.float64)
-        if not (c.shape == (4,) and np.all(np.isfinite(c)) and np.all(c >= lo) and np.all(c <= hi)):
+        if not self.final_check(c, lo, hi):
             c = self.safety.level(None)
         thrust_n = float(c[0]) * self.vehicle.mass_kg
         full = 4.0 * self.vehicle.motor_max_thrust_n
@@ -417,24 +383,10 @@ class QuadNode(PolicyNodeBase):
 
 # --------------------------------------------------------------------------------- entry points
 
-SPEC = node_main.NodeSpec(
-    name="quad_policy",
-    description="Run the quadrotor policy node (PX4 offboard or Crazyswarm2).",
-    make_node=QuadNode,
-    params_from_mapping=params_from_mapping,
-    read_params_file=read_params_file,
+NODE = QuadNode
+run_dds, main = node_main.entry_points(
+    node_main.spec_for(NODE, "Run the quadrotor policy node (PX4 offboard or Crazyswarm2).")
 )
-
-
-def run_dds(argv: Sequence[str] | None = None) -> int:
-    """``sim2real deploy quad``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
-    return node_main.run_dds(SPEC, argv)
-
-
-def main() -> int:
-    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
-    return node_main.main(SPEC)
-
 
 if __name__ == "__main__":
     import sys

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from sim2real_ros import node_params
 from sim2real_runtime.errors import ConfigError
@@ -14,11 +12,13 @@ INTERFACES = ("px4", "crazyflie")
 
 
 @dataclass(frozen=True)
-class QuadNodeParams:
-    """Parameters of the quad_policy node (ROS 2 parameter names are the field names)."""
+class QuadNodeParams(node_params.NodeParams):
+    """Parameters of the quad_policy node (ROS 2 parameter names are the field names); the common
+    ones (policy_path, estop_topic, state_topic, loop_rate_hz, control_rate_hz, use_sim_time) are
+    :class:`sim2real_ros.node_params.NodeParams`'. ``loop_rate_hz`` (200 Hz) is the command loop:
+    watchdog, safety and setpoint stream; the policy runs inside it at its contract's rate."""
 
-    policy_path: str = ""
-    """Policy directory or ``policy.onnx`` file."""
+    POSITIVE = ("odom_timeout_s", "land_cutoff_s", "max_tilt_deg", "max_thrust_fraction")
     vehicle: str = "crazyflie_2_1"
     """Vehicle name under ``sim_assets/`` or a path to a ``vehicle.yaml`` (mass and thrust convert
     the policy's mass-normalised thrust)."""
@@ -42,17 +42,14 @@ class QuadNodeParams:
     reference_path_topic: str = "/reference_path"
     """nav_msgs/Path: follow it; each pose's header.stamp says when the vehicle should be there
     (node clock); the path's end is held."""
-    estop_topic: str = "/estop"
-    """std_msgs/Bool: True makes the vehicle level and descend (kill switches belong to the
-    autopilot and the radio)."""
     state_topic: str = "/quad_policy/state"
     """std_msgs/String state output (latched)."""
     aggressiveness: float = 0.5
     """The policy's user input in [0, 1] (tilt limit / smoothness trade-off); settable at run time
     (``ros2 param set``; on the DDS transport, std_msgs/Float64 on ``<state_topic>/../aggressiveness``)."""
-    publish_rate_hz: float = 200.0
-    """Command loop (Hz): watchdog, safety and setpoint stream. The policy runs at its contract's
-    rate inside it."""
+    loop_rate_hz: float = 200.0
+    """Command loop (Hz, steady clock): watchdog, safety and setpoint stream (PX4 wants a stream
+    well above 2 Hz; the e-stop makes the vehicle level and descend)."""
     odom_timeout_s: float = 0.1
     """Odometry older than this (host steady clock) -> the vehicle descends (crazyflie) or the node
     stops the offboard stream so PX4's failsafe takes over (px4)."""
@@ -68,41 +65,32 @@ class QuadNodeParams:
     """Upper corner of the allowed box in the world frame (m)."""
     allow_outside_envelope: bool = False
     """Fly a vehicle outside the thrust-to-weight / motor range the policy was trained across."""
-    use_sim_time: bool = False
-    """Node clock follows /clock (simulators)."""
 
-
-POSITIVE = ("publish_rate_hz", "odom_timeout_s", "land_cutoff_s", "max_tilt_deg", "max_thrust_fraction")
-
-
-def params_from_mapping(values: dict[str, Any], source: str) -> tuple[QuadNodeParams, list[ConfigError]]:
-    """Parameters from a name -> value mapping, and the errors of the refused entries."""
-    params, errors = node_params.params_from_mapping(QuadNodeParams, values, source, POSITIVE)
-    if params.interface not in INTERFACES:
-        errors.append(
-            ConfigError(source, "interface", f"expected one of {INTERFACES}, got {params.interface!r}")
-        )
-    if not 0.0 <= params.aggressiveness <= 1.0:
-        errors.append(
-            ConfigError(source, "aggressiveness", f"must be in [0, 1], got {params.aggressiveness}")
-        )
-    if not params.max_thrust_fraction <= 1.0:
-        errors.append(
-            ConfigError(source, "max_thrust_fraction", f"must be <= 1, got {params.max_thrust_fraction}")
-        )
-    if not params.max_tilt_deg < 90.0:
-        errors.append(ConfigError(source, "max_tilt_deg", f"must be < 90, got {params.max_tilt_deg}"))
-    if any(lo >= hi for lo, hi in zip(params.geofence_min_m, params.geofence_max_m, strict=True)):
-        errors.append(
-            ConfigError(
-                source,
-                "geofence_max_m",
-                f"{params.geofence_max_m} not above geofence_min_m {params.geofence_min_m}",
+    def check(self, source: str) -> list[ConfigError]:
+        errors = []
+        if self.interface not in INTERFACES:
+            errors.append(
+                ConfigError(source, "interface", f"expected one of {INTERFACES}, got {self.interface!r}")
             )
-        )
-    return params, errors
+        if not 0.0 <= self.aggressiveness <= 1.0:
+            errors.append(
+                ConfigError(source, "aggressiveness", f"must be in [0, 1], got {self.aggressiveness}")
+            )
+        if not self.max_thrust_fraction <= 1.0:
+            errors.append(
+                ConfigError(source, "max_thrust_fraction", f"must be <= 1, got {self.max_thrust_fraction}")
+            )
+        if not self.max_tilt_deg < 90.0:
+            errors.append(ConfigError(source, "max_tilt_deg", f"must be < 90, got {self.max_tilt_deg}"))
+        if any(lo >= hi for lo, hi in zip(self.geofence_min_m, self.geofence_max_m, strict=True)):
+            errors.append(
+                ConfigError(
+                    source,
+                    "geofence_max_m",
+                    f"{self.geofence_max_m} not above geofence_min_m {self.geofence_min_m}",
+                )
+            )
+        return errors
 
 
-def read_params_file(path: str | Path, node_name: str = "quad_policy") -> dict[str, Any]:
-    """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
-    return node_params.read_params_file(path, node_name)
+params_from_mapping, read_params_file = node_params.readers(QuadNodeParams, "quad_policy")
