@@ -1,4 +1,5 @@
-"""The arm (manipulation) policy node, written once against :class:`sim2real_ros.transport.Transport`.
+"""The arm (manipulation) policy node: its I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`
+(which owns loading, the state topic, the schedule, the watchdog, the e-stop and the final check).
 
 Inputs: ``/joint_states`` (sensor_msgs/JointState from ros2_control's joint_state_broadcaster,
 matched by joint name: other joints are ignored, the finger joints may arrive in messages of their
@@ -36,28 +37,23 @@ inside the joint limits; no NaN is ever published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from sim2real_ros import node_main
-from sim2real_ros.node_base import PolicyNodeBase
-from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, Transport
-from sim2real_runtime.errors import Sim2RealError
+from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.transport import DEFAULT, SENSOR_DATA
 from sim2real_runtime.kinematics import SerialChain
 from sim2real_runtime.manip_control import ManipController, ManipSafetyConfig
 from sim2real_runtime.manip_terms import yaw_of_quat
 from sim2real_runtime.policy import OnnxPolicy
-from sim2real_runtime.safety import Watchdog
 
-from .params import ManipNodeParams, params_from_mapping, read_params_file
+from .params import ManipNodeParams
 
 JOINT_STATE = "sensor_msgs/msg/JointState"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
-BOOL = "std_msgs/msg/Bool"
-STRING = "std_msgs/msg/String"
 FLOAT64_ARRAY = "std_msgs/msg/Float64MultiArray"
 TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
 TRAJECTORY_POINT = "trajectory_msgs/msg/JointTrajectoryPoint"
@@ -70,35 +66,55 @@ def _uses(controller: ManipController, signal: str) -> bool:
     return any(signal in (s.params.get(k) for k in ("frm", "to", "of")) for s in controller.observation.specs)
 
 
-class ManipNode(PolicyNodeBase):
-    """The node. Construct it with a transport and parameters; it never raises on bad input."""
+class ManipNode(PolicyNode):
+    """The arm I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`: joint states, object
+    and target poses in, joint targets and gripper commands out, and the hold mode. Construct it
+    with a transport and parameters; it never raises on bad input."""
 
+    DOMAIN = "manip"
+    PARAMS = ManipNodeParams
     ALARM_PREFIXES = ("holding", "stopped", "error")
+    ESTOP_ACTION = ": holding until released"
+    p: ManipNodeParams
 
-    def __init__(
-        self, transport: Transport, params: ManipNodeParams, param_errors: Sequence[Exception] = ()
-    ) -> None:
-        self.t = transport
-        self.p = p = params
-        self.log = transport.log
-        self.fault: str | None = None
-        self.controller: ManipController | None = None
-        self.chain: SerialChain | None = None
-        for err in param_errors:
-            self.log.error(f"parameter: {err}")
-        if param_errors:
-            self.fault = f"bad parameter {getattr(param_errors[0], 'field', '')}".strip()
-        else:
-            self._load()
-        self.arm_joints: tuple[str, ...] = self.chain.joint_names if self.chain else ()
-        self.finger_joints = p.finger_joint_names
-        c = self.controller
+    # ----------------------------------------------------------------------------- set-up
+
+    def load_description(self) -> SerialChain:
+        p = self.p
+        return self.domain.load_description(p.urdf_path, p.base_frame, p.tip_link)
+
+    def make_controller(
+        self, policy: OnnxPolicy, description: SerialChain, control_rate_hz: float | None
+    ) -> ManipController:
+        # the node's safety parameters carry ManipSafetyConfig's field names
+        cfg = ManipSafetyConfig(**{f.name: getattr(self.p, f.name) for f in fields(ManipSafetyConfig)})
+        return self.domain.controller(policy, description, cfg, control_rate_hz)
+
+    def loaded_message(self, policy: OnnxPolicy) -> str:
+        p, chain, s = self.p, self.description, self.controller.safety
+        return (
+            f"loaded {policy.path} for {p.urdf_path.name} ({len(chain.joints)} joints, "
+            f"{p.base_frame} -> {p.tip_link}): policy at {self.controller.control_rate_hz:g} Hz, "
+            f"{p.command_interface} commands on /{p.arm_controller.strip('/')}, gripper "
+            f"{p.gripper_interface}; per-step target change <= "
+            f"{np.array2string(s.max_step_rad, precision=3)} rad, lead <= {p.max_lead_rad:g} rad"
+        )
+
+    def watchdog_timeouts(self) -> dict[str, float]:
+        p, c = self.p, self.controller
+        # Which inputs the watchdog guards depends on the contract: a reach policy reads no object.
         self.needs_object = c is not None and (_uses(c, "object_pos") or _uses(c, "object_quat"))
-        self.open_width_m = float(c.gripper_term.spec.params["open_width_m"]) if c else 0.08
         timeouts = {"joint_states": p.watchdog_timeout_s, "finger_joints": p.watchdog_timeout_s}
         if self.needs_object:
             timeouts["object_pose"] = p.watchdog_timeout_s
-        self.watchdog = Watchdog(timeouts)
+        return timeouts
+
+    def setup_io(self) -> None:
+        p, t, c = self.p, self.t, self.controller
+        self.chain: SerialChain | None = self.description
+        self.arm_joints: tuple[str, ...] = self.chain.joint_names if self.chain else ()
+        self.finger_joints = p.finger_joint_names
+        self.open_width_m = float(c.gripper_term.spec.params["open_width_m"]) if c else 0.08
         # Latest valid inputs (arm order), and why the latest message of each was refused.
         self.q: np.ndarray | None = None
         self.qd: np.ndarray | None = None
@@ -113,70 +129,40 @@ class ManipNode(PolicyNodeBase):
             "object_pose": None,
         }
         self.target_fault: str | None = None
-        self.estop = False
         self.engaged = False  # the policy is in control (reset on every (re)engagement)
         self.ever_engaged = False
-        self.next_policy_s: float | None = None
         self.last_target: np.ndarray | None = None  # last joint targets sent (rad)
         self.gripper_closed: bool | None = None  # last gripper command (None: none yet)
         self.gripper_goal_sent: bool | None = None  # action: the command of the last goal sent
-        self.state = ""
-        self.published = 0
         self.safety_events: dict[str, int] = {}
-
-        self._str_cls = transport.msg(STRING)
-        self.state_pub = transport.publisher(p.state_topic, STRING, LATCHED)
         arm = "/" + p.arm_controller.strip("/")
         if p.command_interface == "forward":
             self.cmd_topic = f"{arm}/commands"
-            self.arm_pub = transport.publisher(self.cmd_topic, FLOAT64_ARRAY, DEFAULT)
+            self.arm_pub = t.publisher(self.cmd_topic, FLOAT64_ARRAY, DEFAULT)
         else:
             self.cmd_topic = f"{arm}/joint_trajectory"
-            self.arm_pub = transport.publisher(self.cmd_topic, TRAJECTORY, DEFAULT)
-            self._traj_cls = transport.msg(TRAJECTORY)
-            self._point_cls = transport.msg(TRAJECTORY_POINT)
-        self._array_cls = transport.msg(FLOAT64_ARRAY)
+            self.arm_pub = t.publisher(self.cmd_topic, TRAJECTORY, DEFAULT)
+            self._traj_cls = t.msg(TRAJECTORY)
+            self._point_cls = t.msg(TRAJECTORY_POINT)
+        self._array_cls = t.msg(FLOAT64_ARRAY)
         self.gripper_pub: Any = None
         self.gripper_client: Any = None
         if p.gripper_interface == "forward":
             self.gripper_topic = "/" + p.gripper_controller.strip("/") + "/commands"
-            self.gripper_pub = transport.publisher(self.gripper_topic, FLOAT64_ARRAY, DEFAULT)
+            self.gripper_pub = t.publisher(self.gripper_topic, FLOAT64_ARRAY, DEFAULT)
         else:
             self.gripper_topic = p.gripper_action_name
-            self._goal_cls = transport.msg(GRIPPER_GOAL)
-            self.gripper_client = transport.action_client(self.gripper_topic, GRIPPER_COMMAND)
-        self._set_state("error: " + self.fault if self.fault else "waiting: no joint states")
-        # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
-        transport.subscribe(p.joint_states_topic, JOINT_STATE, SENSOR_DATA, self.on_joint_states)
-        transport.subscribe(p.object_pose_topic, POSE_STAMPED, DEFAULT, self.on_object_pose)
-        transport.subscribe(p.target_pose_topic, POSE_STAMPED, DEFAULT, self.on_target_pose)
-        transport.subscribe(p.estop_topic, BOOL, DEFAULT, self.on_estop)
-        transport.timer(1.0 / p.loop_rate_hz, self.on_tick)
+            self._goal_cls = t.msg(GRIPPER_GOAL)
+            self.gripper_client = t.action_client(self.gripper_topic, GRIPPER_COMMAND)
 
-    # ----------------------------------------------------------------------------- set-up
+    def initial_state(self) -> str:
+        return "waiting: no joint states"
 
-    def _load(self) -> None:
+    def subscribe_inputs(self) -> None:
         p = self.p
-        try:
-            self.chain = SerialChain.from_urdf(p.urdf_path, p.base_frame, p.tip_link)
-            policy = OnnxPolicy(p.policy_path)
-            # the node's safety parameters carry ManipSafetyConfig's field names
-            cfg = ManipSafetyConfig(**{f.name: getattr(p, f.name) for f in fields(ManipSafetyConfig)})
-            self.controller = ManipController(policy, self.chain, cfg, p.control_rate_hz)
-            s = self.controller.safety
-            self.log.info(
-                f"loaded {policy.path} for {p.urdf_path.name} ({len(self.chain.joints)} joints, "
-                f"{p.base_frame} -> {p.tip_link}): policy at {self.controller.control_rate_hz:g} Hz, "
-                f"{p.command_interface} commands on /{p.arm_controller.strip('/')}, gripper "
-                f"{p.gripper_interface}; per-step target change <= "
-                f"{np.array2string(s.max_step_rad, precision=3)} rad, lead <= {p.max_lead_rad:g} rad"
-            )
-        except Sim2RealError as exc:
-            self.fault = f"cannot load the policy: {exc}"
-            self.log.error(self.fault)
-        except Exception as exc:  # a broken file can make any library raise; the node stays up
-            self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
-            self.log.error(self.fault)
+        self.subscribe(p.joint_states_topic, JOINT_STATE, SENSOR_DATA, self.on_joint_states)
+        self.subscribe(p.object_pose_topic, POSE_STAMPED, DEFAULT, self.on_object_pose)
+        self.subscribe(p.target_pose_topic, POSE_STAMPED, DEFAULT, self.on_target_pose)
 
     # ----------------------------------------------------------------------------- inputs
 
@@ -289,13 +275,6 @@ class ManipNode(PolicyNodeBase):
                 f"target ({pos[0]:.3f}, {pos[1]:.3f}, {pos[2]:.3f}) m, yaw {self.target_yaw:.2f} rad"
             )
 
-    def on_estop(self, msg: Any) -> None:
-        was, self.estop = self.estop, bool(msg.data)
-        if self.estop and not was:
-            self.log.warning(f"{self.p.estop_topic}: e-stop engaged: holding until released")
-        elif was and not self.estop:
-            self.log.info(f"{self.p.estop_topic}: e-stop released")
-
     # ----------------------------------------------------------------------------- control
 
     def _why_not(self, now_mono: float) -> str | None:
@@ -318,26 +297,16 @@ class ManipNode(PolicyNodeBase):
             return f"{p.target_pose_topic} {self.target_fault}"
         if self.target_pos is None:
             return f"no target on {p.target_pose_topic}"
-        if not self.ever_engaged and not self._command_matched():
+        if not self.ever_engaged and not self.command_matched(self.arm_pub):
             return f"no subscriber on {self.cmd_topic}"
         return None
-
-    def _due(self, now: float) -> bool:
-        """Whether a control step is due on the node clock (steady ticks between them)."""
-        period = 1.0 / self.p.control_rate_hz
-        due = self.next_policy_s
-        if due is None or now >= due - 0.1 * period or now < due - 2 * period:
-            late = due is None or now >= due + period or now < due - 2 * period
-            self.next_policy_s = now + period if late else due + period
-            return True
-        return False
 
     def on_tick(self) -> None:
         """The loop (steady clock, ``loop_rate_hz``)."""
         if self.fault or self.controller is None:
             self._set_state("error: " + (self.fault or "not loaded"))
             return
-        due = self._due(self.t.now_s())
+        due = self.scheduler.due(self.t.now_s())
         why = "estop" if self.estop else self._why_not(self.t.monotonic_s())
         if why is not None:
             self.engaged = False
@@ -354,7 +323,7 @@ class ManipNode(PolicyNodeBase):
             self.engaged = self.ever_engaged = True
             self.controller.reset()
             due = True
-            self.next_policy_s = self.t.now_s() + 1.0 / self.p.control_rate_hz
+            self.scheduler.restart(self.t.now_s())
         self._set_state("running")
         if due:
             self._policy_step()
@@ -393,18 +362,10 @@ class ManipNode(PolicyNodeBase):
         if target is not None:
             self._send(target, self.gripper_closed)
 
-    def shutdown(self) -> None:
-        """On exit no more commands: ros2_control's position controllers hold the last one."""
-        self._set_state("stopped: shutdown")
+    # On exit no more commands (no send_safe_stop): ros2_control's position controllers hold the
+    # last one.
 
     # ----------------------------------------------------------------------------- output
-
-    def _command_matched(self) -> bool:
-        """Whether the arm controller's command subscription has matched ours (DDS:
-        subscriber_count, rclpy: get_subscription_count)."""
-        pub = self.arm_pub
-        count = getattr(pub, "subscriber_count", None) or getattr(pub, "get_subscription_count", None)
-        return count is None or count() > 0
 
     def _send(self, targets: np.ndarray, closed: bool | None) -> None:
         """Publish joint targets (rad, contract order) and the gripper command. The limits are
@@ -412,10 +373,7 @@ class ManipNode(PolicyNodeBase):
         assert self.controller is not None
         s = self.controller.safety
         c = np.asarray(targets, dtype=np.float64)
-        ok = c.shape == (len(self.arm_joints),) and bool(np.all(np.isfinite(c)))
-        ok = ok and bool(np.all(c >= s.lower - 1e-9) and np.all(c <= s.upper + 1e-9))
-        if not ok:
-            self._warn("final", f"final check refused the joint targets {c}; sending the last safe ones")
+        if not self.final_check(c, s.lower, s.upper, tol=1e-9):  # then the last safe targets
             if self.last_target is None:
                 return
             c = self.last_target
@@ -427,7 +385,7 @@ class ManipNode(PolicyNodeBase):
             msg.joint_names = list(self.arm_joints)  # header stamp zero: start now
             point = self._point_cls()
             point.positions = values
-            period_ns = round(1e9 / self.p.control_rate_hz)
+            period_ns = round(1e9 / self.controller.control_rate_hz)
             point.time_from_start.sec, point.time_from_start.nanosec = divmod(period_ns, 1_000_000_000)
             msg.points = [point]
             self.arm_pub.publish(msg)
@@ -455,24 +413,10 @@ class ManipNode(PolicyNodeBase):
 
 # --------------------------------------------------------------------------------- entry points
 
-SPEC = node_main.NodeSpec(
-    name="manip_policy",
-    description="Run the arm policy node (ros2_control joint position targets + gripper).",
-    make_node=ManipNode,
-    params_from_mapping=params_from_mapping,
-    read_params_file=read_params_file,
+NODE = ManipNode
+run_dds, main = node_main.entry_points(
+    node_main.spec_for(NODE, "Run the arm policy node (ros2_control joint position targets + gripper).")
 )
-
-
-def run_dds(argv: Sequence[str] | None = None) -> int:
-    """``sim2real deploy manip``: the node on the Cyclone DDS transport (no ROS 2 needed)."""
-    return node_main.run_dds(SPEC, argv)
-
-
-def main() -> int:
-    """Console script: rclpy when started by ROS 2 (``--ros-args`` present), else DDS."""
-    return node_main.main(SPEC)
-
 
 if __name__ == "__main__":
     import sys

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sim2real_ros import node_params
 from sim2real_runtime.errors import ConfigError
@@ -17,11 +16,14 @@ SOURCE_URDF = Path(__file__).resolve().parents[4] / "sim_assets" / "panda" / "pa
 
 
 @dataclass(frozen=True)
-class ManipNodeParams:
-    """Parameters of the manip_policy node (ROS 2 parameter names are the field names)."""
+class ManipNodeParams(node_params.NodeParams):
+    """Parameters of the manip_policy node (ROS 2 parameter names are the field names); the common
+    ones (policy_path, estop_topic, state_topic, loop_rate_hz, control_rate_hz, use_sim_time) are
+    :class:`sim2real_ros.node_params.NodeParams`'. ``loop_rate_hz`` (100 Hz) checks the watchdog
+    and the e-stop; the policy and the commands run inside it at the contract's rate on the node
+    clock (so also at any simulation speed)."""
 
-    policy_path: str = ""
-    """Policy directory or ``policy.onnx`` file."""
+    POSITIVE = ("watchdog_timeout_s", "max_velocity_fraction", "max_lead_rad")
     urdf: str = ""
     """The arm's URDF; its chain from ``base_frame`` to ``tip_link`` must equal the contract's
     (joint names, origins, axes, limits). Empty: ``share/manip_policy/urdf/panda.urdf`` when
@@ -42,8 +44,6 @@ class ManipNodeParams:
     target_pose_topic: str = "/target_pose"
     """geometry_msgs/PoseStamped: where the object (pick_place) or the TCP (reach, with its yaw)
     should go, in ``base_frame``."""
-    estop_topic: str = "/estop"
-    """std_msgs/Bool: True holds the arm where it is commanded to be until a False arrives."""
     state_topic: str = "/manip_policy/state"
     """std_msgs/String state output (latched)."""
     command_interface: str = "forward"
@@ -71,11 +71,9 @@ class ManipNodeParams:
     or as its launch file names it."""
     gripper_max_effort_n: float = 40.0
     """Grasp force limit sent with every GripperCommand goal (N)."""
-    control_rate_hz: float = 25.0
-    """Policy and command rate (Hz); must equal the policy contract's control_rate_hz."""
     loop_rate_hz: float = 100.0
-    """Steady-clock loop (Hz) that checks the watchdog and the e-stop; the policy runs inside it on
-    the node clock at ``control_rate_hz`` (so also at any simulation speed)."""
+    """Steady-clock loop (Hz) that checks the watchdog and the e-stop (e-stop: hold the arm where
+    it is commanded to be until a False arrives)."""
     watchdog_timeout_s: float = 0.2
     """Joint states or (pick_place) object poses older than this (host steady clock): hold."""
     joint_margin_rad: float = 0.05
@@ -88,8 +86,9 @@ class ManipNodeParams:
     """Lower corner of the box the TCP must stay in, base frame (m); z = 0 is the table top."""
     workspace_max_m: tuple[float, float, float] = (0.85, 0.6, 0.75)
     """Upper corner of the TCP workspace box, base frame (m)."""
-    use_sim_time: bool = False
-    """Node clock follows /clock (simulators)."""
+
+    def check(self, source: str) -> list[ConfigError]:
+        return _check(self, source)
 
     @property
     def finger_joint_names(self) -> tuple[str, ...]:
@@ -117,12 +116,8 @@ def default_urdf() -> Path:
     return SOURCE_URDF
 
 
-POSITIVE = ("control_rate_hz", "loop_rate_hz", "watchdog_timeout_s", "max_velocity_fraction", "max_lead_rad")
-
-
-def params_from_mapping(values: dict[str, Any], source: str) -> tuple[ManipNodeParams, list[ConfigError]]:
-    """Parameters from a name -> value mapping, and the errors of the refused entries."""
-    params, errors = node_params.params_from_mapping(ManipNodeParams, values, source, POSITIVE)
+def _check(params: ManipNodeParams, source: str) -> list[ConfigError]:
+    errors: list[ConfigError] = []
     if params.command_interface not in COMMAND_INTERFACES:
         errors.append(
             ConfigError(
@@ -151,14 +146,6 @@ def params_from_mapping(values: dict[str, Any], source: str) -> tuple[ManipNodeP
         errors.append(
             ConfigError(source, "max_velocity_fraction", f"must be <= 1, got {params.max_velocity_fraction}")
         )
-    if not params.loop_rate_hz >= params.control_rate_hz:
-        errors.append(
-            ConfigError(
-                source,
-                "loop_rate_hz",
-                f"must be >= control_rate_hz ({params.control_rate_hz}), got {params.loop_rate_hz}",
-            )
-        )
     if any(lo >= hi for lo, hi in zip(params.workspace_min_m, params.workspace_max_m, strict=True)):
         errors.append(
             ConfigError(
@@ -170,9 +157,7 @@ def params_from_mapping(values: dict[str, Any], source: str) -> tuple[ManipNodeP
     for name in ("arm_controller", "gripper_controller", "base_frame", "tip_link"):
         if not getattr(params, name).strip("/"):
             errors.append(ConfigError(source, name, "must not be empty"))
-    return params, errors
+    return errors
 
 
-def read_params_file(path: str | Path, node_name: str = "manip_policy") -> dict[str, Any]:
-    """The ``ros__parameters`` of ``node_name`` (or of ``/**``) in a ROS 2 parameters YAML file."""
-    return node_params.read_params_file(path, node_name)
+params_from_mapping, read_params_file = node_params.readers(ManipNodeParams, "manip_policy")

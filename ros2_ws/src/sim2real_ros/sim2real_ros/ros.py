@@ -111,10 +111,10 @@ class RclpyTransport:
         self._keep.append(server)
         return server
 
-    def publisher(self, topic: str, ros_type: str, qos: QoS) -> Any:
+    def publisher(self, topic: str, ros_type: str, qos: QoS) -> _Publisher:
         pub = self.node.create_publisher(self.msg(ros_type), topic, ros_qos(qos))
         self._keep.append(pub)
-        return pub
+        return _Publisher(pub)
 
     def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
         self._keep.append(self.node.create_subscription(self.msg(ros_type), topic, callback, ros_qos(qos)))
@@ -140,6 +140,19 @@ class RclpyTransport:
 
     def close(self) -> None:
         self.node.destroy_node()
+
+
+class _Publisher:
+    """rclpy's Publisher behind :class:`sim2real_ros.transport.Publisher`."""
+
+    def __init__(self, pub: Any) -> None:
+        self.pub = pub
+
+    def publish(self, msg: Any) -> None:
+        self.pub.publish(msg)
+
+    def subscriber_count(self) -> int:
+        return self.pub.get_subscription_count()
 
 
 class _ActionClient:

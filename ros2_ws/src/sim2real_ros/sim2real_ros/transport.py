@@ -50,6 +50,12 @@ CLOCK = QoS(reliable=False, depth=1)
 class Publisher(Protocol):
     def publish(self, msg: Any) -> None: ...
 
+    def subscriber_count(self) -> int:
+        """Subscriptions currently matched with this publisher (DDS: matched readers; rclpy:
+        ``Publisher.get_subscription_count()``). A node waits for one where the first commands
+        must not be lost (reliable but volatile topics drop what no one has matched yet)."""
+        ...
+
 
 class Logger(Protocol):
     def info(self, msg: str) -> Any: ...
