@@ -37,7 +37,8 @@ def barn_dir() -> Path:
 def tiny_run(tmp_path_factory):
     """A 2-iteration training run on 4 small worlds (seconds): exercises train + checkpoint."""
     from sim2real.nav.config import NavTaskConfig, NavTrainConfig, PPOConfig
-    from sim2real.nav.train import train_nav
+    from sim2real.tasks import get_task
+    from sim2real.trainers import train
 
     cfg = NavTrainConfig(
         task=dataclasses.replace(NavTaskConfig(), num_worlds=4),
@@ -46,23 +47,24 @@ def tiny_run(tmp_path_factory):
         save_interval=1,
     )
     run = tmp_path_factory.mktemp("run")
-    ckpt = train_nav(cfg, run)
+    ckpt = train(get_task("nav", "goal"), cfg, run)
     return run, ckpt
 
 
 @pytest.fixture(scope="session")
 def tiny_policy(tiny_run, tmp_path_factory):
-    from sim2real.nav.export import export_nav
+    from sim2real.export import export_run
 
     run, ckpt = tiny_run
-    return export_nav(run, tmp_path_factory.mktemp("pol") / "nav_tiny", ckpt)
+    return export_run(run, tmp_path_factory.mktemp("pol") / "nav_tiny", ckpt)
 
 
 @pytest.fixture(scope="session")
 def tiny_quad_run(tmp_path_factory):
     """A 2-iteration quadrotor training run (seconds): exercises train + checkpoint + FiLM actor."""
     from sim2real.quad.config import QuadTrainConfig
-    from sim2real.quad.train import train_quad
+    from sim2real.tasks import get_task
+    from sim2real.trainers import train
 
     base = QuadTrainConfig()
     cfg = dataclasses.replace(
@@ -72,15 +74,15 @@ def tiny_quad_run(tmp_path_factory):
         save_interval=1,
     )
     run = tmp_path_factory.mktemp("quad_run")
-    return run, train_quad(cfg, run)
+    return run, train(get_task("quad", "track"), cfg, run)
 
 
 @pytest.fixture(scope="session")
 def tiny_quad_policy(tiny_quad_run, tmp_path_factory):
-    from sim2real.quad.export import export_quad
+    from sim2real.export import export_run
 
     run, ckpt = tiny_quad_run
-    return export_quad(run, tmp_path_factory.mktemp("quad_pol") / "quad_tiny", ckpt)
+    return export_run(run, tmp_path_factory.mktemp("quad_pol") / "quad_tiny", ckpt)
 
 
 class TestClock:
@@ -165,3 +167,24 @@ def tiny_manip_policy(tmp_path_factory):
     actor.obs_normalizer.update(torch.randn(256, n_obs) * 0.5)  # a normaliser that is not the identity
     actor.eval()
     return export_actor(actor, contract, tmp_path_factory.mktemp("manip_pol") / "manip_tiny")
+
+
+@pytest.fixture(scope="session")
+def random_policy(tmp_path_factory):
+    """A factory: ``random_policy(domain, task=None)`` -> a policy directory (policy.onnx +
+    policy.yaml) exported with random weights from the task's draft contract (the default task of
+    the domain), as training would export it: rsl-rl actor with a non-identity observation
+    normaliser, onnxruntime checked against torch. Cached per (domain, task) for the session."""
+    cache: dict = {}
+
+    def make(domain: str, task: str | None = None) -> Path:
+        from sim2real.export import random_policy as export_random
+        from sim2real.tasks import get_task
+
+        t = get_task(domain, task)
+        if t.key not in cache:
+            out = tmp_path_factory.mktemp("random_policy") / t.key.replace("/", "_")
+            cache[t.key] = export_random(t, out, seed=0)
+        return cache[t.key]
+
+    return make

@@ -100,12 +100,14 @@ def test_missing_policy_exits_2(tmp_path, worlds):
 def test_resume_continues_iterations(tiny_run, tmp_path):
     import dataclasses
 
-    from sim2real.nav.train import config_from_dict, train_nav
+    from sim2real.nav.train import config_from_dict
+    from sim2real.tasks import get_task
+    from sim2real.trainers import train
 
     run, ckpt = tiny_run
     cfg = config_from_dict(json.loads((run / "config.json").read_text()))
     cfg = dataclasses.replace(cfg, max_iterations=4)
-    final = train_nav(cfg, tmp_path / "resumed", resume=ckpt)
+    final = train(get_task("nav"), cfg, tmp_path / "resumed", resume=ckpt)
     # The first run ended at iteration 1; resuming runs iterations 1..3 and saves model_3.
     assert final.name == "model_3.pt"
 
@@ -114,11 +116,13 @@ def test_same_seed_same_policy(tiny_run, tmp_path):
     """Training is reproducible: the same config and seed give bit-identical actor weights."""
     import torch
 
-    from sim2real.nav.train import config_from_dict, train_nav
+    from sim2real.nav.train import config_from_dict
+    from sim2real.tasks import get_task
+    from sim2real.trainers import train
 
     run, ckpt = tiny_run
     cfg = config_from_dict(json.loads((run / "config.json").read_text()))
-    again = train_nav(cfg, tmp_path / "again")
+    again = train(get_task("nav"), cfg, tmp_path / "again")
     a = torch.load(ckpt, weights_only=False)["actor_state_dict"]
     b = torch.load(again, weights_only=False)["actor_state_dict"]
     assert a.keys() == b.keys()

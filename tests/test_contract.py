@@ -93,7 +93,7 @@ def test_malformed_contract_names_field():
 def test_exported_policy_carries_contract_and_matches_torch(tiny_run, tiny_policy, jackal):
     import torch
 
-    from sim2real.nav.export import load_actor
+    from sim2real.export import load_run_actor, run_task
 
     onnx_path = tiny_policy / "policy.onnx"
     contract = read_contract(onnx_path)
@@ -102,7 +102,8 @@ def test_exported_policy_carries_contract_and_matches_torch(tiny_run, tiny_polic
     assert (tiny_policy / "policy.yaml").read_text().count("lidar_sectors") == 1
     pol = OnnxPolicy(tiny_policy)
     run, ckpt = tiny_run
-    actor = load_actor(run, ckpt, contract.obs_size).as_onnx(verbose=False).eval()
+    task, cfg, _ = run_task(run)
+    actor = load_run_actor(task, cfg, ckpt, contract).as_onnx(verbose=False).eval()
     obs = np.random.default_rng(3).standard_normal((64, 79)).astype(np.float32) * 3
     with torch.no_grad():
         ref = actor(torch.from_numpy(obs)).numpy()

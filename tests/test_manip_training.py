@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim2real.export import export_run
 from sim2real.manip.config import DaggerConfig, ManipRandomization, ManipTaskConfig, ManipTrainConfig
 from sim2real.manip.env import ManipEnv, panda_chain
 from sim2real.manip.evaluate import evaluate_policy
-from sim2real.manip.export import export_manip
 from sim2real.manip.mujoco_arm import ArmWorlds
-from sim2real.manip.train import train
+from sim2real.tasks import get_task
+from sim2real.trainers import train
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.manip_control import ManipController, ManipSafetyConfig
 from sim2real_runtime.policy import OnnxPolicy
@@ -51,14 +52,15 @@ def tiny_manip_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             hidden_dims=(32, 32), updates_per_iteration=5, batch_size=32),
         threads=1,
     )  # fmt: skip
-    summary = train(cfg, run, progress=False)
+    train(get_task("manip", "pick_place"), cfg, run, progress=False)
+    summary = json.loads((run / "train_summary.json").read_text())
     assert summary["env_steps"] == 160 and summary["iterations"] == 2
     assert (run / "model_1.pt").is_file() and (run / "train_log.json").is_file()
     return run
 
 
 def test_export_writes_a_checked_manipulation_contract(tiny_manip_run: Path, tmp_path: Path) -> None:
-    out = export_manip(tiny_manip_run, tmp_path / "policy")
+    out = export_run(tiny_manip_run, tmp_path / "policy")
     policy = OnnxPolicy(out)
     c = policy.contract
     assert c.domain == "manip" and c.control_rate_hz == 25.0
@@ -69,7 +71,7 @@ def test_export_writes_a_checked_manipulation_contract(tiny_manip_run: Path, tmp
 
 
 def test_eval_reports_and_refuses_the_training_seed(tiny_manip_run: Path, tmp_path: Path) -> None:
-    out = export_manip(tiny_manip_run, tmp_path / "policy")
+    out = export_run(tiny_manip_run, tmp_path / "policy")
     with pytest.raises(Sim2RealError, match="training seed"):
         evaluate_policy(out, episodes=2, seed=0, progress=False)
     report = evaluate_policy(out, episodes=3, seed=7, progress=False)
@@ -86,7 +88,7 @@ def test_eval_reports_and_refuses_the_training_seed(tiny_manip_run: Path, tmp_pa
 def test_node_controller_sees_the_training_observation(tiny_manip_run: Path, tmp_path: Path) -> None:
     """The deployment controller, given the env's signals, builds the env's observation and
     moves the target as the env does."""
-    policy = OnnxPolicy(export_manip(tiny_manip_run, tmp_path / "policy"))
+    policy = OnnxPolicy(export_run(tiny_manip_run, tmp_path / "policy"))
     cfg = ManipTaskConfig(dr=replace(ManipRandomization(), joint_pos_noise_rad=0.0, joint_vel_noise_radps=0.0,
                                      object_pos_noise_m=0.0, object_yaw_noise_rad=0.0))  # fmt: skip
     env = ManipEnv(cfg, 1, seed=5, threads=1, auto_reset=False)

@@ -130,7 +130,7 @@ def test_film_layers_start_neutral_and_modulate_after_training():
 
 
 def test_export_writes_the_quadrotor_contract(tiny_quad_policy, tiny_quad_run):
-    from sim2real.quad.export import load_quad_actor
+    from sim2real.export import load_run_actor, run_task
     from sim2real_runtime.policy import OnnxPolicy
 
     pol = OnnxPolicy(tiny_quad_policy)
@@ -143,7 +143,8 @@ def test_export_writes_the_quadrotor_contract(tiny_quad_policy, tiny_quad_run):
     assert c.provenance["config"]["ppo"]["actor_class"] == "sim2real.models:FiLMMLPModel"
     # ONNX (with the normaliser inside) equals the torch actor
     run, ckpt = tiny_quad_run
-    actor = load_quad_actor(run, ckpt, c.obs_size).as_onnx(verbose=False).eval()
+    task, cfg, _ = run_task(run)
+    actor = load_run_actor(task, cfg, ckpt, c).as_onnx(verbose=False).eval()
     obs = np.random.default_rng(0).normal(size=(16, c.obs_size)).astype(np.float32)
     with torch.no_grad():
         ref = actor(torch.from_numpy(obs)).numpy()

@@ -1,21 +1,14 @@
-"""The ``sim2real`` command.
+"""The ``sim2real`` command, generated from the registries of domains and training tasks.
 
-    sim2real train nav      train a navigation policy (PPO, CPU)
-    sim2real export         checkpoint -> policies/<name>/policy.onnx + policy.yaml
-    sim2real eval nav       evaluate a policy and/or the DWA baseline on scenario files
-    sim2real worlds         write a BARN-style benchmark (scenario files + Nav2 maps)
-    sim2real benchmark nav  worlds + policy + baseline + table + plot (the README's main job)
-    sim2real robot urdf     print the URDF generated from a robot configuration
-    sim2real sim nav        MuJoCo sim bridge: a scenario's world over ROS 2 topics (DDS)
-    sim2real deploy nav     the nav_policy node over Cyclone DDS (no ROS 2 needed)
-    sim2real train quad     train a quadrotor CTBR policy (PPO, CPU)
-    sim2real eval quad      fly a quadrotor policy in MuJoCo on a vehicle file
-    sim2real sim quad       MuJoCo sim bridge speaking PX4 or Crazyswarm2 topics
-    sim2real deploy quad    the quad_policy node over Cyclone DDS
-    sim2real train manip    Panda reach / pick-and-place (DAgger on a scripted expert)
-    sim2real eval manip     arm policy: success rate, time to success, peak speed and force
-    sim2real sim manip      MuJoCo sim bridge: a Panda + cube over ros2_control-style topics
-    sim2real deploy manip   the manip_policy node over Cyclone DDS
+    sim2real list                               one line per registered task: <domain> <task> ...
+    sim2real train <domain> [--task T] ...      train a task's policy (its trainer: PPO or DAgger)
+    sim2real export [<domain>] --run R --out O  checkpoint -> policy.onnx + policy.yaml (contract)
+    sim2real eval <domain> ...                  evaluate a policy (the task's evaluator)
+    sim2real sim <domain> ...                   MuJoCo sim bridge over ROS 2 topics (Cyclone DDS)
+    sim2real deploy <domain> --policy DIR ...   the <domain>_policy node over Cyclone DDS
+    sim2real worlds                             write a BARN-style benchmark (scenarios + Nav2 maps)
+    sim2real benchmark nav                      worlds + policy + baseline + table + plot
+    sim2real robot urdf NAME                    print the URDF generated from a robot configuration
 
 Errors a user can cause (bad file, unknown robot, contract mismatch) print one line naming the file
 and field and exit with status 2; nothing is half-written.
@@ -24,228 +17,101 @@ and field and exit with status 2; nothing is half-written.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import dataclasses
+import importlib
 import json
 import sys
 import time
 from pathlib import Path
 
+from sim2real_runtime.domains import get_domain
 from sim2real_runtime.errors import Sim2RealError
 
-from .rl import add_training_arguments
+from .tasks import all_tasks, domain_tasks, domains, get_task
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_POLICY = REPO / "policies" / "nav_jackal"
-DWA_MAX_SPEED_MPS = 0.0
-"""The DWA baseline's speed limit, 0 = the robot's own: the best success of 0.5, 1.0 and 2.0 m/s on
-BARN worlds (benchmarks/RESULTS.md). BARN's published DWA baseline used 0.5 m/s."""
+
+
+def _list(a: argparse.Namespace) -> int:
+    for t in all_tasks():
+        mark = " (default)" if t.default else ""
+        print(f"{t.domain} {t.name}  [{t.trainer}]{mark}  {t.description}")
+    return 0
 
 
 def _train(a: argparse.Namespace) -> int:
-    from sim2real_runtime.robot import load_robot
+    from . import rl
+    from .trainers import Overrides, get_trainer, train, with_overrides
 
-    from .nav.config import NavTrainConfig
-    from .nav.train import config_from_dict, config_to_dict, train_nav
-    from .rl import with_cli_overrides
-
-    cfg = NavTrainConfig()
+    task = get_task(a.domain, a.task)
+    trainer = get_trainer(task.trainer, task)
+    cfg = task.default_config()
     if a.config:
-        cfg = config_from_dict(json.loads(Path(a.config).read_text()))
-    cfg = with_cli_overrides(cfg, a, robot=a.robot)
-    load_robot(cfg.task.robot)  # fail fast on an unknown robot, before any work
-    run_dir = Path(a.run_dir or f"runs/nav_{cfg.task.robot}_{time.strftime('%Y%m%d_%H%M%S')}")
-    print(f"training {cfg.task.robot} navigation -> {run_dir}\nconfig: {json.dumps(config_to_dict(cfg))}")
-    ckpt = train_nav(cfg, run_dir, Path(a.resume) if a.resume else None)
-    summary = json.loads((run_dir / "train_summary.json").read_text())
-    print(
-        f"done: {ckpt}  ({summary['env_steps']} steps, {summary['wall_time_s']:.0f} s wall, "
-        f"{summary['training_steps_per_s']:.0f} training steps/s)"
+        path = Path(a.config)
+        try:
+            cfg = rl.config_from_dict(task.config_class, json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise Sim2RealError(f"{path}: not a {task.key} config ({exc})") from exc
+    if task.apply_train_args is not None:
+        cfg = task.apply_train_args(cfg, a)
+    o = Overrides(
+        seed=a.seed, iterations=a.iterations, num_envs=a.num_envs, max_wall_time_s=a.max_wall_time_s
     )
+    cfg = with_overrides(trainer, cfg, o)
+    run_dir = Path(a.run_dir or f"runs/{task.run_name(cfg)}_{time.strftime('%Y%m%d_%H%M%S')}")
+    print(f"training {task.key} ({trainer.name}) -> {run_dir}\nconfig: {json.dumps(rl.config_to_dict(cfg))}")
+    ckpt = train(task, cfg, run_dir, Path(a.resume) if a.resume else None)
+    s = json.loads((run_dir / "train_summary.json").read_text())
+    final = ", ".join(f"{k} {v:.4g}" for k, v in s["final"].items() if isinstance(v, float))
+    print(f"done: {ckpt}  ({s['env_steps']} env steps, {s['wall_time_s']:.0f} s wall); last: {final}")
     return 0
 
 
 def _export(a: argparse.Namespace) -> int:
-    run = Path(a.run)
-    cfg_file = run / "config.json"
-    if not cfg_file.is_file():
-        raise Sim2RealError(f"{run}: not a training run (no config.json)")
-    task = json.loads(cfg_file.read_text()).get("task", {})
-    if "vehicle" in task:
-        from .quad.export import export_quad as export
-    elif "success_tolerance_m" in task:
-        from .manip.export import export_manip as export
-    else:
-        from .nav.export import export_nav as export
-    out = export(run, Path(a.out), Path(a.checkpoint) if a.checkpoint else None)
+    from .export import export_run
+
+    out = export_run(Path(a.run), Path(a.out), Path(a.checkpoint) if a.checkpoint else None, domain=a.domain)
     print(f"exported {out / 'policy.onnx'} and {out / 'policy.yaml'}")
     return 0
 
 
-def _eval(a: argparse.Namespace) -> int:
-    from sim2real_runtime.robot import load_robot
+def _dispatch(hook: str):
+    def run(a: argparse.Namespace) -> int:
+        task = get_task(a.domain, getattr(a, "task_name", None))
+        a.task_record = task
+        if not a.hook_owns_task:
+            a.task = task.name
+        return getattr(task, hook)(a)
 
-    from .nav.evaluate import ControllerSpec, evaluate, format_table, summarize, write_results
-    from .nav.plots import plot_trajectories
-    from .nav.scenario import find_scenarios, load_scenario
-
-    specs = []
-    rate = a.rate_hz
-    if a.policy:
-        from sim2real_runtime.nav_control import NavController
-        from sim2real_runtime.policy import OnnxPolicy
-
-        pol = OnnxPolicy(a.policy)
-        robot_name = a.robot or pol.contract.robot["name"]
-        robot = load_robot(robot_name)
-        NavController(pol, robot)  # refuse a contract mismatch here, before any episode runs
-        rate = pol.contract.control_rate_hz
-        specs.append(
-            ControllerSpec(
-                "policy", robot_name, str(Path(a.policy)), collision_guard=False if a.no_guard else None
-            )
-        )
-    if a.planner:
-        robot_name = a.robot or (specs[0].robot if specs else "jackal")
-        specs.append(ControllerSpec(a.planner, robot_name, max_speed_mps=a.dwa_max_speed_mps))
-    if not specs:
-        raise Sim2RealError("eval nav: give --policy DIR, --planner dwa, or both")
-    for s in specs:
-        load_robot(s.robot)
-    paths = find_scenarios(a.scenarios)
-    scenarios = [load_scenario(p) for p in paths]  # validate every file before running anything
-    t0 = time.time()
-    results = evaluate(specs, paths, runs=a.runs, sim_kind=a.sim, control_rate_hz=rate, workers=a.workers)
-    wall = time.time() - t0
-    summary = summarize(results)
-    print(format_table(summary))
-    print(f"{len(results)} episodes on {len(paths)} scenarios in {wall:.1f} s ({a.sim} simulator)")
-    out = Path(a.out)
-    meta = {
-        "scenarios": str(a.scenarios),
-        "runs": a.runs,
-        "simulator": a.sim,
-        "control_rate_hz": rate,
-        "wall_time_s": round(wall, 2),
-        "controllers": [dataclasses.asdict(s) for s in specs],
-    }
-    write_results(out, results, meta)
-    plot = Path(a.plot) if a.plot else out.with_suffix(".png")
-    plot_trajectories(plot, scenarios, results)
-    print(f"wrote {out} and {plot}")
-    return 0
-
-
-def _worlds(a: argparse.Namespace) -> int:
-    from .nav.worldgen import write_benchmark
-
-    out = Path(a.out)
-    if out.exists() and not a.overwrite:
-        raise Sim2RealError(f"{out}: exists; pass --overwrite to replace it")
-    files = write_benchmark(out, a.count, a.seed, overwrite=a.overwrite)
-    print(f"wrote {len(files)} scenarios to {a.out}")
-    return 0
-
-
-def _benchmark(a: argparse.Namespace) -> int:
-    worlds = Path(a.out) / "worlds"
-    _worlds(argparse.Namespace(out=str(worlds), count=a.count, seed=a.seed, overwrite=True))
-    ns = argparse.Namespace(
-        policy=a.policy,
-        planner="dwa",
-        robot=None,
-        scenarios=str(worlds),
-        runs=1,
-        sim=a.sim,
-        rate_hz=10.0,
-        dwa_max_speed_mps=DWA_MAX_SPEED_MPS,
-        no_guard=False,
-        workers=a.workers,
-        out=str(Path(a.out) / "nav_benchmark.json"),
-        plot=None,
-    )
-    return _eval(ns)
-
-
-def _robot(a: argparse.Namespace) -> int:
-    from sim2real_runtime.robot import load_robot
-
-    from .nav.urdf import robot_urdf
-
-    sys.stdout.write(robot_urdf(load_robot(a.name)))
-    return 0
-
-
-def _sim(a: argparse.Namespace) -> int:
-    import numpy as np
-
-    from sim2real_ros.convert import fill_header, set_yaw
-    from sim2real_ros.dds import DdsTransport
-    from sim2real_ros.transport import DEFAULT
-    from sim2real_runtime.robot import load_robot
-
-    from .nav.scenario import load_scenario
-    from .nav.sim_bridge import BridgeConfig, NavSimBridge, to_odom_frame
-
-    robot = load_robot(a.robot)
-    scenario = load_scenario(a.scenario)
-    cfg = BridgeConfig(
-        scan_rate_hz=a.scan_rate_hz,
-        real_time_factor=a.real_time_factor,
-        lidar_noise=not a.no_noise,
-        odom_twist_noise_std=(0.0, 0.0) if a.no_noise else BridgeConfig.odom_twist_noise_std,
-        cmd_vel_stamped=a.cmd_vel_stamped,
-    )
-    transport = DdsTransport("sim_bridge")
-    bridge = NavSimBridge(transport, robot, cfg)
-    bridge.load(scenario, a.seed)
-    goal = to_odom_frame(scenario, np.asarray(scenario.goal))
-    print(
-        f"{scenario.name}: {robot.name} at the start; goal ({goal[0]:.3f}, {goal[1]:.3f}) in frame 'odom', "
-        f"tolerance {scenario.goal_tolerance_m} m, time limit {scenario.time_limit_s} s",
-        flush=True,
-    )
-    goal_pub = (
-        transport.publisher("/goal_pose", "geometry_msgs/msg/PoseStamped", DEFAULT) if a.send_goal else None
-    )
-    state = {"sent": False, "t0": time.monotonic()}
-
-    def done() -> bool:
-        # As RViz does, once: after a subscriber has matched and seen a few scans.
-        if (
-            goal_pub is not None
-            and not state["sent"]
-            and goal_pub.subscriber_count() > 0
-            and time.monotonic() - state["t0"] > 0.5
-        ):
-            msg = transport.msg("geometry_msgs/msg/PoseStamped")()
-            fill_header(msg.header, bridge.clock_s, "odom")
-            msg.pose.position.x, msg.pose.position.y = float(goal[0]), float(goal[1])
-            set_yaw(msg.pose.orientation, 0.0)
-            goal_pub.publish(msg)
-            state["sent"] = True
-            print("goal sent on /goal_pose", flush=True)
-        if a.episode and (not a.send_goal or state["sent"]) and bridge.status() is not None:
-            return True
-        return a.duration_s is not None and bridge.frame.time_s >= a.duration_s
-
-    # Ctrl-C ends an open-ended simulation; the result is still written.
-    with contextlib.suppress(KeyboardInterrupt):
-        bridge.run(done)
-    outcome = bridge.status() or "running"
-    print(f"{scenario.name}: {outcome} at t = {bridge.frame.time_s:.2f} s", flush=True)
-    if a.result:
-        r = bridge.result("ros2_topics")
-        Path(a.result).write_text(json.dumps(dataclasses.asdict(r), indent=1) + "\n")
-    transport.close()
-    return 0
+    return run
 
 
 def _deploy(a: argparse.Namespace) -> int:
-    from nav_policy.node import run_dds
-
+    node = importlib.import_module(f"{get_domain(a.domain).node_package}.node")
     args = list(a.node_args)
-    return run_dds(args[1:] if args[:1] == ["--"] else args)
+    return node.run_dds(args[1:] if args[:1] == ["--"] else args)
+
+
+def _add_common_train_args(p: argparse.ArgumentParser, domain: str) -> None:
+    """The options every trainer takes (:class:`sim2real.trainers.Overrides`)."""
+    p.add_argument("--config", help="a config.json of an earlier run to start from")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--iterations", type=int, help="PPO iterations / DAgger rounds")
+    p.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
+    p.add_argument("--num-envs", type=int)
+    p.add_argument("--run-dir", help=f"output directory (default runs/{domain}_<...>_<time>)")
+    p.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
+
+
+def _task_option(p: argparse.ArgumentParser, domain: str, dest: str = "task") -> None:
+    names = [t.name for t in domain_tasks(domain)]
+    default = get_task(domain).name
+    p.add_argument("--task", dest=dest, choices=names, help=f"the task (default {default})")
+
+
+def _hooks(domain: str, adder: str) -> list:
+    """The distinct argument hooks of a domain's tasks (tasks of a domain may share one)."""
+    return list(dict.fromkeys(getattr(t, adder) for t in domain_tasks(domain) if getattr(t, adder)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,41 +119,48 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sim2real", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="the registered training tasks").set_defaults(func=_list)
 
     tr = sub.add_parser("train", help="train a policy").add_subparsers(dest="domain", required=True)
-    t = tr.add_parser("nav", help="navigation (diff-drive + lidar)")
-    t.add_argument("--robot", help="robot name or YAML (default: jackal)")
-    add_training_arguments(t, "runs/nav_<robot>_<time>")
-    t.set_defaults(func=_train)
+    ev = sub.add_parser("eval", help="evaluate").add_subparsers(dest="domain", required=True)
+    sm = sub.add_parser("sim", help="simulators over ROS 2 topics").add_subparsers(
+        dest="domain", required=True
+    )
+    dp = sub.add_parser("deploy", help="run a policy node").add_subparsers(dest="domain", required=True)
+    for domain in domains():
+        title = get_domain(domain).title
+        t = tr.add_parser(domain, help=title)
+        _task_option(t, domain)
+        _add_common_train_args(t, domain)
+        for hook in _hooks(domain, "add_train_args"):
+            hook(t)
+        t.set_defaults(func=_train)
+        for verbs, adder, hook, what in ((ev, "add_eval_args", "evaluator", "evaluate"),
+                                         (sm, "add_sim_args", "sim_bridge", "simulate")):  # fmt: skip
+            if not any(getattr(x, hook) for x in domain_tasks(domain)):
+                continue
+            v = verbs.add_parser(domain, help=f"{what}: {title}")
+            for h in _hooks(domain, adder):
+                h(v)
+            owns = any(a.dest == "task" for a in v._actions)
+            if not owns:  # the task's own options may use --task (quad: the reference flown)
+                _task_option(v, domain, dest="task_name")
+            v.set_defaults(func=_dispatch(hook), hook_owns_task=owns)
+        d = dp.add_parser(
+            domain,
+            help=f"the {get_domain(domain).node_package} node over Cyclone DDS: --policy DIR "
+            "[--params-file F] [--set NAME=VALUE ...]",
+            add_help=False,
+        )
+        d.add_argument("node_args", nargs=argparse.REMAINDER)
+        d.set_defaults(func=_deploy)
 
     e = sub.add_parser("export", help="export a checkpoint to ONNX with its contract")
+    e.add_argument("domain", nargs="?", choices=domains(), help="the run's domain (default: from the run)")
     e.add_argument("--run", required=True, help="training run directory")
     e.add_argument("--out", required=True, help="policy directory, e.g. policies/nav_jackal")
     e.add_argument("--checkpoint", help="checkpoint (default: the latest in --run)")
     e.set_defaults(func=_export)
-
-    ev = sub.add_parser("eval", help="evaluate").add_subparsers(dest="domain", required=True)
-    n = ev.add_parser("nav", help="navigation: success, collisions, time, path length, BARN score")
-    n.add_argument("--policy", help="policy directory (policy.onnx + policy.yaml)")
-    n.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
-    n.add_argument("--no-guard", action="store_true", help="evaluate the policy without the collision guard")
-    n.add_argument(
-        "--dwa-max-speed-mps",
-        type=float,
-        default=DWA_MAX_SPEED_MPS,
-        help=f"DWA forward speed limit (default {DWA_MAX_SPEED_MPS} m/s; 0 = the robot's own)",
-    )
-    n.add_argument("--scenarios", required=True, help="a *.scenario.yaml or a folder of them")
-    n.add_argument("--robot", help="robot name or YAML (default: the policy's robot)")
-    n.add_argument("--runs", type=int, default=1, help="runs per scenario (different noise seeds)")
-    n.add_argument("--sim", choices=["mujoco", "kinematic"], default="mujoco")
-    n.add_argument(
-        "--rate-hz", type=float, default=10.0, help="control rate of the planner (policy: contract's)"
-    )
-    n.add_argument("--workers", type=int, help="worker processes (default: number of cores)")
-    n.add_argument("--out", default="results/nav_eval.json")
-    n.add_argument("--plot", help="trajectory plot PNG (default: --out with .png)")
-    n.set_defaults(func=_eval)
 
     w = sub.add_parser("worlds", help="write a BARN-style benchmark set")
     w.add_argument("--out", required=True)
@@ -315,40 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="results")
     b.set_defaults(func=_benchmark)
 
-    sm = sub.add_parser("sim", help="simulators over ROS 2 topics").add_subparsers(
-        dest="domain", required=True
-    )
-    s = sm.add_parser("nav", help="MuJoCo sim bridge: /scan /odom /tf /clock out, /cmd_vel in (Cyclone DDS)")
-    s.add_argument("--scenario", required=True, help="a *.scenario.yaml (BARN or generated)")
-    s.add_argument("--robot", default="jackal", help="robot name or YAML (default: jackal)")
-    s.add_argument("--seed", type=int, default=0, help="noise seed")
-    s.add_argument("--real-time-factor", type=float, default=1.0, help="sim seconds per wall second (0: max)")
-    s.add_argument("--scan-rate-hz", type=float, default=0.0, help="lidar rate (default: the robot's)")
-    s.add_argument("--no-noise", action="store_true", help="no lidar or odometry noise")
-    s.add_argument("--cmd-vel-stamped", action="store_true", help="read TwistStamped on /cmd_vel")
-    s.add_argument("--send-goal", action="store_true", help="publish the scenario's goal on /goal_pose")
-    s.add_argument("--episode", action="store_true", help="exit at success, collision or the time limit")
-    s.add_argument("--duration-s", type=float, help="exit after this much simulated time")
-    s.add_argument("--result", help="write the episode's result (JSON) here on exit")
-    s.set_defaults(func=_sim)
-
-    dp = sub.add_parser("deploy", help="run a policy node").add_subparsers(dest="domain", required=True)
-    d = dp.add_parser(
-        "nav",
-        help="the nav_policy node over Cyclone DDS: --policy DIR [--params-file F] [--set NAME=VALUE ...]",
-        add_help=False,
-    )
-    d.add_argument("node_args", nargs=argparse.REMAINDER)
-    d.set_defaults(func=_deploy)
-
-    from .quad.cli import add_commands as add_quad_commands
-
-    add_quad_commands(tr, ev, sm, dp)
-
-    from .manip.cli import add_commands as add_manip_commands
-
-    add_manip_commands(tr, ev, sm, dp)
-
     r = sub.add_parser("robot", help="robot descriptions").add_subparsers(dest="what", required=True)
     u = r.add_parser("urdf", help="print the URDF generated from sim_assets/<name>/robot.yaml")
     u.add_argument("name")
@@ -356,13 +195,55 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _worlds(a: argparse.Namespace) -> int:
+    from .nav.worldgen import write_benchmark
+
+    out = Path(a.out)
+    if out.exists() and not a.overwrite:
+        raise Sim2RealError(f"{out}: exists; pass --overwrite to replace it")
+    files = write_benchmark(out, a.count, a.seed, overwrite=a.overwrite)
+    print(f"wrote {len(files)} scenarios to {a.out}")
+    return 0
+
+
+def _benchmark(a: argparse.Namespace) -> int:
+    from .nav.task import DWA_MAX_SPEED_MPS, evaluate_cli
+
+    worlds = Path(a.out) / "worlds"
+    _worlds(argparse.Namespace(out=str(worlds), count=a.count, seed=a.seed, overwrite=True))
+    ns = argparse.Namespace(
+        policy=a.policy,
+        planner="dwa",
+        robot=None,
+        scenarios=str(worlds),
+        runs=1,
+        sim=a.sim,
+        rate_hz=10.0,
+        dwa_max_speed_mps=DWA_MAX_SPEED_MPS,
+        no_guard=False,
+        workers=a.workers,
+        out=str(Path(a.out) / "nav_benchmark.json"),
+        plot=None,
+    )
+    return evaluate_cli(ns)
+
+
+def _robot(a: argparse.Namespace) -> int:
+    from sim2real_runtime.robot import load_robot
+
+    from .nav.urdf import robot_urdf
+
+    sys.stdout.write(robot_urdf(load_robot(a.name)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # The nodes parse their own options.
-    if argv[:1] == ["deploy"] and argv[1:2] in (["nav"], ["quad"], ["manip"]):
+    if argv[:1] == ["deploy"] and len(argv) > 1 and argv[1] in domains():
         argv = [*argv[:2], "--", *argv[2:]]
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except Sim2RealError as exc:
         print(f"error: {exc}", file=sys.stderr)

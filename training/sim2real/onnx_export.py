@@ -78,18 +78,21 @@ def provenance(
     }
 
 
-def load_actor(
-    ppo: PPOConfig, save_interval: int, checkpoint: Path, obs_size: int, critic_size: int, num_actions: int
-) -> torch.nn.Module:
-    """The trained actor (an rsl-rl model) with its observation normaliser, in eval mode."""
+def make_actor(ppo: PPOConfig, obs_size: int, num_actions: int) -> torch.nn.Module:
+    """An untrained rsl-rl actor (the class and layers of ``ppo``) with its observation normaliser."""
     from rsl_rl.utils import resolve_class
 
-    rl_cfg = rsl_rl_config(ppo, save_interval)
+    rl_cfg = rsl_rl_config(ppo, save_interval=1)
     cls, kwargs = resolve_class(rl_cfg["actor"])
     dummy = TensorDict(
-        {"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, critic_size)}, batch_size=[1]
+        {"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, obs_size)}, batch_size=[1]
     )
-    actor = cls(dummy, rl_cfg["obs_groups"], "actor", num_actions, **kwargs)
+    return cls(dummy, rl_cfg["obs_groups"], "actor", num_actions, **kwargs)
+
+
+def load_actor(ppo: PPOConfig, checkpoint: Path, obs_size: int, num_actions: int) -> torch.nn.Module:
+    """The trained actor (an rsl-rl model) with its observation normaliser, in eval mode."""
+    actor = make_actor(ppo, obs_size, num_actions)
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     actor.load_state_dict(state["actor_state_dict"])
     actor.eval()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dagger import DaggerConfig
+
 ASSETS = Path(__file__).resolve().parents[3] / "sim_assets" / "panda"
 """``sim_assets/panda``: panda.urdf (ROS, kinematics), panda.xml + pick_place.xml (MuJoCo)."""
 
@@ -65,30 +67,19 @@ class ManipTaskConfig:
 
 
 @dataclass(frozen=True)
-class DaggerConfig:
-    """Imitation of the scripted expert with DAgger (Ross et al. 2011)."""
-
-    num_envs: int = 256
-    steps_per_iteration: int = 125
-    """Control steps each environment runs per data-collection round."""
-    iterations: int = 24
-    expert_only_iterations: int = 2
-    """Rounds driven by the expert alone before the learner drives (its states are labelled too)."""
-    hidden_dims: tuple[int, ...] = (256, 256, 128)
-    activation: str = "elu"
-    learning_rate: float = 1e-3
-    batch_size: int = 4096
-    updates_per_iteration: int = 300
-    """Minibatch updates per round, sampled uniformly from the whole dataset."""
-    max_dataset: int = 1_500_000
-    gripper_loss_weight: float = 2.0
-    max_wall_time_s: float = 1800.0
-
-
-@dataclass(frozen=True)
 class ManipTrainConfig:
     task: ManipTaskConfig = field(default_factory=ManipTaskConfig)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)
     seed: int = 0
     threads: int = 2
     """MuJoCo rollout threads."""
+
+
+__all__ = [
+    "ASSETS",
+    "READY_POSE_RAD",
+    "DaggerConfig",
+    "ManipRandomization",
+    "ManipTaskConfig",
+    "ManipTrainConfig",
+]

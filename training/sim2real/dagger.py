@@ -1,23 +1,24 @@
-"""``sim2real train manip``: the arm policy, imitating the scripted expert with DAgger.
+"""DAgger (Ross et al. 2011) on any VecEnv whose environment exposes its expert's action.
 
-Why not PPO from scratch here: MuJoCo Playground's PandaPickCube needs ~20 M environment steps on a
-GPU; on two CPU cores MuJoCo gives ~10 k steps/s, so 30 minutes hold about 15 M steps before any
-learning cost. A privileged scripted expert (:mod:`.expert`) solves the task, and DAgger (Ross et
-al. 2011) turns it into a policy that sees only what the robot sees (noisy joint states, the
-perceived object pose with latency) in a few minutes: each round the learner drives (a shrinking
-share of worlds stay with the expert), the expert labels every visited state, the labels join the
+Why not PPO from scratch for the arm: MuJoCo Playground's PandaPickCube needs ~20 M environment
+steps on a GPU; on two CPU cores MuJoCo gives ~10 k steps/s, so 30 minutes hold about 15 M steps
+before any learning cost. A privileged scripted expert solves the task, and DAgger turns it into a
+policy that sees only what the robot sees (noisy joint states, the perceived object pose with
+latency) in a few minutes: each round the learner drives (a shrinking share of worlds stay with the
+expert), the expert labels every visited state (``env.expert_action()``), the labels join the
 dataset and the network is refit. The network is an rsl-rl ``MLPModel`` with the same
 configuration as the PPO actor (:func:`sim2real.rl.rsl_rl_config`), saved as rsl-rl checkpoints,
-so the export is shared and PPO (residual RL, the next issue) can start from it.
+so the export is shared and PPO (residual RL, later) can start from it.
 
-Outputs in the run directory: ``config.json``, ``model_<it>.pt``, ``train_log.json`` (per-round
-success rate, loss, dataset size, steps/s), ``train_summary.json`` and ``training_curve.png``.
+Outputs in the run directory: ``model_<it>.pt``, ``train_log.json`` (per-round success rate,
+loss, dataset size, steps/s) and ``train_summary.json``.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,32 +28,48 @@ from rsl_rl.utils import resolve_class
 from tensordict import TensorDict
 from tqdm import tqdm
 
-from ..gitinfo import git_commit
-from ..rl import PPOConfig, config_from_dict, config_to_dict, rsl_rl_config, seed_everything
-from .config import ManipTrainConfig
-from .env import ManipEnv
-from .mujoco_arm import N_ARM
+from sim2real_runtime.errors import Sim2RealError
+
+from .gitinfo import git_commit
+from .rl import PPOConfig, rsl_rl_config
 
 SAVE_NAME = "model_{}.pt"
 
 
-def actor_ppo_config(cfg: ManipTrainConfig) -> PPOConfig:
+@dataclass(frozen=True)
+class DaggerConfig:
+    """Imitation of the scripted expert with DAgger (Ross et al. 2011)."""
+
+    num_envs: int = 256
+    steps_per_iteration: int = 125
+    """Control steps each environment runs per data-collection round."""
+    iterations: int = 24
+    expert_only_iterations: int = 2
+    """Rounds driven by the expert alone before the learner drives (its states are labelled too)."""
+    hidden_dims: tuple[int, ...] = (256, 256, 128)
+    activation: str = "elu"
+    learning_rate: float = 1e-3
+    batch_size: int = 4096
+    updates_per_iteration: int = 300
+    """Minibatch updates per round, sampled uniformly from the whole dataset."""
+    max_dataset: int = 1_500_000
+    gripper_loss_weight: float = 2.0
+    max_wall_time_s: float = 1800.0
+
+
+def actor_ppo_config(dagger: DaggerConfig) -> PPOConfig:
     """The PPO settings whose actor has this network's architecture (for loading and export)."""
-    return PPOConfig(hidden_dims=cfg.dagger.hidden_dims, activation=cfg.dagger.activation, init_noise_std=0.3)
+    return PPOConfig(hidden_dims=dagger.hidden_dims, activation=dagger.activation, init_noise_std=0.3)
 
 
-def build_actor(cfg: ManipTrainConfig, obs_size: int) -> torch.nn.Module:
+def build_actor(dagger: DaggerConfig, obs_size: int, num_actions: int) -> torch.nn.Module:
     """An rsl-rl actor (MLP + observation normaliser + Gaussian head) as PPO would build it."""
-    rl_cfg = rsl_rl_config(actor_ppo_config(cfg), save_interval=1)
+    rl_cfg = rsl_rl_config(actor_ppo_config(dagger), save_interval=1)
     cls, kwargs = resolve_class(rl_cfg["actor"])
     dummy = TensorDict(
         {"policy": torch.zeros(1, obs_size), "critic": torch.zeros(1, obs_size)}, batch_size=[1]
     )
-    return cls(dummy, rl_cfg["obs_groups"], "actor", N_ARM + 1, **kwargs)
-
-
-def load_config(run_dir: Path) -> ManipTrainConfig:
-    return config_from_dict(ManipTrainConfig, json.loads((Path(run_dir) / "config.json").read_text()))
+    return cls(dummy, rl_cfg["obs_groups"], "actor", num_actions, **kwargs)
 
 
 class _Dataset:
@@ -76,16 +93,16 @@ def _fit(
     actor: torch.nn.Module,
     opt: torch.optim.Optimizer,
     data: _Dataset,
-    cfg: ManipTrainConfig,
+    d: DaggerConfig,
     rng: np.random.Generator,
 ) -> float:
     """Regression of the deterministic output on the expert's actions: a fixed number of
-    minibatch updates per round (so a round's cost does not grow with the dataset)."""
-    d = cfg.dagger
+    minibatch updates per round (so a round's cost does not grow with the dataset). The last
+    action entry (the gripper) is weighted by ``gripper_loss_weight``."""
     obs = torch.from_numpy(data.obs[: data.size])
     act = torch.from_numpy(data.act[: data.size])
-    weights = torch.ones(N_ARM + 1)
-    weights[N_ARM] = d.gripper_loss_weight
+    weights = torch.ones(act.shape[1])
+    weights[-1] = d.gripper_loss_weight
     actor.train()
     losses = []
     for _ in range(d.updates_per_iteration):
@@ -106,22 +123,25 @@ def _policy_actions(actor: torch.nn.Module, obs: np.ndarray) -> np.ndarray:
         return actor.mlp(actor.obs_normalizer(torch.from_numpy(obs))).numpy().astype(np.float64)
 
 
-def train(cfg: ManipTrainConfig, run_dir: Path, progress: bool = True) -> dict[str, Any]:
-    """Train with DAgger; writes checkpoints and logs to ``run_dir``; returns the summary."""
-    t0 = time.perf_counter()
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config_to_dict(cfg), indent=2))
-    seed_everything(cfg.seed)
-    torch.set_num_threads(max(1, cfg.threads))
-    d = cfg.dagger
-    rng = np.random.default_rng(cfg.seed + 1)
-    env = ManipEnv(cfg.task, d.num_envs, seed=cfg.seed, threads=cfg.threads)
-    obs = env.observe()
-    actor = build_actor(cfg, obs.shape[1])
+def check_expert(env: Any, task_key: str) -> None:
+    """Refuse an environment without an expert (DAgger's labels)."""
+    if not callable(getattr(env, "expert_action", None)):
+        raise Sim2RealError(
+            f"task {task_key}: DAgger needs an expert (env.expert_action()); this task has none"
+        )
+
+
+def run_dagger(
+    env: Any, d: DaggerConfig, seed: int, run_dir: Path, t0: float, progress: bool = True
+) -> dict[str, Any]:
+    """Train with DAgger on ``env`` (a VecEnv with ``expert_action()``); writes checkpoints and
+    logs to ``run_dir``; returns the summary (also written as ``train_summary.json``)."""
+    rng = np.random.default_rng(seed + 1)
+    obs = env.get_observations()["policy"].numpy()
+    actor = build_actor(d, obs.shape[1], env.num_actions)
     actor.eval()
     opt = torch.optim.Adam(actor.parameters(), lr=d.learning_rate)
-    data = _Dataset(d.max_dataset, obs.shape[1], N_ARM + 1)
+    data = _Dataset(d.max_dataset, obs.shape[1], env.num_actions)
     log: list[dict[str, Any]] = []
     env_steps = 0
     sim_time_s = 0.0
@@ -140,16 +160,17 @@ def train(cfg: ManipTrainConfig, run_dir: Path, progress: bool = True) -> dict[s
             if not expert_drives.all():
                 act[~expert_drives] = _policy_actions(actor, obs[~expert_drives])
             data.add(obs, label.astype(np.float32))
-            r = env.step(act)
-            obs = r.obs
-            successes += int(r.success.sum())
-            ends += int(r.done.sum())
-            learner_successes += int((r.success & ~expert_drives).sum())
-            learner_ends += int((r.done & ~expert_drives).sum())
+            td, _, dones, extras = env.step(torch.from_numpy(act))
+            obs = td["policy"].numpy()
+            done, success = dones.numpy(), extras["episode_success"].numpy()
+            successes += int(success.sum())
+            ends += int(done.sum())
+            learner_successes += int((success & ~expert_drives).sum())
+            learner_ends += int((done & ~expert_drives).sum())
         sim_time_s += time.perf_counter() - ts
         env_steps += d.num_envs * d.steps_per_iteration
         tf = time.perf_counter()
-        loss = _fit(actor, opt, data, cfg, rng)
+        loss = _fit(actor, opt, data, d, rng)
         fit_time_s += time.perf_counter() - tf
         entry = {
             "iteration": it,
@@ -172,22 +193,16 @@ def train(cfg: ManipTrainConfig, run_dir: Path, progress: bool = True) -> dict[s
     wall = time.perf_counter() - t0
     summary = {
         "algorithm": "DAgger (scripted privileged expert), rsl-rl MLPModel actor",
-        "commit": git_commit(Path(__file__).resolve().parents[3]),
+        "commit": git_commit(Path(__file__).resolve().parents[2]),
         "iterations": it + 1,
         "env_steps": env_steps,
         "wall_time_s": wall,
         "collection_time_s": sim_time_s,
         "fit_time_s": fit_time_s,
         "env_steps_per_s": env_steps / sim_time_s,
-        "physics_steps_per_s": env_steps * env.worlds.substeps / sim_time_s,
+        "physics_steps_per_s": env_steps * getattr(env, "physics_substeps", 1) / sim_time_s,
         "dataset": data.size,
         "final": log[-1],
     }
     (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
-    try:
-        from .plots import plot_training
-
-        plot_training(log, run_dir / "training_curve.png")
-    except ImportError:  # matplotlib is optional at training time
-        pass
     return summary

@@ -1,0 +1,161 @@
+"""The draft contract (written when training starts) and the one ``sim2real export``.
+
+``contract.draft.json`` beside a run is the task's contract built from the run's config, with
+``provenance.task`` (``domain/task``) and ``provenance.description_files`` (path and sha256 of
+every robot.yaml / vehicle.yaml / URDF it was built from). Export completes it (provenance of the
+run, evaluation) and writes ``policy.onnx`` + ``policy.yaml`` through :mod:`sim2real.onnx_export`
+(onnxruntime checked against torch, atomic write). It refuses, naming the file, when a description
+file changed since training. A run from before the draft existed is exported with the contract
+built from its ``config.json`` and a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.errors import Sim2RealError
+
+from . import rl
+from .onnx_export import export_actor, latest_checkpoint, load_actor, make_actor, provenance
+from .tasks import Task, all_tasks, file_sha256, get_task
+
+DRAFT_NAME = "contract.draft.json"
+
+
+def build_draft(task: Task, cfg: Any) -> PolicyContract:
+    """The task's contract for ``cfg`` with the task and its description files' hashes."""
+    contract = task.build_contract(cfg)
+    files = [
+        {"path": str(Path(f).resolve()), "sha256": file_sha256(Path(f))} for f in task.description_files(cfg)
+    ]
+    d = contract.to_dict()
+    d["provenance"] = {**dict(contract.provenance), "task": task.key, "description_files": files}
+    return PolicyContract.from_dict(d, f"<draft contract of {task.key}>")
+
+
+def write_draft(run_dir: Path, draft: PolicyContract) -> Path:
+    path = Path(run_dir) / DRAFT_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(draft.to_json() + "\n")
+    tmp.replace(path)
+    return path
+
+
+def check_description_files(draft: PolicyContract, source: str) -> None:
+    """Refuse when a description file the draft was built from changed (or vanished) since."""
+    for f in draft.provenance.get("description_files", ()):
+        p = Path(f["path"])
+        if not p.is_file():
+            raise Sim2RealError(f"{p}: description file missing; {source} was built from it at training time")
+        if file_sha256(p) != f["sha256"]:
+            raise Sim2RealError(
+                f"{p}: description file changed since training (sha256 recorded in {source}); "
+                "restore it or retrain"
+            )
+
+
+def _task_of_config(cfg_dict: dict[str, Any], domain: str | None, source: str) -> tuple[Task, Any]:
+    """The task whose config class reads ``cfg_dict`` (runs written before the draft)."""
+    for task in all_tasks():
+        if domain is not None and task.domain != domain:
+            continue
+        try:
+            cfg = rl.config_from_dict(task.config_class, cfg_dict)
+        except (KeyError, TypeError):
+            continue
+        if task.accepts_config(cfg):
+            return task, cfg
+    raise Sim2RealError(f"{source}: not the config of any registered task")
+
+
+def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, PolicyContract | None]:
+    """The task, config and draft contract (None for older runs) of a training run.
+
+    Raises:
+        Sim2RealError: not a run, a draft of another domain, or a changed description file.
+    """
+    run = Path(run_dir)
+    cfg_file = run / "config.json"
+    if not cfg_file.is_file():
+        raise Sim2RealError(f"{run}: not a training run (no config.json)")
+    try:
+        cfg_dict = json.loads(cfg_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise Sim2RealError(f"{cfg_file}: not valid JSON ({exc})") from exc
+    draft_file = run / DRAFT_NAME
+    if not draft_file.is_file():
+        task, cfg = _task_of_config(cfg_dict, domain, str(cfg_file))
+        print(
+            f"warning: {run} has no {DRAFT_NAME} (a run from before drafts); the contract is built "
+            f"from its config.json as task {task.key}",
+            file=sys.stderr,
+        )
+        return task, cfg, None
+    draft = PolicyContract.from_json(draft_file.read_text(), str(draft_file))
+    if domain is not None and draft.domain != domain:
+        raise Sim2RealError(f"{draft_file}: domain: the run is {draft.domain!r}, not {domain!r}")
+    key = draft.provenance.get("task", "")
+    if "/" not in str(key):
+        raise Sim2RealError(f"{draft_file}: provenance.task: expected 'domain/task', got {key!r}")
+    task = get_task(*str(key).split("/", 1))
+    try:
+        cfg = rl.config_from_dict(task.config_class, cfg_dict)
+    except (KeyError, TypeError) as exc:
+        raise Sim2RealError(f"{cfg_file}: not a {task.key} config ({exc})") from exc
+    check_description_files(draft, str(draft_file))
+    return task, cfg, draft
+
+
+def load_run_actor(task: Task, cfg: Any, checkpoint: Path, contract: PolicyContract) -> torch.nn.Module:
+    """The trained actor of a run (rsl-rl model with its observation normaliser), eval mode."""
+    from .trainers import get_trainer
+
+    ppo = get_trainer(task.trainer, task).actor_config(cfg)
+    return load_actor(ppo, checkpoint, contract.obs_size, contract.action_size)
+
+
+def export_run(
+    run_dir: Path,
+    out_dir: Path,
+    checkpoint: Path | None = None,
+    evaluation: dict[str, Any] | None = None,
+    domain: str | None = None,
+) -> Path:
+    """Export a training run to ``out_dir/policy.onnx`` + ``policy.yaml``; returns ``out_dir``."""
+    run_dir = Path(run_dir)
+    task, cfg, draft = run_task(run_dir, domain)
+    checkpoint = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
+    if not checkpoint.is_file():
+        raise Sim2RealError(f"{checkpoint}: no such checkpoint")
+    if draft is None:
+        draft = build_draft(task, cfg)
+    prov = provenance(run_dir, checkpoint, rl.config_to_dict(cfg), cfg.seed, task.simulator)
+    d = draft.to_dict()
+    d["provenance"] = {**prov, "task": task.key, "description_files": draft.provenance["description_files"]}
+    d["evaluation"] = evaluation or {}
+    contract = PolicyContract.from_dict(d, str(run_dir / DRAFT_NAME))
+    actor = load_run_actor(task, cfg, checkpoint, contract)
+    return export_actor(actor, contract, out_dir)
+
+
+def random_policy(task: Task, out_dir: Path, seed: int = 0, cfg: Any = None) -> Path:
+    """Export an untrained (random weights) policy of ``task`` with its draft contract (for node
+    and runtime tests): the task's actor architecture, a non-identity observation normaliser."""
+    from .trainers import get_trainer
+
+    cfg = task.default_config() if cfg is None else cfg
+    draft = build_draft(task, cfg)
+    torch.manual_seed(seed)
+    actor = make_actor(get_trainer(task.trainer, task).actor_config(cfg), draft.obs_size, draft.action_size)
+    actor.train()
+    actor.obs_normalizer.update(torch.randn(256, draft.obs_size) * 0.5 + 0.1)
+    actor.eval()
+    d = draft.to_dict()
+    d["provenance"] = {**d["provenance"], "checkpoint": "random weights (untrained)", "seed": seed}
+    return export_actor(actor, PolicyContract.from_dict(d, f"<random policy of {task.key}>"), out_dir)

@@ -1,0 +1,197 @@
+"""The arm tasks: ``manip/pick_place`` (the cube to a target) and ``manip/reach`` (the TCP to a
+target position and yaw), a Franka Panda in MuJoCo.
+
+Registered in :mod:`sim2real.tasks`: config, VecEnv (:class:`~sim2real.manip.vecenv.ManipVecEnv`
+over :class:`~sim2real.manip.env.ManipEnv`, with the scripted expert's action and a dense reward),
+DAgger on the expert, the draft contract (from ``sim_assets/panda/panda.urdf``), ``sim2real eval
+manip`` and ``sim2real sim manip``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from sim2real_runtime.contract import PolicyContract
+
+from ..tasks import Task, register_task
+from .config import ASSETS, ManipTaskConfig, ManipTrainConfig
+
+SIMULATOR = "MuJoCo (sim_assets/panda/pick_place.xml), batched with mujoco.rollout"
+URDF = ASSETS / "panda.urdf"
+
+
+def build_contract(cfg: ManipTrainConfig) -> PolicyContract:
+    """The arm contract of a training config: the URDF's chain, gripper, safety limits, task."""
+    from .env import panda_chain, safety_config, task_specs
+
+    t = cfg.task
+    chain = panda_chain()
+    obs_specs, act_specs = task_specs(t, chain)
+    robot = {
+        "name": "panda",
+        "urdf": "sim_assets/panda/panda.urdf",
+        "kinematics": chain.to_dict(),
+        "gripper": {"joints": ["panda_finger_joint1", "panda_finger_joint2"], "max_width_m": t.max_width_m},
+        "safety": asdict(safety_config(t)),
+        "task": {
+            "name": t.task,
+            "success_tolerance_m": t.success_tolerance_m,
+            "episode_time_s": t.episode_time_s,
+        },
+    }
+    return PolicyContract(
+        domain="manip",
+        robot=robot,
+        control_rate_hz=t.control_rate_hz,
+        observation=tuple(obs_specs),
+        action=tuple(act_specs),
+        joint_names=chain.joint_names,
+    )
+
+
+def make_env(cfg: ManipTrainConfig, num_envs: int, seed: int) -> Any:
+    from .vecenv import ManipVecEnv
+
+    return ManipVecEnv(cfg.task, num_envs, seed=seed, threads=cfg.threads)
+
+
+def plot_training(run_dir: Path, summary: dict[str, Any], cfg: ManipTrainConfig) -> None:
+    from .plots import plot_training as plot
+
+    plot(json.loads((run_dir / "train_log.json").read_text()), run_dir / "training_curve.png")
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", required=True, help="exported policy directory")
+    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
+    p.add_argument("--out", help="write the report (JSON)")
+    p.add_argument(
+        "--controller",
+        choices=["policy", "expert"],
+        default="policy",
+        help="expert: the privileged scripted expert on the same episodes (the baseline)",
+    )
+    p.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
+
+
+def evaluate_cli(a: argparse.Namespace) -> int:
+    """``sim2real eval manip``: success rate, time to success, peak joint speed and contact force."""
+    from .evaluate import evaluate_policy, format_summary, write_report
+
+    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
+    print(format_summary(report))
+    if a.out:
+        write_report(report, Path(a.out))
+        print(f"wrote {a.out}")
+    if a.update_card and a.controller == "policy":
+        from ..onnx_export import update_evaluation
+
+        update_evaluation(Path(a.policy), report["summary"])
+    return 0
+
+
+def add_sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="the episode's cube, start pose and target")
+    p.add_argument("--target", type=float, nargs=3, metavar=("X", "Y", "Z"), help="target (m, panda_link0)")
+    p.add_argument("--target-yaw-rad", type=float, help="reach: the target's yaw (default: drawn)")
+    p.add_argument("--command-interface", choices=["forward", "trajectory"], default="forward")
+    p.add_argument("--arm-controller", default="arm_controller")
+    p.add_argument("--gripper-interface", choices=["forward", "action"], default="forward")
+    p.add_argument("--gripper-controller", default="gripper_controller")
+    p.add_argument("--real-time-factor", type=float, default=1.0, help="sim seconds per wall second (0: max)")
+    p.add_argument("--no-noise", action="store_true", help="no joint state or object pose noise")
+    p.add_argument("--episode", action="store_true", help="exit at success, a dropped cube or the time limit")
+    p.add_argument("--episode-time-s", type=float, default=10.0, help="from the first arm command")
+    p.add_argument(
+        "--startup-timeout-s", type=float, default=60.0, help="--episode: give up (wall s) without commands"
+    )
+    p.add_argument("--duration-s", type=float, help="exit after this much simulated time")
+    p.add_argument("--result", help="write the episode's result (JSON) here on exit")
+
+
+def sim_cli(a: argparse.Namespace) -> int:
+    """``sim2real sim manip``: a Panda + cube over ros2_control-style topics (Cyclone DDS)."""
+    from sim2real_ros.dds import DdsTransport
+
+    from .sim_bridge import ArmBridgeConfig, ManipSimBridge
+
+    cfg = ArmBridgeConfig(
+        task=a.task,
+        command_interface=a.command_interface,
+        arm_controller=a.arm_controller,
+        gripper_interface=a.gripper_interface,
+        gripper_controller=a.gripper_controller,
+        real_time_factor=a.real_time_factor,
+        episode_time_s=a.episode_time_s,
+        **({"object_pos_noise_std_m": 0.0, "object_yaw_noise_std_rad": 0.0, "joint_pos_noise_std_rad": 0.0,
+            "joint_vel_noise_std_radps": 0.0} if a.no_noise else {}),
+    )  # fmt: skip
+    transport = DdsTransport("sim_bridge")
+    bridge = ManipSimBridge(transport, cfg)
+    bridge.reset(a.seed, tuple(a.target) if a.target else None, a.target_yaw_rad)
+    tg = bridge.target_m
+    print(
+        f"panda {a.task} (seed {a.seed}): cube {bridge.half_size_m * 200:.1f} cm at "
+        f"{[round(float(v), 3) for v in bridge.object_pos]}, target {[round(float(v), 3) for v in tg]} "
+        f"yaw {bridge.target_yaw_rad:.2f} in panda_link0; arm {a.command_interface} on "
+        f"/{a.arm_controller}, gripper {a.gripper_interface} on /{a.gripper_controller}",
+        flush=True,
+    )
+    wall0 = time.monotonic()
+
+    def done() -> bool:
+        if a.episode and bridge.outcome is not None:
+            return True
+        if a.episode and bridge.episode_start_s is None and time.monotonic() - wall0 > a.startup_timeout_s:
+            bridge.outcome = "no_commands"
+            return True
+        return a.duration_s is not None and bridge.clock_s >= a.duration_s
+
+    # Ctrl-C ends an open-ended simulation; the result is still written.
+    with contextlib.suppress(KeyboardInterrupt):
+        bridge.run(done)
+    status = bridge.status()
+    print(json.dumps(status), flush=True)
+    if a.result:
+        Path(a.result).write_text(json.dumps({**status, "seed": a.seed}, indent=1) + "\n")
+    transport.close()
+    return 0
+
+
+for _name, _description, _default in (
+    (
+        "pick_place",
+        "Panda pick-and-place of a randomised cube to a target (DAgger on a scripted expert)",
+        True,
+    ),
+    ("reach", "Panda reach: the TCP to a target position and yaw (DAgger on a scripted expert)", False),
+):
+    register_task(
+        Task(
+            domain="manip",
+            name=_name,
+            description=_description,
+            config_class=ManipTrainConfig,
+            default_config=(lambda n=_name: ManipTrainConfig(task=replace(ManipTaskConfig(), task=n))),
+            make_env=make_env,
+            trainer="dagger",
+            build_contract=build_contract,
+            description_files=lambda cfg: (URDF,),
+            simulator=SIMULATOR,
+            run_name=lambda cfg: f"manip_{cfg.task.task}",
+            default=_default,
+            accepts_config=(lambda cfg, n=_name: cfg.task.task == n),
+            plot_training=plot_training,
+            add_eval_args=add_eval_args,
+            evaluator=evaluate_cli,
+            add_sim_args=add_sim_args,
+            sim_bridge=sim_cli,
+        )
+    )
