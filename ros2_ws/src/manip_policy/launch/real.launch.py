@@ -9,22 +9,13 @@ target on /target_pose (PoseStamped in panda_link0); stop with
 ``ros2 topic pub --once /estop std_msgs/msg/Bool '{data: true}'``; watch /manip_policy/state.
 """
 
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration
-
-from manip_policy.launch_args import ARGUMENTS, node_parameters, policy_node
+from manip_policy.launch_args import ARGUMENTS, PACKAGE, node_parameters, policy_node
+from sim2real_ros.launch_args import launch_description
 
 
-def _node(context, *args, **kwargs):
-    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    share = get_package_share_directory("manip_policy")
+def _node(values, share):
     return [policy_node(node_parameters(values, share, use_sim_time=False))]
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_node)]
-    )
+    return launch_description(PACKAGE, ARGUMENTS, _node)

@@ -8,12 +8,10 @@ Cyclone DDS with the ROS 2 wire conventions) and the manip_policy node on rclpy 
 rmw_cyclonedds_cpp (set here) to share the bridge's DDS domain (``ROS_DOMAIN_ID``).
 """
 
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration
+from launch.actions import ExecuteProcess
 
-from manip_policy.launch_args import ARGUMENTS, effective, node_parameters, policy_node
+from manip_policy.launch_args import ARGUMENTS, PACKAGE, effective, node_parameters, policy_node
+from sim2real_ros.launch_args import launch_description
 
 SIM_ARGUMENTS = {
     "task": ("pick_place", "pick_place or reach"),
@@ -22,13 +20,10 @@ SIM_ARGUMENTS = {
 }
 
 
-def _processes(context, *args, **kwargs):
-    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    sim = {name: LaunchConfiguration(name).perform(context) for name in SIM_ARGUMENTS}
-    share = get_package_share_directory("manip_policy")
+def _processes(values, share):
     params = node_parameters(values, share, use_sim_time=True)
-    cmd = ["sim2real", "sim", "manip", "--task", sim["task"], "--seed", sim["seed"],
-           "--real-time-factor", sim["real_time_factor"],
+    cmd = ["sim2real", "sim", "manip", "--task", values["task"], "--seed", values["seed"],
+           "--real-time-factor", values["real_time_factor"],
            "--command-interface", effective(params, "command_interface", "forward"),
            "--arm-controller", effective(params, "arm_controller", "arm_controller"),
            "--gripper-interface", effective(params, "gripper_interface", "forward"),
@@ -37,9 +32,4 @@ def _processes(context, *args, **kwargs):
 
 
 def generate_launch_description():
-    args = {**ARGUMENTS, **SIM_ARGUMENTS}
-    return LaunchDescription(
-        [SetEnvironmentVariable("RMW_IMPLEMENTATION", "rmw_cyclonedds_cpp")]
-        + [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in args.items()]
-        + [OpaqueFunction(function=_processes)]
-    )
+    return launch_description(PACKAGE, {**ARGUMENTS, **SIM_ARGUMENTS}, _processes, cyclonedds=True)

@@ -29,29 +29,29 @@ import os
 import tempfile
 
 from ament_index_python.packages import get_package_share_directory
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
-from launch.launch_description import LaunchDescription
+from launch.actions import IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from nav_policy.launch_args import ARGUMENTS, node_parameters, policy_node
+from nav_policy.launch_args import ARGUMENTS, PACKAGE, node_parameters, policy_node
+from sim2real_ros.launch_args import launch_description
+
+GAZEBO_ARGUMENTS = {"scenario": ("", "a *.scenario.yaml file (required)")}
 
 
-def launch_setup(context, *args, **kwargs):
+def launch_setup(values, share):
     """Generate the Gazebo files and return the actions that use them (runs at launch time)."""
     from sim2real.nav.gazebo import sdf_name, world_name, write_bridge_config, write_gazebo_world
     from sim2real.nav.scenario import load_scenario
     from sim2real_runtime.robot import load_robot
 
-    scenario_path = LaunchConfiguration("scenario").perform(context)
+    scenario_path = values["scenario"]
     if not scenario_path:
         raise RuntimeError(
             "gazebo.launch.py: the 'scenario' argument is required, e.g. "
             "scenario:=/path/to/world_001.scenario.yaml (robots carry no default world)"
         )
-    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    params = node_parameters(values, get_package_share_directory("nav_policy"), use_sim_time=True)
+    params = node_parameters(values, share, use_sim_time=True)
     robot = load_robot(params[1]["robot"])
     stamped = params[1]["cmd_vel_stamped"]
     scenario = load_scenario(scenario_path)
@@ -90,9 +90,5 @@ def launch_setup(context, *args, **kwargs):
     return [gz_sim, spawn, bridge_node, policy_node(params)]
 
 
-def generate_launch_description() -> LaunchDescription:
-    return LaunchDescription(
-        [DeclareLaunchArgument("scenario", default_value="", description="a *.scenario.yaml file (required)")]
-        + [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=launch_setup)]
-    )
+def generate_launch_description():
+    return launch_description(PACKAGE, {**GAZEBO_ARGUMENTS, **ARGUMENTS}, launch_setup)

@@ -8,12 +8,10 @@ must run on rmw_cyclonedds_cpp (set here) to share the bridge's DDS domain (``RO
 With ``send_goal:=true`` the bridge publishes the scenario's goal on /goal_pose, as RViz would.
 """
 
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration
+from launch.actions import ExecuteProcess
 
-from nav_policy.launch_args import ARGUMENTS, node_parameters, policy_node
+from nav_policy.launch_args import ARGUMENTS, PACKAGE, node_parameters, policy_node
+from sim2real_ros.launch_args import launch_description
 
 SIM_ARGUMENTS = {
     "scenario": ("", "a *.scenario.yaml (BARN or `sim2real worlds` output)"),
@@ -22,29 +20,18 @@ SIM_ARGUMENTS = {
 }
 
 
-def _processes(context, *args, **kwargs):
-    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    sim = {name: LaunchConfiguration(name).perform(context) for name in SIM_ARGUMENTS}
-    if not sim["scenario"]:
+def _processes(values, share):
+    if not values["scenario"]:
         raise ValueError("launch argument scenario:=<file.scenario.yaml> is required")
-    share = get_package_share_directory("nav_policy")
     params = node_parameters(values, share, use_sim_time=True)
-    cmd = ["sim2real", "sim", "nav", "--scenario", sim["scenario"], "--robot", params[1]["robot"],
-           "--real-time-factor", sim["real_time_factor"]]  # fmt: skip
+    cmd = ["sim2real", "sim", "nav", "--scenario", values["scenario"], "--robot", params[1]["robot"],
+           "--real-time-factor", values["real_time_factor"]]  # fmt: skip
     if params[1]["cmd_vel_stamped"]:
         cmd.append("--cmd-vel-stamped")
-    if sim["send_goal"].lower() == "true":
+    if values["send_goal"].lower() == "true":
         cmd.append("--send-goal")
-    return [
-        ExecuteProcess(cmd=cmd, output="screen", name="sim_bridge"),
-        policy_node(params),
-    ]
+    return [ExecuteProcess(cmd=cmd, output="screen", name="sim_bridge"), policy_node(params)]
 
 
 def generate_launch_description():
-    args = {**ARGUMENTS, **SIM_ARGUMENTS}
-    return LaunchDescription(
-        [SetEnvironmentVariable("RMW_IMPLEMENTATION", "rmw_cyclonedds_cpp")]
-        + [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in args.items()]
-        + [OpaqueFunction(function=_processes)]
-    )
+    return launch_description(PACKAGE, {**ARGUMENTS, **SIM_ARGUMENTS}, _processes, cyclonedds=True)

@@ -7,12 +7,10 @@ over Cyclone DDS with the ROS 2 wire conventions; it also streams the task's ref
 rmw_cyclonedds_cpp (set here) to share the bridge's DDS domain (``ROS_DOMAIN_ID``).
 """
 
-from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction, SetEnvironmentVariable
-from launch.substitutions import LaunchConfiguration
+from launch.actions import ExecuteProcess
 
-from quad_policy.launch_args import ARGUMENTS, node_parameters, policy_node
+from quad_policy.launch_args import ARGUMENTS, PACKAGE, node_parameters, policy_node
+from sim2real_ros.launch_args import launch_description
 
 SIM_ARGUMENTS = {
     "task": ("figure8", "reference the bridge streams: hover, figure8 or circle"),
@@ -20,21 +18,13 @@ SIM_ARGUMENTS = {
 }
 
 
-def _processes(context, *args, **kwargs):
-    values = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    sim = {name: LaunchConfiguration(name).perform(context) for name in SIM_ARGUMENTS}
-    share = get_package_share_directory("quad_policy")
+def _processes(values, share):
     params = node_parameters(values, share, use_sim_time=True)
     p = params[1]
     cmd = ["sim2real", "sim", "quad", "--vehicle", p["vehicle"], "--interface", p["interface"],
-           "--task", sim["task"], "--real-time-factor", sim["real_time_factor"]]  # fmt: skip
+           "--task", values["task"], "--real-time-factor", values["real_time_factor"]]  # fmt: skip
     return [ExecuteProcess(cmd=cmd, output="screen", name="sim_bridge"), policy_node(params)]
 
 
 def generate_launch_description():
-    args = {**ARGUMENTS, **SIM_ARGUMENTS}
-    return LaunchDescription(
-        [SetEnvironmentVariable("RMW_IMPLEMENTATION", "rmw_cyclonedds_cpp")]
-        + [DeclareLaunchArgument(n, default_value=d, description=h) for n, (d, h) in args.items()]
-        + [OpaqueFunction(function=_processes)]
-    )
+    return launch_description(PACKAGE, {**ARGUMENTS, **SIM_ARGUMENTS}, _processes, cyclonedds=True)
