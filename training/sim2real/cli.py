@@ -41,7 +41,7 @@ def _list(a: argparse.Namespace) -> int:
 
 def _train(a: argparse.Namespace) -> int:
     from . import rl
-    from .trainers import Overrides, get_trainer, train, with_overrides
+    from .trainers import Overrides, get_trainer, replace_field, train, with_overrides
 
     task = get_task(a.domain, a.task)
     trainer = get_trainer(task.trainer, task)
@@ -52,8 +52,10 @@ def _train(a: argparse.Namespace) -> int:
             cfg = rl.config_from_dict(task.config_class, json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
             raise Sim2RealError(f"{path}: not a {task.key} config ({exc})") from exc
-    if task.apply_train_args is not None:
-        cfg = task.apply_train_args(cfg, a)
+    for opt in task.train_options:
+        value = getattr(a, opt.flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            cfg = replace_field(cfg, opt.field, value)
     o = Overrides(
         seed=a.seed, iterations=a.iterations, num_envs=a.num_envs, max_wall_time_s=a.max_wall_time_s
     )
@@ -132,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
         t = tr.add_parser(domain, help=title)
         _task_option(t, domain)
         _add_common_train_args(t, domain)
-        for hook in _hooks(domain, "add_train_args"):
-            hook(t)
+        for opt in dict.fromkeys(o for x in domain_tasks(domain) for o in x.train_options):
+            t.add_argument(opt.flag, help=opt.help)
         t.set_defaults(func=_train)
         for verbs, adder, hook, what in ((ev, "add_eval_args", "evaluator", "evaluate"),
                                          (sm, "add_sim_args", "sim_bridge", "simulate")):  # fmt: skip

@@ -118,32 +118,6 @@ def config_from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**{k: build(hints.get(k, Any), v) for k, v in d.items()})
 
 
-def add_training_arguments(parser: Any, run_dir_default: str) -> None:
-    """The ``sim2real train <domain>`` options every domain shares (read by
-    :func:`with_cli_overrides`)."""
-    parser.add_argument("--config", help="a config.json of an earlier run to start from")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--iterations", type=int, help="PPO iterations")
-    parser.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
-    parser.add_argument("--num-envs", type=int)
-    parser.add_argument("--run-dir", help=f"output directory (default {run_dir_default})")
-    parser.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
-
-
-def with_cli_overrides(cfg: Any, a: Any, **task: Any) -> Any:
-    """A training config with the ``sim2real train`` options applied: ``--seed``,
-    ``--iterations``, ``--max-wall-time-s``, ``--num-envs`` and the given task fields (each only
-    when set)."""
-    return dataclasses.replace(
-        cfg,
-        task=dataclasses.replace(cfg.task, **{k: v for k, v in task.items() if v}),
-        ppo=dataclasses.replace(cfg.ppo, num_envs=a.num_envs or cfg.ppo.num_envs),
-        seed=cfg.seed if a.seed is None else a.seed,
-        max_iterations=a.iterations or cfg.max_iterations,
-        max_wall_time_s=a.max_wall_time_s or cfg.max_wall_time_s,
-    )
-
-
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)

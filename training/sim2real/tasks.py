@@ -32,6 +32,17 @@ TRAINERS = ("ppo", "dagger", "bc", "residual")
 
 
 @dataclass(frozen=True)
+class TrainOption:
+    """A ``sim2real train`` option of a task that sets one config field when given."""
+
+    flag: str
+    """e.g. ``--robot``."""
+    field: str
+    """Dotted config field, e.g. ``task.robot``."""
+    help: str
+
+
+@dataclass(frozen=True)
 class Task:
     """One trainable task of one domain."""
 
@@ -67,14 +78,13 @@ class Task:
     """Stats shown on the progress bar."""
     summary_aliases: tuple[tuple[str, str], ...] = ()
     """(summary key, key of ``summary["final"]``) copied into ``train_summary.json``."""
-    plot_training: Callable[[Path, dict[str, Any], Any], None] | None = None
-    """``(run_dir, summary, cfg)``: write ``training_curve.png``."""
+    plot_training: str | None = None
+    """``module:function`` drawing ``training_curve.png`` (imported only when plotting, matplotlib
+    being optional); the trainer calls it with its history (:mod:`sim2real.trainers`)."""
     accepts_config: Callable[[Any], bool] = lambda cfg: True
     """Whether a config (of ``config_class``) is this task's (for runs written before the draft)."""
-    add_train_args: Callable[[argparse.ArgumentParser], None] | None = None
-    """Extra ``sim2real train`` options (``--robot``...)."""
-    apply_train_args: Callable[[Any, argparse.Namespace], Any] | None = None
-    """``(cfg, args) -> cfg`` with those options applied; may raise Sim2RealError to refuse."""
+    train_options: tuple[TrainOption, ...] = ()
+    """Extra ``sim2real train`` options (``--robot``...), each setting one config field."""
     add_eval_args: Callable[[argparse.ArgumentParser], None] | None = None
     evaluator: Callable[[argparse.Namespace], int] | None = None
     """``sim2real eval <domain>``: ``args -> exit status`` (``args.task_record`` is this task)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import json
 import time
 from collections.abc import Callable
@@ -52,6 +53,8 @@ class Trainer:
     """``cfg -> PPOConfig`` whose actor has the trained network's architecture (export)."""
     run: Callable[[Task, Any, Path, Path | None, bool, float], Path]
     """``(task, cfg, run_dir, resume, progress, t0) -> final checkpoint``."""
+    plot: Callable[[Callable[..., Any], Any, Path, dict[str, Any]], None]
+    """``(task's plot function, cfg, run_dir, summary)``: draw ``training_curve.png``."""
 
 
 def _get(cfg: Any, dotted: str) -> Any:
@@ -60,11 +63,11 @@ def _get(cfg: Any, dotted: str) -> Any:
     return cfg
 
 
-def _replace(cfg: Any, dotted: str, value: Any) -> Any:
+def replace_field(cfg: Any, dotted: str, value: Any) -> Any:
     head, _, rest = dotted.partition(".")
     if not rest:
         return dataclasses.replace(cfg, **{head: value})
-    return dataclasses.replace(cfg, **{head: _replace(getattr(cfg, head), rest, value)})
+    return dataclasses.replace(cfg, **{head: replace_field(getattr(cfg, head), rest, value)})
 
 
 def with_overrides(trainer: Trainer, cfg: Any, o: Overrides) -> Any:
@@ -76,7 +79,7 @@ def with_overrides(trainer: Trainer, cfg: Any, o: Overrides) -> Any:
         (trainer.max_wall_time_field, o.max_wall_time_s or None),
     ):
         if value is not None:
-            cfg = _replace(cfg, field, value)
+            cfg = replace_field(cfg, field, value)
     return cfg
 
 
@@ -110,6 +113,15 @@ def _run_dagger(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progre
     return run_dir / SAVE_NAME.format(summary["iterations"] - 1)
 
 
+def _plot_ppo(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+    if summary["history"]:
+        plot(run_dir / "training_curve.png", summary["history"], cfg.ppo.num_envs * cfg.ppo.steps_per_env)
+
+
+def _plot_dagger(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+    plot(json.loads((run_dir / "train_log.json").read_text()), run_dir / "training_curve.png")
+
+
 def _dagger_actor(cfg: Any) -> rl.PPOConfig:
     from .dagger import actor_ppo_config
 
@@ -117,9 +129,17 @@ def _dagger_actor(cfg: Any) -> rl.PPOConfig:
 
 
 TRAINERS: dict[str, Trainer] = {
-    "ppo": Trainer("ppo", "ppo.num_envs", "max_iterations", "max_wall_time_s", lambda cfg: cfg.ppo, _run_ppo),
+    "ppo": Trainer(
+        "ppo", "ppo.num_envs", "max_iterations", "max_wall_time_s", lambda cfg: cfg.ppo, _run_ppo, _plot_ppo
+    ),
     "dagger": Trainer(
-        "dagger", "dagger.num_envs", "dagger.iterations", "dagger.max_wall_time_s", _dagger_actor, _run_dagger
+        "dagger",
+        "dagger.num_envs",
+        "dagger.iterations",
+        "dagger.max_wall_time_s",
+        _dagger_actor,
+        _run_dagger,
+        _plot_dagger,
     ),
 }
 
@@ -180,5 +200,6 @@ def train(
         summary_path.write_text(json.dumps(summary, indent=2))
     if task.plot_training is not None:
         with contextlib.suppress(ImportError):  # matplotlib is optional at training time
-            task.plot_training(run_dir, summary, cfg)
+            module, _, name = task.plot_training.partition(":")
+            tr.plot(getattr(importlib.import_module(module), name), cfg, run_dir, summary)
     return final

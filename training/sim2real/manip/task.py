@@ -61,12 +61,6 @@ def make_env(cfg: ManipTrainConfig, num_envs: int, seed: int) -> Any:
     return ManipVecEnv(cfg.task, num_envs, seed=seed, threads=cfg.threads)
 
 
-def plot_training(run_dir: Path, summary: dict[str, Any], cfg: ManipTrainConfig) -> None:
-    from .plots import plot_training as plot
-
-    plot(json.loads((run_dir / "train_log.json").read_text()), run_dir / "training_curve.png")
-
-
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", required=True, help="exported policy directory")
     p.add_argument("--episodes", type=int, default=200)
@@ -188,7 +182,7 @@ for _name, _description, _default in (
             run_name=lambda cfg: f"manip_{cfg.task.task}",
             default=_default,
             accepts_config=(lambda cfg, n=_name: cfg.task.task == n),
-            plot_training=plot_training,
+            plot_training="sim2real.manip.plots:plot_training",
             add_eval_args=add_eval_args,
             evaluator=evaluate_cli,
             add_sim_args=add_sim_args,

@@ -20,7 +20,7 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.domains import get_domain
 from sim2real_runtime.errors import Sim2RealError
 
-from ..tasks import Task, register_task
+from ..tasks import Task, TrainOption, register_task
 from .config import NavTrainConfig
 
 DWA_MAX_SPEED_MPS = 0.0
@@ -78,23 +78,6 @@ def outcome_rates(env: Any):
         return {k: n[k] / total for k in ("success", "collision", "timeout")}
 
     return stats
-
-
-def plot_training(run_dir: Path, summary: dict[str, Any], cfg: NavTrainConfig) -> None:
-    if summary["history"]:
-        from .plots import plot_training as plot
-
-        plot(run_dir / "training_curve.png", summary["history"], cfg.ppo.num_envs * cfg.ppo.steps_per_env)
-
-
-def add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--robot", help="robot name or YAML (default: jackal)")
-
-
-def apply_train_args(cfg: NavTrainConfig, a: argparse.Namespace) -> NavTrainConfig:
-    if getattr(a, "robot", None):
-        cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, robot=a.robot))
-    return cfg
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
@@ -273,9 +256,8 @@ register_task(
         iteration_stats=outcome_rates,
         postfix_keys=("success", "collision"),
         summary_aliases=(("final_success_rate", "success"),),
-        plot_training=plot_training,
-        add_train_args=add_train_args,
-        apply_train_args=apply_train_args,
+        plot_training="sim2real.nav.plots:plot_training",
+        train_options=(TrainOption("--robot", "task.robot", "robot name or YAML (default: jackal)"),),
         add_eval_args=add_eval_args,
         evaluator=evaluate_cli,
         add_sim_args=add_sim_args,

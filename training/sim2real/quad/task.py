@@ -20,7 +20,7 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.domains import get_domain
 from sim2real_runtime.errors import Sim2RealError
 
-from ..tasks import Task, register_task
+from ..tasks import Task, TrainOption, register_task
 from .config import QuadTrainConfig
 
 SIMULATOR = "sim2real batched quadrotor (numba RK4), validated against MuJoCo"
@@ -76,23 +76,6 @@ def tracking_stats(env: Any):
         }
 
     return stats
-
-
-def plot_training(run_dir: Path, summary: dict[str, Any], cfg: QuadTrainConfig) -> None:
-    if summary["history"]:
-        from .plots import plot_training as plot
-
-        plot(run_dir / "training_curve.png", summary["history"], cfg.ppo.num_envs * cfg.ppo.steps_per_env)
-
-
-def add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vehicle", help="nominal vehicle name or YAML (default: crazyflie_2_1)")
-
-
-def apply_train_args(cfg: QuadTrainConfig, a: argparse.Namespace) -> QuadTrainConfig:
-    if getattr(a, "vehicle", None):
-        cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, vehicle=a.vehicle))
-    return cfg
 
 
 def run_name(cfg: QuadTrainConfig) -> str:
@@ -232,9 +215,10 @@ register_task(
         default=True,
         iteration_stats=tracking_stats,
         postfix_keys=("position_error_m", "crash_rate"),
-        plot_training=plot_training,
-        add_train_args=add_train_args,
-        apply_train_args=apply_train_args,
+        plot_training="sim2real.quad.plots:plot_training",
+        train_options=(
+            TrainOption("--vehicle", "task.vehicle", "nominal vehicle name or YAML (default: crazyflie_2_1)"),
+        ),
         add_eval_args=add_eval_args,
         evaluator=evaluate_cli,
         add_sim_args=add_sim_args,
