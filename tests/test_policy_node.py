@@ -158,7 +158,7 @@ def test_every_registered_domain_has_a_node_and_an_input_provision():
         assert d.name in nodes, f"no {d.node_package}.node.NODE for the registered domain {d.name!r}"
         assert d.name in PROVISIONS, f"domain {d.name!r} has no input provision in test_policy_node.py"
         cls = nodes[d.name]
-        assert issubclass(cls, PolicyNode) and cls.DOMAIN == d.name
+        assert issubclass(cls, PolicyNode) and d.name == cls.DOMAIN
         assert issubclass(cls.PARAMS, NodeParams)
 
 
@@ -338,7 +338,7 @@ def share(tmp_path):
 def test_launch_arguments_of_every_package(package, share, tmp_path):
     la = importlib.import_module(f"{package}.launch_args")
     root = share(package)
-    assert {"policy", "params_file"} <= set(la.ARGUMENTS) and la.PACKAGE == package
+    assert {"policy", "params_file"} <= set(la.ARGUMENTS) and package == la.PACKAGE
     with pytest.raises(ValueError, match="policy:="):
         la.node_parameters({"policy": ""}, root, False)
     params_file, overrides = la.node_parameters({"policy": str(tmp_path)}, root, True)
