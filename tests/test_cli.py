@@ -143,3 +143,43 @@ def test_dwa_eval_works_for_another_robot_config(worlds, tmp_path):
     assert ep["success"] + ep["collision"] + ep["timeout"] == 1
     # 0.22 m/s top speed: never more than 0.22 m per second of simulated time.
     assert ep["path_length_m"] <= 0.22 * ep["time_s"] + 1e-6
+
+
+def test_list_names_every_registered_task(capsys):
+    from sim2real.tasks import all_tasks
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [" ".join(line.split()[:2]) for line in out] == [f"{t.domain} {t.name}" for t in all_tasks()]
+
+
+def test_train_and_export_manip_reach_through_the_cli(tmp_path, capsys):
+    """``train manip --task reach`` writes the draft contract first; ``export manip --run`` uses it."""
+    from sim2real.manip.config import DaggerConfig, ManipTaskConfig, ManipTrainConfig
+    from sim2real.rl import config_to_dict
+
+    run, out, cfg = tmp_path / "run", tmp_path / "pol", tmp_path / "config.json"
+    small = DaggerConfig(steps_per_iteration=10, hidden_dims=(16, 16), updates_per_iteration=2, batch_size=16)
+    reach = ManipTrainConfig(ManipTaskConfig(task="reach"), small, threads=1)
+    cfg.write_text(json.dumps(config_to_dict(reach)))
+    assert main(["train", "manip", "--task", "reach", "--config", str(cfg), "--iterations", "1",
+                 "--num-envs", "2", "--seed", "5", "--run-dir", str(run)]) == 0  # fmt: skip
+    draft = json.loads((run / "contract.draft.json").read_text())
+    assert draft["domain"] == "manip" and draft["provenance"]["task"] == "manip/reach"
+    assert draft["provenance"]["description_files"][0]["path"].endswith("panda.urdf")
+    assert main(["export", "manip", "--run", str(run), "--out", str(out)]) == 0
+    from sim2real_runtime.policy import OnnxPolicy
+
+    c = OnnxPolicy(out).contract
+    assert c.robot["task"]["name"] == "reach" and c.provenance["seed"] == 5
+    assert c.provenance["description_files"] == draft["provenance"]["description_files"]
+
+
+def test_bad_config_file_exits_2_naming_it_and_writes_nothing(tmp_path):
+    bad = tmp_path / "config.json"
+    bad.write_text(json.dumps({"task": {"robot": "jackal", "no_such_field": 1}}))
+    p = run_cli("train", "nav", "--config", str(bad), "--run-dir", str(tmp_path / "run"))
+    assert p.returncode == 2 and str(bad) in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+    p = run_cli("train", "nav", "--task", "nope", "--run-dir", str(tmp_path / "run"))
+    assert p.returncode == 2 and not (tmp_path / "run").exists()
