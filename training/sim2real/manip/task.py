@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.domains import get_domain
 
 from ..tasks import Task, register_task
 from .config import ASSETS, ManipTaskConfig, ManipTrainConfig
@@ -177,7 +178,7 @@ for _name, _description, _default in (
             make_env=make_env,
             trainer="dagger",
             build_contract=build_contract,
-            description_files=lambda cfg: (URDF,),
+            description_files=lambda cfg: (get_domain("manip").description_file(URDF),),
             simulator=SIMULATOR,
             run_name=lambda cfg: f"manip_{cfg.task.task}",
             default=_default,
