@@ -24,8 +24,6 @@ from sim2real_ros.policy_node import PolicyNode, PolicyScheduler, domain_nodes, 
 from sim2real_runtime.domains import all_domains
 
 DOMAINS = [d.name for d in all_domains()]
-POLICY_FIXTURE = {"nav": "tiny_policy", "quad": "tiny_quad_policy", "manip": "tiny_manip_policy"}
-"""Domain -> a random-weights (or 2-iteration) policy fixture of conftest.py."""
 ODD = [math.nan, math.inf, -math.inf, 1e9, -1e9]
 
 
@@ -136,10 +134,9 @@ def transport(dds_env):
     t.close()
 
 
-def policy_for(request, domain: str) -> Path:
-    if domain not in POLICY_FIXTURE:
-        pytest.fail(f"domain {domain!r} is registered but test_policy_node.py has no policy fixture for it")
-    return request.getfixturevalue(POLICY_FIXTURE[domain])
+def policy_for(request, domain: str, task: str | None = None) -> Path:
+    """A random-weight policy of ``domain`` exported from its task's draft contract (conftest)."""
+    return request.getfixturevalue("random_policy")(domain, task)
 
 
 def make_node(domain: str, transport, policy: Path, **overrides) -> PolicyNode:
@@ -217,8 +214,8 @@ def test_swap_policy_between_two_steps(request, transport, domain, tmp_path):
     assert calls, "the swapped-in policy did not run"
     assert all(within_limits(c, lo, hi, tol=1e-6) for c in cmds)
     # Another interface (another domain's policy) is refused with the field named; the old stays.
-    other = next(d for d in POLICY_FIXTURE if d != domain)
-    why = node.swap_policy(request.getfixturevalue(POLICY_FIXTURE[other]))
+    other = next(d for d in DOMAINS if d != domain)
+    why = node.swap_policy(policy_for(request, other))
     assert why is not None and "field 'domain'" in why, why
     assert node.controller.policy is new
     missing = node.swap_policy(tmp_path / "none")
@@ -229,7 +226,7 @@ def test_swap_policy_between_two_steps(request, transport, domain, tmp_path):
 def test_swap_policy_of_a_refused_node_says_why(request, transport):
     node = make_node("nav", transport, "/nonexistent/policy")
     assert node.state.startswith("error:")
-    assert "no policy is running" in node.swap_policy(request.getfixturevalue("tiny_policy"))
+    assert "no policy is running" in node.swap_policy(policy_for(request, "nav"))
     assert node.controller is None
 
 
@@ -361,3 +358,15 @@ def test_entry_points_are_the_shared_ones(package):
     assert node_mod.run_dds.__module__ == "sim2real_ros.node_main"
     setup = (REPO / "ros2_ws" / "src" / package / "setup.py").read_text()
     assert f"{package}_node = {package}.node:main" in setup
+
+
+def test_swap_policy_refuses_another_task_of_the_same_domain(request, transport):
+    """A reach policy is another task of the same arm (it observes the target relative to the tool,
+    not the cube); swapping it into a pick-and-place node is refused, naming the first field."""
+    node = make_node("manip", transport, policy_for(request, "manip", "pick_place"))
+    running = node.controller.policy
+    why = node.swap_policy(policy_for(request, "manip", "reach"))
+    # the first difference is named to the leaf: the contract's task
+    assert why is not None and "field 'robot.task.name'" in why and "'reach'" in why, why
+    assert len(why) < 300, why
+    assert node.controller.policy is running

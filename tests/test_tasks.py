@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from sim2real.cli import main
-from sim2real.export import DRAFT_NAME, build_draft, export_run
+from sim2real.export import DRAFT_NAME, REPO, build_draft, export_run
 from sim2real.tasks import Task, all_tasks, get_task, register_task
 from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import ConfigError, Sim2RealError
@@ -148,7 +148,9 @@ def test_draft_contract_round_trips_and_records_its_description_files(task: Task
     again = PolicyContract.from_json(draft.to_json(), "draft")
     assert again.to_json() == draft.to_json() and draft.domain == task.domain
     files = draft.provenance["description_files"]
-    assert files and all(Path(f["path"]).is_file() and len(f["sha256"]) == 64 for f in files)
+    # inside the repository: recorded relative to it (a run exports from another checkout)
+    assert files and all(not Path(f["path"]).is_absolute() for f in files)
+    assert all((REPO / f["path"]).is_file() and len(f["sha256"]) == 64 for f in files)
     assert draft.provenance["task"] == task.key
 
 

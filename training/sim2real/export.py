@@ -26,13 +26,27 @@ from .onnx_export import export_actor, latest_checkpoint, load_actor, make_actor
 from .tasks import Task, all_tasks, file_sha256, get_task
 
 DRAFT_NAME = "contract.draft.json"
+REPO = Path(__file__).resolve().parents[2]
+"""Description files inside the repository are recorded relative to it, so a run exports from
+another checkout of the same commit."""
+
+
+def _recorded_path(path: Path) -> str:
+    """How a description file is named in the draft: relative to the repository when inside it."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
+
+
+def _recorded_file(name: str) -> Path:
+    p = Path(name)
+    return p if p.is_absolute() else REPO / p
 
 
 def build_draft(task: Task, cfg: Any) -> PolicyContract:
     """The task's contract for ``cfg`` with the task and its description files' hashes."""
     contract = task.build_contract(cfg)
     files = [
-        {"path": str(Path(f).resolve()), "sha256": file_sha256(Path(f))} for f in task.description_files(cfg)
+        {"path": _recorded_path(Path(f)), "sha256": file_sha256(Path(f))} for f in task.description_files(cfg)
     ]
     d = contract.to_dict()
     d["provenance"] = {**dict(contract.provenance), "task": task.key, "description_files": files}
@@ -50,7 +64,7 @@ def write_draft(run_dir: Path, draft: PolicyContract) -> Path:
 def check_description_files(draft: PolicyContract, source: str) -> None:
     """Refuse when a description file the draft was built from changed (or vanished) since."""
     for f in draft.provenance.get("description_files", ()):
-        p = Path(f["path"])
+        p = _recorded_file(f["path"])
         if not p.is_file():
             raise Sim2RealError(f"{p}: description file missing; {source} was built from it at training time")
         if file_sha256(p) != f["sha256"]:

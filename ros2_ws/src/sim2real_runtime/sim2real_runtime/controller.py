@@ -74,12 +74,30 @@ class PolicyController:
         """
         old, new = self.policy.contract.to_dict(), policy.contract.to_dict()
         for key in SWAP_FIELDS:
-            if old[key] != new[key]:
-                raise ContractMismatchError(str(policy.path), key, _short(new[key]), _short(old[key]))
+            diff = first_difference(new[key], old[key], key)
+            if diff is not None:
+                raise ContractMismatchError(str(policy.path), *diff)
         self.policy = policy
 
 
-def _short(value: Any) -> Any:
-    if isinstance(value, Mapping) and "terms" in value:
-        return [t["name"] + ":" + t["kind"] for t in value["terms"]]
-    return value
+def first_difference(a: Any, b: Any, path: str) -> tuple[str, Any, Any] | None:
+    """The first leaf where two JSON-like values differ: (dotted path, a's value, b's value), or
+    None when they are equal. Terms are named by their ``name`` (``observation.terms[goal].size``)."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        for k in [*a, *(k for k in b if k not in a)]:
+            if k not in a or k not in b:
+                return f"{path}.{k}", a.get(k, "<absent>"), b.get(k, "<absent>")
+            d = first_difference(a[k], b[k], f"{path}.{k}")
+            if d is not None:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return f"{path} (length)", len(a), len(b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            label = x.get("name", i) if isinstance(x, Mapping) else i
+            d = first_difference(x, y, f"{path}[{label}]")
+            if d is not None:
+                return d
+        return None
+    return None if a == b else (path, a, b)
