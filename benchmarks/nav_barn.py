@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 from sim2real.nav.evaluate import ControllerSpec, evaluate, format_table, summarize, write_results
-from sim2real.nav.export import update_evaluation
 from sim2real.nav.plots import plot_trajectories
 from sim2real.nav.scenario import find_scenarios, load_scenario
+from sim2real.onnx_export import update_evaluation
 
 BARN = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "barn"
 
