@@ -370,3 +370,25 @@ def test_swap_policy_refuses_another_task_of_the_same_domain(request, transport)
     assert why is not None and "field 'robot.task.name'" in why and "'reach'" in why, why
     assert len(why) < 300, why
     assert node.controller.policy is running
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_a_refused_numeric_parameter_is_an_error_state_not_a_crash(request, transport, domain, value):
+    """Every positive parameter of every node, refused: the node goes to ``error: bad parameter``
+    (it used to build its watchdog or timer from the refused value and raise)."""
+    cls = domain_nodes()[domain]
+    params_mod = importlib.import_module(f"{cls.__module__.rsplit('.', 1)[0]}.params")
+    defaults, _ = params_mod.params_from_mapping({"policy_path": "p"}, "test")
+    positive = [
+        f.name
+        for f in dataclasses.fields(defaults)
+        if isinstance(getattr(defaults, f.name), float) and getattr(defaults, f.name) > 0
+    ]
+    assert positive
+    for name in positive:
+        node = make_node(domain, transport, policy_for(request, domain), **{name: value})
+        if node.fault is None:  # a parameter for which 0 means "off" or "the robot's"
+            continue
+        assert node.state.startswith("error: bad parameter"), (name, node.state)
+        assert getattr(node.p, name) == getattr(defaults, name)

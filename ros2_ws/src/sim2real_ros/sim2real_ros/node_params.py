@@ -123,6 +123,10 @@ def params_from_mapping(
         errors.append(ConfigError(source, "policy_path", "required: a policy directory or policy.onnx"))
     if isinstance(params, NodeParams):
         errors.extend(params.check(source))
+    # A refused value never reaches the node: it keeps the default (the node reports the error and
+    # refuses to command, but must still build its timers and watchdog without crashing).
+    refused = {e.field for e in errors} & set(fields)
+    params = dataclasses.replace(params, **{n: fields[n].default for n in refused})
     return params, errors
 
 
