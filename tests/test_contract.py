@@ -134,7 +134,8 @@ def test_contract_obs_size_must_match_graph(tmp_path, tiny_policy):
     model = onnx.load(str(tiny_policy / "policy.onnx"))
     meta = {m.key: m for m in model.metadata_props}
     d = json.loads(meta[METADATA_KEY].value)
-    d["observation"]["terms"][0]["size"] = 36
+    d["observation"]["terms"][0]["size"] = 36  # a consistent contract that the graph contradicts
+    d["observation"]["terms"][0]["params"]["num_sectors"] = 36
     d["observation"]["size"] = 43
     meta[METADATA_KEY].value = json.dumps(d)
     onnx.save(model, str(tmp_path / "policy.onnx"))

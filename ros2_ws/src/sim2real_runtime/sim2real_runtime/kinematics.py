@@ -15,13 +15,57 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
+
+
+def _strict_fields(cls: type, d: Any, source: str, where: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of dataclass ``cls`` from a JSON object, by their annotation (``str``: non-empty;
+    ``float``: finite; ``tuple[float, float, float]``: 3 finite numbers; ``bool``), refusing a
+    missing field without a default and any unknown field; ``skip`` fields are the caller's."""
+    if not isinstance(d, Mapping):
+        raise ConfigError(source, where, f"expected a JSON object, got {d!r}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ConfigError(source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
+    out: dict[str, Any] = {}
+    for name, f in known.items():
+        path = f"{where}.{name}"
+        if name not in d:
+            if f.default is MISSING:
+                raise ConfigError(source, path, "missing")
+            continue
+        if name in skip:
+            continue
+        v, kind = d[name], str(f.type)
+
+        def number(x: Any, at: str) -> float:
+            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+                raise ConfigError(source, at, f"expected a finite number, got {x!r}")
+            return float(x)
+
+        if kind == "str":
+            if not isinstance(v, str) or not v:
+                raise ConfigError(source, path, f"expected a non-empty string, got {v!r}")
+            out[name] = v
+        elif kind == "bool":
+            if not isinstance(v, bool):
+                raise ConfigError(source, path, f"expected true or false, got {v!r}")
+            out[name] = v
+        elif kind.startswith("tuple[float"):
+            n = kind.count("float")
+            if not isinstance(v, list | tuple) or len(v) != n:
+                raise ConfigError(source, path, f"expected {n} numbers, got {v!r}")
+            out[name] = tuple(number(x, f"{path}[{i}]") for i, x in enumerate(v))
+        else:
+            out[name] = number(v, path)
+    return out
 
 
 def rpy_to_matrix(rpy: Sequence[float]) -> np.ndarray:
@@ -142,30 +186,41 @@ class SerialChain:
         }
 
     @staticmethod
-    def from_dict(d: Mapping[str, Any], source: str = "<chain>") -> SerialChain:
-        try:
-            return SerialChain(
-                base_link=d["base_link"],
-                tip_link=d["tip_link"],
-                joints=tuple(
-                    ChainJoint(
-                        name=j["name"],
-                        origin_xyz_m=tuple(j["origin_xyz_m"]),
-                        origin_rpy_rad=tuple(j["origin_rpy_rad"]),
-                        axis=tuple(j["axis"]),
-                        lower=float(j["lower"]),
-                        upper=float(j["upper"]),
-                        velocity_limit=float(j["velocity_limit"]),
-                        effort_limit=float(j["effort_limit"]),
-                        prismatic=bool(j.get("prismatic", False)),
-                    )
-                    for j in d["joints"]
-                ),
-                tool_xyz_m=tuple(d["tool_xyz_m"]),
-                tool_rpy_rad=tuple(d["tool_rpy_rad"]),
+    def from_dict(d: Mapping[str, Any], source: str = "<chain>", prefix: str = "kinematics") -> SerialChain:
+        """The chain of :meth:`to_dict`, read strictly: every field required (``prismatic``
+        defaults to false), unknown fields refused, numbers finite, each joint's ``lower`` <=
+        ``upper``, ``velocity_limit`` > 0, ``effort_limit`` >= 0 and a non-zero ``axis``.
+
+        Raises:
+            ConfigError: naming ``source`` and the field, e.g. ``kinematics.joints[2].lower``.
+        """
+        top = _strict_fields(SerialChain, d, source, prefix, skip=("joints",))
+        joints = d["joints"]
+        if not isinstance(joints, list) or not joints:
+            raise ConfigError(
+                source, f"{prefix}.joints", f"expected a non-empty list of joints, got {joints!r}"
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(source, "kinematics", f"malformed chain: {exc!r}") from exc
+        out = []
+        for i, j in enumerate(joints):
+            where = f"{prefix}.joints[{i}]"
+            kw = _strict_fields(ChainJoint, j, source, where)
+            if kw["lower"] > kw["upper"]:
+                raise ConfigError(source, f"{where}.lower", f"{kw['lower']} > upper {kw['upper']}")
+            if not kw["velocity_limit"] > 0:
+                raise ConfigError(
+                    source, f"{where}.velocity_limit", f"must be > 0, got {kw['velocity_limit']!r}"
+                )
+            if kw["effort_limit"] < 0:
+                raise ConfigError(
+                    source, f"{where}.effort_limit", f"must be >= 0, got {kw['effort_limit']!r}"
+                )
+            if not any(kw["axis"]):
+                raise ConfigError(source, f"{where}.axis", "the zero vector is no axis")
+            out.append(ChainJoint(**kw))
+        names = [j.name for j in out]
+        if len(set(names)) != len(names):
+            raise ConfigError(source, f"{prefix}.joints", f"a joint name appears twice: {names}")
+        return SerialChain(joints=tuple(out), **top)
 
     @staticmethod
     def from_urdf(path: str | Path, base_link: str, tip_link: str) -> SerialChain:

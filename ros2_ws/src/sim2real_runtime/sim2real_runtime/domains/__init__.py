@@ -55,6 +55,15 @@ class Domain:
     :class:`sim2real_runtime.controller.PolicyController`)."""
     aliases: tuple[str, ...] = ()
     """Earlier spellings read from schema-1 contracts (``navigation``...)."""
+    validate_contract: Callable[..., None] | None = None
+    """``(contract, source)``: the domain's part of strict contract loading, called by
+    ``PolicyContract.from_dict`` after the generic checks. It checks the ``robot`` block against
+    the domain's schema (every field required or defaulted, unknown fields refused; derive it from
+    the description class where there is one, so the two stay in step) and the values the contract
+    stores twice (a term parameter that repeats a robot field). Raises a ConfigError naming the
+    field, e.g. ``robot.mass_kg``. None: the robot block only has to be a JSON object whose numbers
+    are finite; nothing else about it is checked (and the compatibility check must then cope with
+    whatever it holds)."""
 
     @property
     def node_package(self) -> str:
