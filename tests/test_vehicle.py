@@ -41,7 +41,7 @@ def test_shared_crazyflie_file_loads_with_derived_quantities():
         ({"mass_kg": None}, "mass_kg", "missing"),
         ({"mass_kg": "light"}, "mass_kg", "expected a finite number"),
         ({"mass_kg": 0.0}, "mass_kg", "must be > 0"),
-        ({"arm_length_m": -0.04}, "arm_length_m", "must be >= 0"),
+        ({"arm_length_m": -0.04}, "arm_length_m", "must be > 0"),  # one message for one rule
         ({"inertia_kgm2": [1e-5, 1e-5]}, "inertia_kgm2", "expected a list of 3 numbers"),
         ({"inertia_kgm2": [1e-5, math.nan, 2e-5]}, "inertia_kgm2[1]", "expected a finite number"),
         ({"inertia_kgm2": [1e-5, 1e-5, 0.0]}, "inertia_kgm2[2]", "must be > 0"),

@@ -21,9 +21,11 @@ ASSETS_DIR = Path(__file__).resolve().parents[4] / "sim_assets"
 """``sim_assets/`` of the source tree (robot and vehicle descriptions)."""
 
 
-def _number(value: Any, source: str, path: str, signed: bool) -> float:
+def _number(value: Any, source: str, path: str, signed: bool, positive: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(source, path, f"expected a finite number, got {value!r}")
+    if positive and not value > 0:
+        raise ConfigError(source, path, f"must be > 0, got {value!r}")
     if not signed and value < 0:
         raise ConfigError(source, path, f"must be >= 0, got {value!r}")
     return float(value)
@@ -37,13 +39,15 @@ def build_config(
     nested: Mapping[str, type] | None = None,
     signed: Collection[str] = (),
     min_int: int = 1,
+    positive: Collection[str] = (),
 ) -> Any:
     """Build dataclass ``cls`` from a parsed YAML mapping, with errors that name the field.
 
     Field kinds, from the annotations: ``str`` (non-empty), ``int`` (>= ``min_int``), ``float``
-    (finite, >= 0 unless named in ``signed``), ``tuple[float, ...]`` with a fixed number of entries
-    (a YAML list of that many such numbers), and the dataclasses named in ``nested`` (built the
-    same way). A field with a default may be left out; a field ``source`` is never read.
+    (finite; > 0 when named in ``positive``, else >= 0 unless named in ``signed``),
+    ``tuple[float, ...]`` with a fixed number of entries (a YAML list of that many such numbers),
+    and the dataclasses named in ``nested`` (built the same way). A field with a default may be
+    left out; a field ``source`` is never read.
 
     Raises:
         ConfigError: naming ``source`` and the dotted field path.
@@ -69,7 +73,9 @@ def build_config(
         value = data[name]
         kind = str(f.type)
         if name in nested:
-            kwargs[name] = build_config(nested[name], value, source, f"{path}.", nested, signed, min_int)
+            kwargs[name] = build_config(
+                nested[name], value, source, f"{path}.", nested, signed, min_int, positive
+            )
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise ConfigError(source, path, f"expected a non-empty string, got {value!r}")
@@ -80,18 +86,23 @@ def build_config(
             kwargs[name] = value
         elif kind.startswith("tuple["):
             n = kind.count("float")
-            if not isinstance(value, list) or len(value) != n:
+            if not isinstance(value, list | tuple) or len(value) != n:
                 raise ConfigError(source, path, f"expected a list of {n} numbers, got {value!r}")
             kwargs[name] = tuple(
-                _number(v, source, f"{path}[{i}]", name in signed) for i, v in enumerate(value)
+                _number(v, source, f"{path}[{i}]", name in signed, name in positive)
+                for i, v in enumerate(value)
             )
         else:
-            kwargs[name] = _number(value, source, path, name in signed)
+            kwargs[name] = _number(value, source, path, name in signed, name in positive)
     return cls(**kwargs)
 
 
 def require_positive(cfg: Any, names: Collection[str], source: str) -> None:
-    """Raise a ConfigError naming the first of ``names`` (or tuple entry) that is not > 0."""
+    """Raise a ConfigError naming the first of ``names`` (or tuple entry) that is not > 0.
+
+    Prefer ``build_config(..., positive=names)``: it checks while reading, so a negative value
+    gets the same "must be > 0" as zero (a check after reading comes too late for a negative one,
+    which the reader refuses first with "must be >= 0")."""
     for name in names:
         value = getattr(cfg, name)
         for i, v in enumerate(value if isinstance(value, tuple) else (value,)):

@@ -19,10 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config_files import asset_file, build_config, read_yaml, require_positive
+from .config_files import asset_file, build_config, read_yaml
 from .errors import ConfigError
 
 STANDARD_GRAVITY_MPS2 = 9.80665
+POSITIVE_FIELDS = (
+    "mass_kg",
+    "arm_length_m",
+    "inertia_kgm2",
+    "motor_max_thrust_n",
+    "torque_to_thrust_m",
+    "motor_time_constant_s",
+)
+"""Fields that must be > 0 (every number of a vehicle file)."""
 
 
 @dataclass(frozen=True)
@@ -71,19 +80,7 @@ def vehicle_from_dict(data: Any, source: str = "<dict>") -> VehicleConfig:
         ConfigError: naming the file and field (missing, unknown, not a positive number, an inertia
             that is not 3 numbers or violates the triangle inequality, too little thrust to fly).
     """
-    cfg = build_config(VehicleConfig, data, source)
-    require_positive(
-        cfg,
-        [
-            "mass_kg",
-            "arm_length_m",
-            "inertia_kgm2",
-            "motor_max_thrust_n",
-            "torque_to_thrust_m",
-            "motor_time_constant_s",
-        ],
-        source,
-    )
+    cfg = build_config(VehicleConfig, data, source, positive=POSITIVE_FIELDS)
     ixx, iyy, izz = cfg.inertia_kgm2
     # Principal moments of a real body satisfy the triangle inequality; a typo usually does not.
     if ixx + iyy < izz or iyy + izz < ixx or izz + ixx < iyy:
