@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim2real.nav.scenario import (
     OccupancyGrid,
@@ -15,6 +17,7 @@ from sim2real.nav.scenario import (
     rasterize,
     write_nav2_map,
 )
+from sim2real.nav.worldgen import write_benchmark
 from sim2real_runtime.errors import ConfigError
 from sim2real_runtime.robot import load_robot
 
@@ -42,8 +45,91 @@ def test_barn_score_by_hand(barn_dir):
 def test_all_barn_files_load(barn_dir):
     files = find_scenarios(barn_dir)
     assert len(files) == 250
-    for f in files[::25]:
-        load_scenario(f)
+    for f in files:  # every start and goal lies in its map, clear of obstacles (issue 12, defect 4)
+        load_scenario(f, robot_radius_m=JACKAL_RADIUS_M)
+
+
+JACKAL_RADIUS_M = float(np.hypot(0.508, 0.43) / 2)
+
+
+def _world_text(start, goal, obstacles, tol=0.5, map_file=None):
+    lines = [f"start: [{start[0]!r}, {start[1]!r}, 0.0]", f"goal: [{goal[0]!r}, {goal[1]!r}]"]
+    lines += [f"goal_tolerance: {tol!r}", "obstacles:"] + [
+        f"  - [{x!r}, {y!r}, {r!r}]" for x, y, r in obstacles
+    ]
+    if map_file:
+        lines.append(f"map: {map_file}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    obstacles=st.lists(
+        st.tuples(st.floats(-5, 5), st.floats(-5, 5), st.floats(0.05, 2.0)), min_size=1, max_size=6
+    ),
+    which=st.integers(0, 5),
+    frac=st.floats(0.0, 0.95),
+    angle=st.floats(0, 6.28),
+    key=st.sampled_from(["start", "goal"]),
+)
+def test_a_start_or_goal_inside_an_obstacle_is_refused(tmp_path, obstacles, which, frac, angle, key):
+    """Generated worlds: the start or the goal placed inside one of the cylinders is refused on
+    load, naming the file and the field, whatever the goal tolerance (issue 12, defect 4)."""
+    x, y, r = obstacles[which % len(obstacles)]
+    inside = (float(x + frac * r * np.cos(angle)), float(y + frac * r * np.sin(angle)))
+    far = (100.0, 100.0)
+    start, goal = (inside, far) if key == "start" else (far, inside)
+    p = write(tmp_path / "w.scenario.yaml", _world_text(start, goal, obstacles, tol=3.0))
+    with pytest.raises(ConfigError) as err:
+        load_scenario(p)
+    assert err.value.field == key and str(p) in str(err.value)
+
+
+@pytest.mark.parametrize("key", ["start", "goal"])
+@pytest.mark.parametrize("where", [(-1.5, 1.0), (1.0, -0.2), (3.2, 1.0), (1.0, 2.5), (1e9, 0.0)])
+def test_a_start_or_goal_outside_the_map_is_refused(tmp_path, key, where):
+    g = OccupancyGrid(np.zeros((20, 30), dtype=bool), 0.1, (0.0, 0.0))  # x in [0, 3), y in [0, 2)
+    write_nav2_map(tmp_path / "m.yaml", g)
+    inside = (1.5, 1.0)
+    start, goal = (where, inside) if key == "start" else (inside, where)
+    p = write(
+        tmp_path / "w.scenario.yaml",
+        _world_text(start, goal, [], map_file="m.yaml").replace("obstacles:\n", ""),
+    )
+    with pytest.raises(ConfigError, match="outside the map") as err:
+        load_scenario(p)
+    assert err.value.field == key
+
+
+def test_a_goal_in_an_occupied_map_cell_is_refused_and_the_robot_radius_counts(tmp_path):
+    occ = np.zeros((20, 30), dtype=bool)
+    occ[10, 15] = True  # the cell x in [1.5, 1.6), y in [1.0, 1.1)
+    write_nav2_map(tmp_path / "m.yaml", OccupancyGrid(occ, 0.1, (0.0, 0.0)))
+    p = write(
+        tmp_path / "w.scenario.yaml",
+        _world_text((0.3, 0.3), (1.55, 1.05), [], 0.3, "m.yaml").replace("obstacles:\n", ""),
+    )
+    with pytest.raises(ConfigError, match="inside an obstacle") as err:
+        load_scenario(p)
+    assert err.value.field == "goal"
+    # 0.2 m from the cell, tolerance 0.3 m: reachable for a point robot, not for one of radius 0.6 m
+    write(p, _world_text((0.3, 0.3), (1.55, 1.3), [], 0.3, "m.yaml").replace("obstacles:\n", ""))
+    load_scenario(p)
+    with pytest.raises(ConfigError, match="no point within goal_tolerance") as err:
+        load_scenario(p, robot_radius_m=0.6)
+    assert err.value.field == "goal"
+    # the start's clearance (0.3 m below the cell) must exceed the robot's radius
+    write(p, _world_text((1.55, 0.7), (1.55, 1.3), [], 0.3, "m.yaml").replace("obstacles:\n", ""))
+    load_scenario(p, robot_radius_m=0.25)
+    with pytest.raises(ConfigError, match="does not fit") as err:
+        load_scenario(p, robot_radius_m=0.45)
+    assert err.value.field == "start"
+
+
+def test_generated_worlds_load(tmp_path):
+    files = write_benchmark(tmp_path / "w", 50, 2026)
+    for f in files:
+        load_scenario(f, robot_radius_m=JACKAL_RADIUS_M)
 
 
 def test_nav2_map_round_trip(tmp_path):

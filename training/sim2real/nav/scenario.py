@@ -215,8 +215,74 @@ def write_nav2_map(yaml_path: Path, grid: OccupancyGrid) -> None:
 # ----------------------------------------------------------------------------------- scenarios
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate one ``*.scenario.yaml``; errors name the file and the field."""
+def clearance_m(scenario: Scenario, x: float, y: float) -> float:
+    """Distance (m) from the point (x, y) to the nearest obstacle surface: a cylinder's or an
+    occupied map cell's; <= 0 inside an obstacle; inf in a world without obstacles."""
+    d = math.inf
+    c = scenario.circles
+    if len(c):
+        d = float((np.hypot(c[:, 0] - x, c[:, 1] - y) - c[:, 2]).min())
+    g = scenario.grid
+    if g is not None and g.occupied.any():
+        rows, cols = np.nonzero(g.occupied)
+        half = g.resolution_m / 2.0
+        dx = np.maximum(np.abs(g.origin_xy_m[0] + (cols + 0.5) * g.resolution_m - x) - half, 0.0)
+        dy = np.maximum(np.abs(g.origin_xy_m[1] + (rows + 0.5) * g.resolution_m - y) - half, 0.0)
+        d = min(d, float(np.hypot(dx, dy).min()))
+    return d
+
+
+def check_reachable(scenario: Scenario, robot_radius_m: float = 0.0) -> None:
+    """Refuse a scenario whose start or goal no robot could use, naming the file and the field.
+
+    The rule (``robot_radius_m`` is the radius of the robot's footprint where the caller knows the
+    robot, else 0):
+
+    - with a map, the start and the goal lie inside the map's extent (``start`` / ``goal``:
+      "outside the map");
+    - the start lies outside every obstacle, by more than ``robot_radius_m``;
+    - the goal lies outside every obstacle (a goal inside one is a typo, whatever the tolerance),
+      and some point within ``goal_tolerance`` of it is free for the robot: refused when
+      clearance(goal) + goal_tolerance <= ``robot_radius_m`` (then every point within the
+      tolerance is at most ``robot_radius_m`` from an obstacle, so no episode can succeed).
+
+    Raises:
+        ConfigError: naming ``scenario.source`` and ``start`` or ``goal``.
+    """
+    src = scenario.source or scenario.name
+    g = scenario.grid
+    for key, (x, y) in (("start", scenario.start[:2]), ("goal", scenario.goal)):
+        if g is not None:
+            x0, y0 = g.origin_xy_m
+            x1, y1 = x0 + g.shape[1] * g.resolution_m, y0 + g.shape[0] * g.resolution_m
+            if not (x0 <= x < x1 and y0 <= y < y1):
+                raise ConfigError(
+                    src, key, f"({x:g}, {y:g}) is outside the map [{x0:g}, {x1:g}] x [{y0:g}, {y1:g}] m"
+                )
+        d = clearance_m(scenario, x, y)
+        if d <= 0.0:
+            raise ConfigError(src, key, f"({x:g}, {y:g}) lies inside an obstacle")
+        if key == "start" and d <= robot_radius_m:
+            raise ConfigError(
+                src,
+                key,
+                f"({x:g}, {y:g}) is {d:.3g} m from an obstacle: "
+                f"the robot (radius {robot_radius_m:g} m) does not fit",
+            )
+        if key == "goal" and d + scenario.goal_tolerance_m <= robot_radius_m:
+            raise ConfigError(
+                src,
+                key,
+                f"({x:g}, {y:g}) is {d:.3g} m from an obstacle: no point within goal_tolerance "
+                f"{scenario.goal_tolerance_m:g} m is free for a robot of radius {robot_radius_m:g} m",
+            )
+
+
+def load_scenario(path: str | Path, robot_radius_m: float = 0.0) -> Scenario:
+    """Load and validate one ``*.scenario.yaml``; errors name the file and the field.
+
+    A start or goal inside an obstacle or outside the map is refused (:func:`check_reachable`,
+    with ``robot_radius_m`` the robot's footprint radius where the caller knows the robot)."""
     path = Path(path)
     d = _load_yaml(path)
     src = str(path)
@@ -261,7 +327,7 @@ def load_scenario(path: str | Path) -> Scenario:
         grid = load_nav2_map(map_path)
     if grid is None and len(circles) == 0:
         raise ConfigError(src, "obstacles", "a scenario needs obstacles, a map, or both")
-    return Scenario(
+    scenario = Scenario(
         name=name,
         start=(start[0], start[1], start[2]),
         goal=(goal[0], goal[1]),
@@ -272,6 +338,8 @@ def load_scenario(path: str | Path) -> Scenario:
         grid=grid,
         source=src,
     )
+    check_reachable(scenario, robot_radius_m)
+    return scenario
 
 
 def find_scenarios(path: str | Path) -> list[Path]:
