@@ -53,10 +53,12 @@ JACKAL_RADIUS_M = float(np.hypot(0.508, 0.43) / 2)
 
 
 def _world_text(start, goal, obstacles, tol=0.5, map_file=None):
-    lines = [f"start: [{start[0]!r}, {start[1]!r}, 0.0]", f"goal: [{goal[0]!r}, {goal[1]!r}]"]
-    lines += [f"goal_tolerance: {tol!r}", "obstacles:"] + [
-        f"  - [{x!r}, {y!r}, {r!r}]" for x, y, r in obstacles
-    ]
+    def f(v):
+        return f"{float(v):.6f}"  # YAML 1.1 reads 1e-05 as a string
+
+    lines = [f"start: [{f(start[0])}, {f(start[1])}, 0.0]", f"goal: [{f(goal[0])}, {f(goal[1])}]"]
+    lines += [f"goal_tolerance: {f(tol)}", "obstacles:"]
+    lines += [f"  - [{f(x)}, {f(y)}, {f(r)}]" for x, y, r in obstacles]
     if map_file:
         lines.append(f"map: {map_file}")
     return "\n".join(lines) + "\n"
