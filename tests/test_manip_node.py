@@ -22,6 +22,13 @@ READY = (0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785)
 
 
 @pytest.fixture
+def tiny_manip_policy(random_policy):
+    """The registry's random-weight pick-and-place policy, exported from the task's draft contract
+    as training would (so it satisfies the strict contract loader)."""
+    return random_policy("manip", "pick_place")
+
+
+@pytest.fixture
 def transport(dds_env):
     t = clocked_transport("manip_policy_test")
     yield t
@@ -404,3 +411,217 @@ def test_node_safety_defaults_are_the_ones_training_used():
     node = ManipNodeParams()
     for f in dataclasses.fields(trained):
         assert getattr(node, f.name) == getattr(trained, f.name), f.name
+
+
+# ------------------------------------------------------------------ re-engagement after a hold
+#
+# Whatever made the node hold, and however control resumes, the arm's target moves at most the
+# per-period budget (ManipSafety.max_step_rad) from one published target to the next, and never
+# leads the measurement by more than max_lead_rad unless it is closing in on it. The arm in these
+# tests lags its target (the case the lead limit exists for), so a restart from the measurement
+# would jump by up to max_lead_rad.
+
+LOOP_HZ = 100.0
+
+
+class LaggingArm:
+    """A simulated arm that follows the last published target at ``speed_fraction`` of its joint
+    velocity limits (so it lags a policy that commands the full budget), and a saturating policy.
+    Records every published target with the measurement the node held when it sent it."""
+
+    def __init__(self, node, clock, speed_fraction=0.15):
+        self.node, self.clock = node, clock
+        self.q = np.array(READY, dtype=np.float64)
+        self.qd = np.zeros(7)
+        self.vmax = node.chain.velocity_limits * speed_fraction
+        self.log = []  # (target, node.q at send, node.state)
+        node.arm_pub.publish = self._record
+        self.saturate()
+
+    def _record(self, msg):
+        self.node.sent.append(msg)
+        q = None if self.node.q is None else self.node.q.copy()
+        self.log.append((positions(msg).copy(), q, self.node.state))
+
+    def saturate(self):
+        """Make the running policy command the full velocity budget, reversing every 1.2 s per joint
+        (the arm falls behind by the lead limit), and open/close the gripper."""
+        phase = np.linspace(0.0, 2.0, 7)
+
+        def run(outputs, feeds, clock=self.clock):
+            s = np.sign(np.sin(2 * math.pi * clock.t / 1.2 + phase))
+            return [np.asarray([[*s, math.sin(clock.t)]], dtype=np.float32)]
+
+        self.node.controller.policy.session.run = run
+
+    def move(self, dt):
+        if self.log:
+            step = np.clip(self.log[-1][0] - self.q, -self.vmax * dt, self.vmax * dt)
+            self.qd = step / dt
+            self.q = self.q + step
+
+    def tick(self, js="good", obj="good", hook=None):
+        """One 10 ms loop tick: the arm moves, the inputs arrive (``None``: not sent), the node runs."""
+        self.clock.t += 1.0 / LOOP_HZ
+        self.move(1.0 / LOOP_HZ)
+        if hook is not None:
+            hook(self)
+        if js == "good":
+            js = joint_states(q=self.q, qd=self.qd)
+        if js is not None:
+            self.node.on_joint_states(js)
+        if obj == "good":
+            obj = pose(0.5, 0.0, 0.025)
+        if obj is not None:
+            self.node.on_object_pose(obj)
+        self.node.on_tick()
+
+    def run(self, seconds, **kw):
+        for _ in range(round(seconds * LOOP_HZ)):
+            self.tick(**kw)
+
+    def check(self):
+        """Every published target: finite, inside the limits, at most one period's budget from the
+        previous one, and (when the policy ran) no further than the lead limit from the measurement
+        unless it came closer to it than the previous target."""
+        s = self.node.controller.safety
+        lead = self.node.p.max_lead_rad
+        tol = 1e-9
+        for k, (t, q, state) in enumerate(self.log):
+            assert t.shape == (7,) and np.all(np.isfinite(t)), (k, t)
+            assert np.all(t >= s.lower - tol) and np.all(t <= s.upper + tol), (k, t)
+            if k == 0:
+                continue
+            prev = self.log[k - 1][0]
+            jump = np.abs(t - prev)
+            assert np.all(jump <= s.max_step_rad + tol), (
+                f"command {k} ({state}) moved {np.round(jump, 4)} rad in one step; budget "
+                f"{np.round(s.max_step_rad, 4)}"
+            )
+            if state == "running" and q is not None:
+                assert np.all(np.abs(t - q) <= np.maximum(lead, np.abs(prev - q)) + tol), (k, t, q)
+
+    def max_lag(self):
+        return max(float(np.max(np.abs(t - q))) for t, q, _ in self.log if q is not None)
+
+
+def _bad_js(arm, kind):
+    q, qd = arm.q.copy(), arm.qd.copy()
+    if kind == "nan_position":
+        q[2] = math.nan
+        return joint_states(q=q, qd=qd)
+    if kind == "inf_velocity":
+        qd[4] = math.inf
+        return joint_states(q=q, qd=qd)
+    if kind == "missing_joint":
+        return joint_states(q=q, qd=qd, names=[*ARM[:6], *FINGERS])
+    if kind == "short_positions":
+        m = joint_states(q=q, qd=qd)
+        m.position = list(m.position)[:-2]
+        return m
+    if kind == "nan_fingers":
+        return joint_states(q=q, qd=qd, width=math.nan)
+    raise AssertionError(kind)
+
+
+HOLD_CAUSES = {
+    # cause -> (per-tick inputs while it lasts: joint states, object pose, a hook), resume hook
+    "nan_position": lambda arm: {"js": _bad_js(arm, "nan_position")},
+    "inf_velocity": lambda arm: {"js": _bad_js(arm, "inf_velocity")},
+    "missing_joint": lambda arm: {"js": _bad_js(arm, "missing_joint")},
+    "short_positions": lambda arm: {"js": _bad_js(arm, "short_positions")},
+    "nan_fingers": lambda arm: {"js": _bad_js(arm, "nan_fingers")},
+    "stale_joint_states": lambda arm: {"js": None},
+    "stale_object_pose": lambda arm: {"obj": None},
+    "nan_object_pose": lambda arm: {"obj": pose(math.nan, 0.0, 0.025)},
+    "object_pose_other_frame": lambda arm: {"obj": pose(0.5, 0.0, 0.025, frame="camera_optical")},
+    "target_other_frame": lambda arm: {"hook": lambda a: a.node.on_target_pose(pose(0.5, 0.2, 0.2, "world"))},
+    "nan_target": lambda arm: {"hook": lambda a: a.node.on_target_pose(pose(0.5, math.nan, 0.2))},
+    "estop": lambda arm: {"hook": lambda a: a.node.on_estop(msgs.Bool(data=True))},
+}  # fmt: skip
+STALE = {"stale_joint_states", "stale_object_pose"}
+RECOVERIES = ("short", "long", "estop_during", "swap_during")
+
+
+def _clear(arm, cause):
+    """Good input again (and the e-stop released, a good target sent, as the cause needs)."""
+    if cause == "estop":
+        arm.node.on_estop(msgs.Bool(data=False))
+    if cause in ("target_other_frame", "nan_target"):
+        arm.node.on_target_pose(pose(0.5, 0.2, 0.2))
+
+
+def _hold_and_recover(arm, cause, recovery, tiny_manip_policy):
+    node = arm.node
+    inputs = HOLD_CAUSES[cause](arm)
+    hold_s = (node.p.watchdog_timeout_s if cause in STALE else 0.0) + (1.0 if recovery == "long" else 0.05)
+    n_ticks = round(hold_s * LOOP_HZ)
+    held_states = set()
+    for k in range(n_ticks):
+        if recovery == "estop_during" and k == n_ticks // 2:
+            node.on_estop(msgs.Bool(data=True))
+        if recovery == "swap_during" and k == n_ticks // 2:
+            assert node.swap_policy(tiny_manip_policy) is None
+            arm.saturate()
+        arm.tick(**inputs)
+        held_states.add(node.state)
+    assert any(s.startswith(("holding", "stopped")) for s in held_states), (cause, held_states)
+    _clear(arm, cause)
+    if recovery == "estop_during" and cause != "estop":
+        arm.run(0.1)  # good input, still stopped
+        assert node.state == "stopped: estop"
+        node.on_estop(msgs.Bool(data=False))
+    n = len(arm.log)
+    arm.run(0.3)
+    assert node.state == "running", (cause, recovery, node.state)
+    assert len(arm.log) > n
+
+
+@pytest.mark.parametrize("cause", list(HOLD_CAUSES))
+def test_reengagement_after_any_hold_continues_from_the_last_target(transport, tiny_manip_policy, cause):
+    """Each hold cause x each recovery (short, long, with an e-stop cycle, with a policy swap),
+    with an arm that lags its target by the lead limit."""
+    for i, recovery in enumerate(RECOVERIES):
+        iface = "forward" if i % 2 == 0 else "trajectory"
+        node = make_node(transport, tiny_manip_policy, command_interface=iface)
+        arm = LaggingArm(node, transport.clock)
+        node.on_target_pose(pose(0.5, 0.2, 0.2))
+        arm.run(0.8)  # running long enough to fall behind
+        assert node.state == "running"
+        assert arm.max_lag() > 4 * float(np.max(node.controller.safety.max_step_rad)), "the arm does not lag"
+        _hold_and_recover(arm, cause, recovery, tiny_manip_policy)
+        arm.check()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_holds_swaps_and_estops_never_exceed_the_velocity_budget(transport, tiny_manip_policy, seed):
+    """Generated schedules: holds of random causes and lengths, policy swaps while running and
+    while holding, e-stop cycles, through both command interfaces."""
+    rng = np.random.default_rng(seed)
+    node = make_node(transport, tiny_manip_policy, command_interface=("forward", "trajectory")[seed % 2])
+    arm = LaggingArm(node, transport.clock)
+    node.on_target_pose(pose(0.5, 0.2, 0.2))
+    arm.run(0.5)
+    causes = list(HOLD_CAUSES)
+    for _ in range(8):
+        cause = causes[rng.integers(len(causes))]
+        inputs = HOLD_CAUSES[cause](arm)
+        for _ in range(int(rng.integers(1, 60))):
+            if rng.random() < 0.03:
+                assert node.swap_policy(tiny_manip_policy) is None
+                arm.saturate()
+            arm.tick(**inputs)
+        _clear(arm, cause)
+        if rng.random() < 0.3:  # an e-stop cycle on top
+            node.on_estop(msgs.Bool(data=True))
+            arm.run(float(rng.uniform(0.01, 0.3)))
+            node.on_estop(msgs.Bool(data=False))
+        run_s = float(rng.uniform(0.05, 0.6))
+        for _ in range(round(run_s * LOOP_HZ)):
+            if rng.random() < 0.02:
+                assert node.swap_policy(tiny_manip_policy) is None
+                arm.saturate()
+            arm.tick()
+    arm.run(0.3)
+    assert node.state == "running"
+    arm.check()

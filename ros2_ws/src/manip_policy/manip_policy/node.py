@@ -26,7 +26,9 @@ Modes, reported on ``state_topic`` (latched):
 - ``running``: the policy drives the arm.
 - ``holding: <why>``: an input went stale, invalid or into another frame, or joint names are
   missing: the last safe target is sent again (the measured position before any); the gripper
-  keeps its last command.
+  keeps its last command. When the inputs are good again (or the e-stop is released), control
+  resumes from the last target sent, not from the measurement: an arm lags its target by up to
+  ``max_lead_rad``, and the first new target stays inside the per-period velocity budget.
 - ``stopped: estop``: the same hold until ``/estop`` says False.
 - ``error: <why>``: the policy, URDF or parameters could not be loaded or do not match; nothing is
   commanded.
@@ -129,7 +131,7 @@ class ManipNode(PolicyNode):
             "object_pose": None,
         }
         self.target_fault: str | None = None
-        self.engaged = False  # the policy is in control (reset on every (re)engagement)
+        self.engaged = False  # the policy is in control (its previous action resets on (re)engagement)
         self.ever_engaged = False
         self.last_target: np.ndarray | None = None  # last joint targets sent (rad)
         self.gripper_closed: bool | None = None  # last gripper command (None: none yet)
@@ -319,9 +321,11 @@ class ManipNode(PolicyNode):
             if due or changed:
                 self._hold()
             return
-        if not self.engaged:  # (re)engage from where the arm is
+        if not self.engaged:
+            # (Re)engage from the last target sent (the measured position before any): the arm may
+            # lag its target by up to max_lead_rad, and a restart from the measurement would jump.
             self.engaged = self.ever_engaged = True
-            self.controller.reset()
+            self.controller.reset(self.last_target)
             due = True
             self.scheduler.restart(self.t.now_s())
         self._set_state("running")

@@ -172,10 +172,19 @@ class ManipController(PolicyController):
         self.safety = ManipSafety(chain, self.control_rate_hz, safety)
         self.reset()
 
-    def reset(self) -> None:
-        """Forget the previous action and target (call when control (re)starts)."""
+    def reset(self, target: np.ndarray | None = None) -> None:
+        """Forget the previous action (call when control (re)starts). The next target continues
+        from ``target`` [n] (rad, the last target sent to the arm) inside the same velocity budget;
+        without one (nothing sent yet) it starts from the measured position."""
         super().reset()
         self.target: np.ndarray | None = None
+        if target is not None:
+            t = np.asarray(target, dtype=np.float64).reshape(1, -1)
+            if t.shape[1] != len(self.chain.joints) or not np.all(np.isfinite(t)):
+                raise ValueError(
+                    f"resume target must be {len(self.chain.joints)} finite values, got {target}"
+                )
+            self.target = np.clip(t, self.safety.lower, self.safety.upper)
 
     def hold(self, q_meas: np.ndarray | None = None) -> np.ndarray | None:
         """The hold command [n]: the last target, or (before any) the measured position clipped
