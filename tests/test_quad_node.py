@@ -133,7 +133,7 @@ def test_stale_odometry_descends_then_cuts_thrust(transport, tiny_quad_policy):
     for _ in range(220):
         c.t += 0.005
         node.on_tick()
-    assert "motors off" in node.state
+    assert node.state.startswith("stopped: motors cut after 1 s descending (/cf231/odom stale)")
     assert px4.cmd_vel_legacy_thrust_u16(node.sent[-1]) == 0
 
 
@@ -347,3 +347,158 @@ def test_shipped_parameter_files_are_valid(tiny_quad_policy):
         values = read_params_file(REPO / "ros2_ws/src/quad_policy/config" / name)
         _, errors = params_from_mapping({**values, "policy_path": str(tiny_quad_policy)}, name)
         assert errors == [], name
+
+
+# ------------------------------------------------------------------ after a cut-off: stay off
+#
+# A Crazyflie whose motors were cut (land_cutoff_s after descending) and a PX4 vehicle whose
+# offboard stream stopped in flight stay off whatever odometry, references, arming and mode say,
+# until the operator engages and releases the e-stop.
+
+
+def tick(node, clock, odom_msg=None, n=1, dt=0.005):
+    for _ in range(n):
+        clock.t += dt
+        if odom_msg is not None:
+            node.on_odometry(odom_msg)
+        node.on_tick()
+
+
+def thrusts(msgs_):
+    return [px4.cmd_vel_legacy_thrust_u16(m) for m in msgs_]
+
+
+CF_CUTS = {
+    # how the descent starts (each tick's odometry while it lasts, and a set-up step)
+    "stale_odometry": (None, None),
+    "nan_odometry": (odom(pos=(math.nan, 0.0, 1.0)), None),
+    "odometry_other_frame": (odom(frame="map"), None),
+    "geofence": (odom(pos=(0.0, 0.0, 3.0)), None),
+    "estop": (odom(), lambda node: node.on_estop(msgs.Bool(data=True))),
+}
+
+
+@pytest.mark.parametrize("cut", list(CF_CUTS))
+def test_crazyflie_motors_stay_off_after_a_cutoff_until_the_estop_is_cycled(transport, tiny_quad_policy, cut):
+    node = make_node(transport, tiny_quad_policy, land_cutoff_s=0.5)
+    c = transport.clock
+    tick(node, c, odom(), 40)
+    assert node.state == "holding"
+    during, setup = CF_CUTS[cut]
+    if setup:
+        setup(node)
+    tick(node, c, during, 160)  # 0.8 s: descend, then cut
+    assert node.state.startswith("stopped: motors cut after 0.5 s descending"), node.state
+    assert node.state.endswith("re-enable: /estop true, then false")
+    # Everything comes back (odometry, a reference, for the e-stop cut only the release is missing):
+    # the motors stay off.
+    n = len(node.sent)
+    node.on_reference_pose(pose_ref(0.0, 0.0, 1.0))
+    tick(node, c, odom(), 200)
+    assert node.state.startswith("stopped: motors cut") and not node.engaged
+    assert len(node.sent) > n and set(thrusts(node.sent[n:])) == {0}
+    if cut != "estop":
+        node.on_estop(msgs.Bool(data=False))  # a release without an engage does not count
+        tick(node, c, odom(), 20)
+        assert node.state.startswith("stopped: motors cut")
+        node.on_estop(msgs.Bool(data=True))
+        tick(node, c, odom(), 40)
+        assert node.state.startswith("stopped: motors cut") and set(thrusts(node.sent[n:])) == {0}
+    n = len(node.sent)
+    node.on_estop(msgs.Bool(data=False))
+    tick(node, c, odom(), 20)
+    assert node.state == "flying" and node.engaged
+    # re-engaged as at take-off: the thrust unlock first, the hold point where it is now
+    assert thrusts(node.sent[n:])[0] == 0 and max(thrusts(node.sent[n:])) > 0
+
+
+def test_crazyflie_does_not_spin_up_on_the_ground_before_take_off(transport, tiny_quad_policy):
+    """An e-stop or a position outside the fence before take-off (or after a re-enable) sends no
+    descend setpoint: the vehicle is not flying."""
+    node = make_node(transport, tiny_quad_policy)
+    node.cmd_pub.subscriber_count = lambda: 0  # not engaged yet
+    c = transport.clock
+    node.on_estop(msgs.Bool(data=True))
+    tick(node, c, odom(pos=(0.0, 0.0, 0.0)), 20)
+    tick(node, c, odom(pos=(5.0, 0.0, 0.0)), 20)
+    assert node.sent == [] and node.state.startswith("waiting:")
+
+
+def px4_sample(z_up=1.0):
+    m = msgs.VehicleOdometry()
+    m.pose_frame = px4.POSE_FRAME_NED
+    m.velocity_frame = px4.VELOCITY_FRAME_NED
+    m.position = [0.0, 0.0, -z_up]
+    m.q = [1.0, 0.0, 0.0, 0.0]
+    return m
+
+
+def px4_status(armed=True, offboard=True):
+    s = msgs.VehicleStatus()
+    if armed:
+        s.arming_state = msgs.VehicleStatus.ARMING_STATE_ARMED
+    if offboard:
+        s.nav_state = msgs.VehicleStatus.NAVIGATION_STATE_OFFBOARD
+    return s
+
+
+def px4_ticks(node, clock, n, odometry=True, status=None):
+    for _ in range(n):
+        clock.t += 0.005
+        if odometry:
+            node.on_px4_odometry(px4_sample())
+        if status is not None:
+            node.on_px4_status(status)
+        node.on_tick()
+
+
+@pytest.mark.parametrize("before", ["flying", "estop_descent", "geofence_descent"])
+def test_px4_stream_stays_off_after_a_failsafe_until_the_estop_is_cycled(transport, tiny_quad_policy, before):
+    node = make_node(transport, tiny_quad_policy, interface="px4")
+    beats = []
+    node.mode_pub.publish = beats.append
+    c = transport.clock
+    px4_ticks(node, c, 20, status=px4_status())
+    assert node.state == "holding"
+    if before == "estop_descent":
+        node.on_estop(msgs.Bool(data=True))
+        px4_ticks(node, c, 10)
+        assert node.state == "descending: e-stop"
+    elif before == "geofence_descent":
+        for _ in range(10):
+            c.t += 0.005
+            far = px4_sample()
+            far.position = [0.0, 9.0, -1.0]
+            node.on_px4_odometry(far)
+            node.on_tick()
+        assert node.state.startswith("descending: outside the geofence")
+    px4_ticks(node, c, 40, odometry=False)  # odometry lost in flight: PX4's failsafe takes over
+    assert node.state.startswith("failsafe: /fmu/out/vehicle_odometry stale")
+    n_beats, n_sent = len(beats), len(node.sent)
+    # Odometry returns and PX4 still says armed and offboard: the stream stays off.
+    px4_ticks(node, c, 100, status=px4_status())
+    assert node.state == (
+        "stopped: offboard stream stopped after lost odometry (/fmu/out/vehicle_odometry stale); "
+        "re-enable: /estop true, then false"
+    )
+    assert len(beats) <= n_beats + 20 and len(node.sent) <= n_sent + 20  # stopped within 0.1 s
+    n_beats = len(beats)
+    if before != "estop_descent":
+        node.on_estop(msgs.Bool(data=True))
+    px4_ticks(node, c, 40, status=px4_status())
+    assert node.state.startswith("stopped: offboard stream stopped") and len(beats) == n_beats
+    node.on_estop(msgs.Bool(data=False))
+    px4_ticks(node, c, 20, status=px4_status())
+    assert node.state == "holding" and len(beats) > n_beats
+
+
+def test_px4_does_not_latch_before_flight(transport, tiny_quad_policy):
+    """Odometry lost while waiting on the ground (never engaged) is not a cut-off."""
+    node = make_node(transport, tiny_quad_policy, interface="px4")
+    node.mode_pub.publish = lambda m: None
+    c = transport.clock
+    px4_ticks(node, c, 20, status=px4_status(armed=False))
+    px4_ticks(node, c, 40, odometry=False)
+    assert node.state.startswith("waiting:") and node.cut is None
+    px4_ticks(node, c, 20, status=px4_status())
+    assert node.state == "holding"

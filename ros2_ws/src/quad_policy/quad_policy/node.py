@@ -21,6 +21,10 @@ Modes, reported on ``state_topic`` (latched):
   and zero thrust after ``land_cutoff_s``).
 - ``failsafe: <why>`` (px4): stale or invalid odometry: the offboard stream stops, so PX4's own
   failsafe (its estimator, COM_OF_LOSS_T, COM_OBL_RC_ACT) takes over.
+- ``stopped: <why>; re-enable: /estop true, then false``: after a cut-off (crazyflie: motors cut
+  after ``land_cutoff_s`` descending; px4: the offboard stream stopped in flight) the node stays
+  off, whatever odometry, arming or mode say, until the operator engages and releases the e-stop
+  (crazyflie: zero thrust is streamed; px4: nothing is sent).
 - ``error: <why>``: the policy or vehicle could not be loaded; nothing is commanded.
 
 Every command leaves through :meth:`QuadNode._send`, which checks once more that it is finite and
@@ -65,7 +69,7 @@ class QuadNode(PolicyNode):
 
     DOMAIN = "quad"
     PARAMS = QuadNodeParams
-    ALARM_PREFIXES = ("descending", "failsafe", "error")
+    ALARM_PREFIXES = ("descending", "failsafe", "stopped", "error")
     ESTOP_ACTION = ": descending"
     p: QuadNodeParams
 
@@ -123,6 +127,11 @@ class QuadNode(PolicyNode):
         self.engaged = False  # the policy is flying (reset on every (re)engagement)
         self.target = np.array([STANDARD_GRAVITY_MPS2, 0.0, 0.0, 0.0])
         self.descend_since_s: float | None = None
+        # Why the motors were cut (crazyflie) or the offboard stream stopped (px4) in flight; the
+        # node stays off until the operator cycles the e-stop (engaged, then released).
+        self.cut: str | None = None
+        self._estop_prev = False
+        self.descent_in_flight = False  # descending (e-stop, geofence) from flight, not the ground
         self.last_cmd: np.ndarray | None = None  # last (accel, rates) sent, for tests
         self.safety_events: dict[str, int] = {}
         if p.interface == "px4":
@@ -157,6 +166,19 @@ class QuadNode(PolicyNode):
         self.subscribe(p.reference_pose_topic, POSE_STAMPED, DEFAULT, self.on_reference_pose)
         self.subscribe(p.reference_path_topic, PATH, DEFAULT, self.on_reference_path)
         self.t.watch_parameter("aggressiveness", self.set_aggressiveness)
+
+    def on_estop_changed(self) -> None:
+        released = self._estop_prev and not self.estop
+        self._estop_prev = self.estop
+        if released and self.cut is not None:
+            self.log.info(f"{self.p.estop_topic}: released after '{self.cut}': control may engage again")
+            self.cut = None
+            self.engaged = False
+            self.descend_since_s = None
+
+    @property
+    def reenable_hint(self) -> str:
+        return f"re-enable: {self.p.estop_topic} true, then false"
 
     def set_aggressiveness(self, value: float) -> str | None:
         """The run-time parameter: None if accepted, else why not."""
@@ -258,13 +280,22 @@ class QuadNode(PolicyNode):
         stale = self.watchdog.stale(self.t.monotonic_s())
         if self.odom is None and not stale:
             stale = ["odom"]
-        if stale or self.odom is None:
-            why = f"{self.odom_topic} {self.odom_fault or 'stale'}"
+        odom_bad = bool(stale) or self.odom is None
+        why = f"{self.odom_topic} {self.odom_fault or 'stale'}"
+        # PX4 in flight (the policy flying it, or an e-stop / geofence descent): without odometry
+        # the stream stops for good, so PX4's failsafe lands it (a descent must not turn into the
+        # idle hover setpoint stream).
+        airborne = self.engaged or self.descent_in_flight
+        if odom_bad and airborne and self.p.interface == "px4":
+            self.cut = f"offboard stream stopped after lost odometry ({why})"
+            self.engaged = False
+        if self.cut is not None:
+            self._stay_off(why if odom_bad else None)
+            return
+        if odom_bad:
             if not self.engaged:
                 self._set_state(f"waiting: {why}")
                 self._send_idle()
-            elif self.p.interface == "px4":
-                self._set_state(f"failsafe: {why}; offboard stream stopped, PX4 failsafe in charge")
             else:
                 self._descend(now, why, attitude=None)
             return
@@ -276,6 +307,7 @@ class QuadNode(PolicyNode):
             self._descend(now, f"outside the geofence at ({pos[0]:.2f}, {pos[1]:.2f}, {pos[2]:.2f})", quat)
             return
         self.descend_since_s = None
+        self.descent_in_flight = False
         if not (self.armed and self.offboard):
             self.engaged = False
             self._set_state("waiting: " + ("not armed" if not self.armed else "not in offboard mode"))
@@ -333,15 +365,35 @@ class QuadNode(PolicyNode):
 
     def _descend(self, now: float, why: str, attitude: np.ndarray | None) -> None:
         assert self.safety is not None
+        if self.p.interface == "crazyflie" and not (self.engaged or self.descent_in_flight):
+            # Not flying (before take-off, or after a cut-off and re-enable): nothing to descend,
+            # and a descend setpoint would spin up the motors of a vehicle on the ground.
+            self._set_state(f"waiting: {why}")
+            return
+        self.descent_in_flight = self.descent_in_flight or self.engaged
         if self.descend_since_s is None:
             self.descend_since_s = now
         self.engaged = self.engaged and self.p.interface != "px4"
         if self.p.interface == "crazyflie" and now - self.descend_since_s > self.p.land_cutoff_s:
-            self._set_state(f"descending: {why}; motors off after {self.p.land_cutoff_s:g} s")
-            self._send(np.zeros(4), allow_zero_thrust=True)
+            self.cut = f"motors cut after {self.p.land_cutoff_s:g} s descending ({why})"
+            self.engaged = False
+            self._stay_off(None)
             return
         self._set_state(f"descending: {why}")
         self._send(self.safety.descend(attitude))
+
+    def _stay_off(self, odom_why: str | None) -> None:
+        """After a cut-off: a Crazyflie gets zero thrust, PX4 no offboard stream (its failsafe
+        lands and disarms), whatever the inputs say, until the operator cycles the e-stop."""
+        assert self.cut is not None
+        if self.p.interface == "px4" and odom_why is not None:
+            self._set_state(
+                f"failsafe: {odom_why}; offboard stream stopped, PX4 failsafe in charge; {self.reenable_hint}"
+            )
+        else:
+            self._set_state(f"stopped: {self.cut}; {self.reenable_hint}")
+        if self.p.interface == "crazyflie":
+            self._send(np.zeros(4), allow_zero_thrust=True)
 
     def send_safe_stop(self) -> None:
         """On exit: PX4 gets no more setpoints (its failsafe takes over within COM_OF_LOSS_T);
