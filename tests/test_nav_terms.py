@@ -39,10 +39,41 @@ def lidar_term(num_beams=8, sectors=4, clip=4.0):
     )
 
 
-def test_clean_ranges_maps_invalid_readings_to_no_return():
-    r = np.array([[np.nan, np.inf, -np.inf, 0.0, 0.05, 0.1, 2.0, 31.0, 5.0]])
+def test_clean_ranges_reads_the_rep117_conventions():
+    # NaN and +inf and above range_max: nothing seen (clip); -inf and below range_min: an obstacle
+    # at range_min; measured: itself, clipped.
+    r = np.array([[np.nan, np.inf, -np.inf, 0.0, 0.05, 0.1, 2.0, 31.0, 5.0, 3e38, -3.0]])
     out = clean_ranges(r, 0.1, 30.0, 4.0)
-    np.testing.assert_allclose(out, [[4, 4, 4, 4, 4, 0.1, 2.0, 4, 4]])
+    np.testing.assert_allclose(out, [[4, 4, 0.1, 0.1, 0.1, 0.1, 2.0, 4, 4, 4, 0.1]], rtol=1e-6)
+
+
+def test_scan_fault_by_hand(jackal):
+    import dataclasses
+
+    from sim2real_runtime.nav_terms import scan_fault
+
+    lid = jackal.lidar  # 720 beams, [0.1, 30] m, max_invalid_fraction 0.05: 36 invalid beams pass
+    ok = np.full(720, 8.0, dtype=np.float32)
+    assert scan_fault(ok, lid) is None
+    for bad in (np.nan, 3e38, 30.5):
+        s = ok.copy()
+        s[:36] = bad
+        assert scan_fault(s, lid) is None
+        s[:37] = bad
+        assert scan_fault(s, lid).startswith("37 of 720 beams NaN or above range_max 30 m")
+    for fill in (np.inf, -np.inf, 0.05, np.nan, 3e38):
+        assert scan_fault(np.full(720, fill, dtype=np.float32), lid) is not None, fill
+    s = np.full(720, np.inf, dtype=np.float32)
+    assert "720 no return, 0 too close" in scan_fault(s, lid)
+    s[100] = 30.0  # exactly range_max: a measurement
+    assert scan_fault(s, lid) is None
+    s[:360] = -np.inf
+    s[100] = 0.1  # exactly range_min: a measurement
+    assert scan_fault(s, lid) is None
+    strict = dataclasses.replace(lid, max_invalid_fraction=0.0)
+    s = ok.copy()
+    s[5] = np.nan
+    assert scan_fault(s, strict).startswith("1 of 720 beams")
 
 
 def test_sector_min_pooling_by_hand():

@@ -49,11 +49,55 @@ def test_within_margin_stops_forward_but_allows_reverse_and_turning(jackal):
     np.testing.assert_allclose(g(np.array([[-0.2, 0.0]]), s), [[-0.2, 0.0]])
 
 
-def test_invalid_readings_do_not_block(jackal):
+def test_invalid_and_missing_readings_do_not_block(jackal):
     g = CollisionGuard(jackal, 0.1)
     s = np.full((1, 720), np.nan)
-    s[0, :10] = 0.0  # below range_min: invalid
+    s[0, 300:420] = np.inf  # no return ahead
+    s[0, 340:380] = 3e38  # above range_max: invalid, not a return
     assert math.isinf(g.max_speed(s)[0])
+
+
+@pytest.mark.parametrize("close", [-math.inf, 0.05, 0.0, 0.0999])
+def test_a_close_reading_ahead_blocks_at_the_front_edge(jackal, close):
+    """REP-117 -inf (or any reading below range_min = 0.1 m) is an object at range_min. Straight
+    ahead that is 0.12 + 0.1 = 0.22 m ahead of base_link, inside the 0.254 m half-length: behind
+    the front edge, so the free distance is 0 and the speed cap 0 (margin 0.05 m)."""
+    g = CollisionGuard(jackal, 0.1, margin_m=0.05)
+    s = np.full((1, 720), 8.0)
+    s[0, 360] = close  # 0.19 degrees left of straight ahead
+    assert g.free_distance(s)[0] == 0.0
+    assert g.max_speed(s)[0] == 0.0
+    np.testing.assert_allclose(g(np.array([[1.0, 0.5]]), s), [[0.0, 0.5]])  # turning is left alone
+    np.testing.assert_allclose(g(np.array([[-0.2, 0.0]]), s), [[-0.2, 0.0]])  # and reversing
+
+
+def test_which_close_readings_block_by_hand(jackal):
+    """Jackal: laser 0.12 m ahead of base_link, footprint 0.508 x 0.430 m, range_min 0.1 m. A close
+    reading at angle a is a point (0.12 + 0.1 cos a, 0.1 sin a): always inside the footprint, so it
+    blocks exactly when it lies ahead of the laser (cos a > 0); behind the laser it does not."""
+    g = CollisionGuard(jackal, 0.1)
+    angles = jackal.lidar.beam_angles_rad()
+    for deg, blocks in ((0, True), (45, True), (-80, True), (89, True), (95, False), (-135, False)):
+        i = int(np.argmin(np.abs(angles - math.radians(deg))))
+        s = np.full((1, 720), np.inf)
+        s[0, i] = -np.inf
+        assert bool(g.free_distance(s)[0] == 0.0) is blocks, deg
+
+
+def test_close_reading_of_a_laser_near_the_front_edge_by_hand(turtlebot):
+    """TurtleBot3 Burger: laser 0.032 m behind base_link, half-length 0.069 m, range_min 0.12 m.
+    A close reading straight ahead is an obstacle at x = -0.032 + 0.12 = 0.088 m: 0.019 m ahead of
+    the front edge, inside the 0.05 m margin (cap 0). Beside the robot (85 degrees: y = 0.1195 m,
+    outside the 0.089 m half-width, x behind the front edge) it is a wall alongside: no block."""
+    g = CollisionGuard(turtlebot, 0.2, margin_m=0.05)
+    angles = turtlebot.lidar.beam_angles_rad()
+    s = np.full((1, 360), np.inf)
+    s[0, int(np.argmin(np.abs(angles)))] = 0.05
+    assert g.free_distance(s)[0] == pytest.approx(0.019, abs=1e-3)
+    assert g.max_speed(s)[0] == 0.0
+    s = np.full((1, 360), np.inf)
+    s[0, int(np.argmin(np.abs(angles - math.radians(85))))] = -np.inf
+    assert math.isinf(g.free_distance(s)[0])
 
 
 @settings(max_examples=200, deadline=None)
@@ -74,7 +118,13 @@ def _reference_free_distance(robot, ranges, margin_m=0.05):
     hl, hw = 0.5 * robot.footprint_length_m, 0.5 * robot.footprint_width_m + margin_m
     best = math.inf
     for a, r in zip(lid.beam_angles_rad(), ranges):
-        if not (math.isfinite(r) and lid.range_min_m <= r <= lid.range_max_m):
+        if r < lid.range_min_m:  # too close (-inf included): an obstacle at range_min
+            x, y = lid.mount_x_m + lid.range_min_m * math.cos(a), lid.range_min_m * math.sin(a)
+            in_body = abs(x) <= hl and abs(y) <= hw - margin_m and math.cos(a) > 0
+            if (x > hl and abs(y) <= hw) or in_body:
+                best = min(best, max(x - hl, 0.0))
+            continue
+        if not (math.isfinite(r) and r <= lid.range_max_m):
             continue
         x, y = lid.mount_x_m + r * math.cos(a), r * math.sin(a)
         if x > hl and abs(y) <= hw:

@@ -2,7 +2,15 @@
 
 Observations are computed by the runtime's terms (:mod:`sim2real_runtime.nav_terms`) from the
 signals the robot's drivers would publish, exactly as the deployed node computes them. Commands go
-through the runtime's action term (scaling, rate limits, clamp) before the simulator sees them.
+through the runtime's action term (scaling, rate limits, clamp) and collision guard before the
+simulator sees them. The simulator's scans follow the lidar conventions the runtime reads (REP-117:
++inf for no return, the raw distance below range_min for an object too close), and everything here
+that reads a scan (observation, guard, the clearance of the reward) reads it with the runtime's
+:func:`~sim2real_runtime.nav_terms.clean_ranges` and guard, so the policy is trained on what the
+deployed guard enforces. The simulator never produces invalid beams (NaN, above range_max); its
+range is cut at ``range_clip_m + 0.5`` m, so a scan with no return at all can occur here where the
+real sensor would see something; it is not refused as the deployed node refuses it
+(:func:`~sim2real_runtime.nav_terms.scan_fault`).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ import numpy as np
 import torch
 from tensordict import TensorDict
 
-from sim2real_runtime.nav_terms import DiffDriveTwistAction, nav_specs
+from sim2real_runtime.nav_terms import DiffDriveTwistAction, clean_ranges, nav_specs
 from sim2real_runtime.robot import RobotConfig
 from sim2real_runtime.safety import CollisionGuard
 from sim2real_runtime.terms import Observation, TermSpec
@@ -124,8 +132,10 @@ class NavEnv:
         )
 
     def _clearance(self, scan: np.ndarray) -> np.ndarray:
-        """Smallest gap between the footprint and a lidar return (m), float [k], for scans [k, beams]."""
-        r = np.where(np.isfinite(scan), scan, np.float32(self.cfg.range_clip_m))
+        """Smallest gap between the footprint and a lidar return (m), float [k], for scans [k, beams]
+        (read as the observation reads them: a close reading is an obstacle at range_min)."""
+        lid = self.robot.lidar
+        r = clean_ranges(scan, lid.range_min_m, lid.range_max_m, self.cfg.range_clip_m)
         return (r - self.extent).min(axis=1)
 
     # ---------------------------------------------------------------------------- VecEnv API

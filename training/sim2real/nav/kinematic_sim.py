@@ -187,7 +187,9 @@ class KinematicBatchSim:
 
     def scan(self, ids: np.ndarray | None = None) -> np.ndarray:
         """Lidar ranges float32 [k, num_beams] of robots ``ids`` (default: all), with this episode's
-        noise and dropouts (+inf = no return)."""
+        noise and dropouts, as a REP-117 driver publishes them: +inf = no return (dropouts too), a
+        reading below range_min (an obstacle at the window) is kept as it is, which the runtime
+        reads as too close (:mod:`sim2real_runtime.nav_terms`)."""
         lid = self.robot.lidar
         ids = np.arange(self.num_envs) if ids is None else ids
         pose = self.pose[ids]

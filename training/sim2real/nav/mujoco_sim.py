@@ -522,7 +522,8 @@ class MujocoNavSim:
         if self.lidar_noise and lid.range_noise_std_m > 0:
             ranges[hit] += self._rng.normal(0.0, lid.range_noise_std_m, int(hit.sum()))
             np.maximum(ranges, 0.0, out=ranges)
-        # Like sensor_msgs/LaserScan: beyond range_max is no return; below range_min is kept and
-        # left to the consumer to treat as invalid.
+        # Like sensor_msgs/LaserScan (REP-117): beyond range_max is no return (+inf); below
+        # range_min is kept, and the runtime reads it as an object too close to measure
+        # (sim2real_runtime.nav_terms: an obstacle at range_min), as it reads a driver's -inf.
         ranges[~hit | (ranges > lid.range_max_m)] = np.inf
         return ranges.astype(np.float32)

@@ -12,26 +12,97 @@ Signals (all batched, leading dimension B) that the terms read:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from .robot import RobotConfig
 from .terms import ActionTerm, ObsTerm, PreviousAction, TermSpec
 
+# ------------------------------------------------------------------------ lidar conventions
+#
+# One reading of sensor_msgs/LaserScan.ranges (REP-117) for training, evaluation and the node: the
+# observation term (clean_ranges) and the scan check (scan_fault) use these masks, the collision
+# guard (sim2real_runtime.safety.CollisionGuard) the same classes through precomputed per-beam
+# bounds (tests/test_safety.py compares it with the rules written out). Comparisons are made in
+# float32, the message's type, so a driver that publishes exactly float32(range_max) or
+# float32(range_min) is read as measuring it.
+#
+#   measured   range_min <= r <= range_max        a return at r
+#   close      r < range_min, including -inf      an object too close to measure: an obstacle at
+#                                                 range_min (the guard blocks on it)
+#   no return  r == +inf                          nothing within range_max: free space
+#   invalid    NaN, or finite r > range_max       not a measurement (3e38, driver error codes)
+#
+# A scan is refused as a whole (scan_fault) when more than lidar.max_invalid_fraction of its beams
+# are invalid, or when no beam is measured (all no return / close / invalid: a blinded lidar).
+
+
+def _f32(x: float) -> np.float32:
+    return np.float32(x)
+
+
+def close_mask(ranges: np.ndarray, range_min_m: float) -> np.ndarray:
+    """Readings of an object too close to measure: r < range_min, -inf included (NaN is not)."""
+    return np.asarray(ranges, dtype=np.float32) < _f32(range_min_m)
+
+
+def measured_mask(ranges: np.ndarray, range_min_m: float, range_max_m: float) -> np.ndarray:
+    """Readings that measure a return: range_min <= r <= range_max."""
+    r = np.asarray(ranges, dtype=np.float32)
+    return (r >= _f32(range_min_m)) & (r <= _f32(range_max_m))
+
+
+def invalid_mask(ranges: np.ndarray, range_max_m: float) -> np.ndarray:
+    """Readings that are no measurement at all: NaN, or finite above range_max (+inf is 'no
+    return', not invalid)."""
+    r = np.asarray(ranges, dtype=np.float32)
+    return np.isnan(r) | ((r > _f32(range_max_m)) & (r < np.inf))
+
+
+def scan_fault(ranges: np.ndarray, lidar: Any) -> str | None:
+    """Why a scan [num_beams] cannot be trusted, or None if it can.
+
+    Refused: more than ``lidar.max_invalid_fraction`` of the beams invalid (NaN, or finite above
+    ``range_max_m``), or no beam measured in [range_min_m, range_max_m] (every beam no return,
+    too close or invalid: a blinded or covered lidar, or a driver that publishes nothing useful).
+    A scan that passes may still hold a few invalid beams: the observation reads them as no
+    return and the guard ignores them, while close readings are obstacles at range_min for both.
+    """
+    r = np.asarray(ranges, dtype=np.float32).reshape(-1)
+    n = r.size
+    if n == 0:
+        return "no beams"
+    invalid = int(np.count_nonzero(invalid_mask(r, lidar.range_max_m)))
+    if invalid > lidar.max_invalid_fraction * n:
+        return (
+            f"{invalid} of {n} beams NaN or above range_max {lidar.range_max_m:g} m; "
+            f"lidar.max_invalid_fraction is {lidar.max_invalid_fraction:g}"
+        )
+    if not measured_mask(r, lidar.range_min_m, lidar.range_max_m).any():
+        close = int(np.count_nonzero(close_mask(r, lidar.range_min_m)))
+        none = int(np.count_nonzero(r == np.inf))
+        return (
+            f"no beam measures a range in [{lidar.range_min_m:g}, {lidar.range_max_m:g}] m: "
+            f"{none} no return, {close} too close, {invalid} invalid (a blinded lidar)"
+        )
+    return None
+
 
 def clean_ranges(ranges: np.ndarray, range_min_m: float, range_max_m: float, clip_m: float) -> np.ndarray:
-    """Map raw LaserScan ranges [B, n] to valid ranges in [range_min_m, clip_m].
+    """Map raw LaserScan ranges [B, n] to ranges in [range_min_m, clip_m] for the observation.
 
-    REP-117: +inf is "no return", -inf is "too close", NaN is "invalid". A reading outside
-    [range_min, range_max] is invalid for the driver. We treat every invalid or missing reading as
-    "no return" (clip_m): real lidars drop beams on dark or specular surfaces far more often than
-    they see an obstacle closer than range_min, training injects the same dropouts, and the
-    sector min-pooling below lets the valid neighbours of a dropped beam carry the obstacle. The
-    safety layer's collision guard reads the raw scan separately and does not rely on this.
+    The conventions above: a measured return r reads min(r, clip_m); a close reading (below
+    range_min, -inf) reads range_min_m, an obstacle as near as the lidar can tell; no return
+    (+inf) and invalid readings (NaN, finite above range_max) read clip_m, nothing seen. Training
+    also drops beams to +inf (dropouts), and the sector min-pooling lets the valid neighbours of a
+    dropped beam carry the obstacle; a scan with too many invalid beams never reaches the policy
+    (:func:`scan_fault`).
     """
     r = np.asarray(ranges, dtype=np.float32)
-    valid = np.isfinite(r) & (r >= range_min_m) & (r <= range_max_m)
-    return np.where(valid, np.minimum(r, clip_m), np.float32(clip_m))
+    measured = measured_mask(r, range_min_m, range_max_m)
+    out = np.where(measured, np.minimum(r, np.float32(clip_m)), np.float32(clip_m))
+    return np.where(close_mask(r, range_min_m), np.float32(range_min_m), out).astype(np.float32, copy=False)
 
 
 def sector_starts(num_beams: int, num_sectors: int) -> np.ndarray:

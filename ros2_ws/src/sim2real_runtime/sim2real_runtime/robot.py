@@ -30,9 +30,11 @@ class LidarConfig:
     fov_rad: float
     """Angular field of view, first to last beam inclusive spread over ``num_beams`` beams (rad)."""
     range_min_m: float
-    """Shortest valid range (m); shorter readings are invalid."""
+    """Shortest range the lidar measures (m); a shorter reading (or -inf) is an object too close to
+    measure (REP-117), an obstacle at ``range_min_m``."""
     range_max_m: float
-    """Longest valid range (m); longer readings are 'no return'."""
+    """Longest range the lidar measures (m); +inf is 'no return', a finite reading above this is
+    invalid (see :func:`sim2real_runtime.nav_terms.scan_fault`)."""
     rate_hz: float
     """Scan publication rate (Hz)."""
     mount_x_m: float
@@ -41,6 +43,11 @@ class LidarConfig:
     """Lidar origin above the ground (m)."""
     range_noise_std_m: float = 0.01
     """Standard deviation of Gaussian range noise of the real sensor (m)."""
+    max_invalid_fraction: float = 0.05
+    """Largest fraction of a scan's beams that may be invalid (NaN, or a finite range above
+    ``range_max_m``) before the whole scan is refused (the node stops: ``/scan invalid``). The
+    conventions are :func:`sim2real_runtime.nav_terms.scan_fault`'s; 0.05 allows the odd dazzled
+    beam and refuses a lidar that reports errors for a sector or more."""
 
     @property
     def angle_min_rad(self) -> float:
@@ -122,6 +129,10 @@ def _check(cfg: RobotConfig, source: str) -> None:
         raise ConfigError(source, "lidar.range_max_m", "must be greater than lidar.range_min_m")
     if lid.rate_hz <= 0:
         raise ConfigError(source, "lidar.rate_hz", "must be > 0")
+    if not 0 <= lid.max_invalid_fraction < 1:
+        raise ConfigError(
+            source, "lidar.max_invalid_fraction", f"must be in [0, 1), got {lid.max_invalid_fraction!r}"
+        )
 
 
 def robot_from_dict(data: Any, source: str = "<dict>") -> RobotConfig:

@@ -4,9 +4,14 @@ The collision guard reads the raw scan, not the policy's observation: it caps th
 the base can still stop, under its deceleration limit and one control period of latency, before the
 nearest return inside the corridor the footprint sweeps when driving straight ahead. Training runs
 the same guard in the loop, so the policy learns to steer around what the guard would stop it at.
+It reads the scan with the lidar conventions of :mod:`sim2real_runtime.nav_terms` (REP-117): a
+close reading (below range_min, -inf) is an obstacle at range_min, +inf and invalid readings are
+nothing; whether a scan can be trusted at all is :func:`sim2real_runtime.nav_terms.scan_fault`'s.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -38,9 +43,11 @@ class CollisionGuard:
         # that can see the corridor at all, so a scan costs two comparisons and a min per beam.
         cos, sin = np.cos(a), np.abs(np.sin(a))
         ahead = self.half_length - self.mount_x  # the front edge, from the laser (m)
+        # The range limits as float32, the message's type (nav_terms compares the same way).
+        r_min, r_max = float(np.float32(lid.range_min_m)), float(np.float32(lid.range_max_m))
         with np.errstate(divide="ignore"):
-            hi = np.minimum(lid.range_max_m, np.where(sin > 0, self.half_width / sin, np.inf))
-            lo = np.full_like(a, lid.range_min_m)
+            hi = np.minimum(r_max, np.where(sin > 0, self.half_width / sin, np.inf))
+            lo = np.full_like(a, r_min)
             fwd = cos > 0
             # r cos a > ahead: a lower bound where the beam points forward, an upper bound where it
             # points backward (only possible when the laser sits ahead of the front edge).
@@ -52,15 +59,40 @@ class CollisionGuard:
         keep = lo <= hi
         self._beams = np.flatnonzero(keep)
         self._lo, self._hi, self._cos = lo[keep], hi[keep], cos[keep]
+        # Close readings (below range_min, -inf): an obstacle at range_min on the beam. It blocks
+        # where that point lies in the corridor (as a measured return would), and also where it
+        # lies inside the footprint ahead of the laser (cos a > 0): a measured return there would
+        # be the robot's own body and is ignored, but a close reading is no measurement of the
+        # body; it says the laser's window is obstructed in the direction of travel. Either way it
+        # blocks at its distance from the front edge, 0 if behind it.
+        px = self.mount_x + lid.range_min_m * cos
+        py = lid.range_min_m * sin
+        in_corridor = (px > self.half_length) & (py <= self.half_width)
+        in_body = (np.abs(px) <= self.half_length) & (py <= self.half_width - margin_m) & (cos > 0)
+        blocks = in_corridor | in_body
+        self._close_beams = np.flatnonzero(blocks)
+        self._close_x = np.maximum(px[blocks] - self.half_length, 0.0)
+        self._range_min = np.float32(lid.range_min_m)
 
     def free_distance(self, ranges_m: np.ndarray) -> np.ndarray:
-        """[B] distance (m) from the front edge to the nearest valid return in the straight-ahead
-        corridor, for scans [B, num_beams]; +inf where the corridor is empty."""
-        r = np.atleast_2d(np.asarray(ranges_m))[:, self._beams].astype(np.float64)
-        # NaN fails both comparisons, +inf fails the upper bound: invalid readings never count.
+        """[B] distance (m) from the front edge to the nearest return in the straight-ahead
+        corridor, for scans [B, num_beams]; +inf where the corridor is empty.
+
+        Measured returns count where they lie; close readings (below range_min, -inf) count as
+        obstacles at range_min (0 when that is behind the front edge); +inf, NaN and finite
+        readings above range_max never count."""
+        scan = np.atleast_2d(np.asarray(ranges_m))
+        r = scan[:, self._beams].astype(np.float64)
+        # NaN fails both comparisons, +inf and above range_max fail the upper bound, below
+        # range_min (and -inf) the lower one: only measured returns count here.
         inside = (r >= self._lo) & (r <= self._hi)
         x = np.where(inside, r * self._cos, np.inf).min(axis=1)
-        return x + (self.mount_x - self.half_length)
+        d = x + (self.mount_x - self.half_length)
+        if self._close_beams.size:
+            # Compared in float32, as nav_terms reads the message's ranges.
+            close = scan[:, self._close_beams].astype(np.float32) < self._range_min
+            d = np.minimum(d, np.where(close, self._close_x, np.inf).min(axis=1))
+        return d
 
     def max_speed(self, ranges_m: np.ndarray) -> np.ndarray:
         """[B] largest forward speed (m/s) from which the base stops short of the nearest return.
@@ -170,19 +202,72 @@ class Watchdog:
 
     Times are the host's steady clock (s), never the simulator's: a dead simulator stops its clock.
 
+    With ``clock_offset_tolerance_s`` finite, an input that carries a header stamp is also judged
+    by it (:meth:`feed` with ``stamp_s`` and ``clock_s``, the node clock: simulated time under
+    use_sim_time, else the system clock): its age at arrival is ``lag = clock_s - stamp_s``, and
+
+    - ``lag > timeout + tolerance``: stale on arrival, refused (a driver stamping from another
+      clock, a republished or replayed old message);
+    - ``lag < -tolerance``: stamped ahead of the node clock by more than the clocks may disagree,
+      refused (its age cannot be known);
+    - otherwise it is fed, aged by ``max(0, lag - tolerance)``: it goes stale that much sooner.
+
+    A zero stamp (an unstamped message) or a node clock at 0 (use_sim_time before the first
+    /clock) is judged by arrival time only. ``clock_offset_tolerance_s = inf`` turns stamp checks
+    off.
+
     Args:
         timeouts_s: input name -> largest allowed age (s).
+        clock_offset_tolerance_s: how far (s) a stamp may be from the node clock beyond the
+            timeout (clock offset between machines, driver and transport latency).
     """
 
-    def __init__(self, timeouts_s: dict[str, float]) -> None:
+    def __init__(self, timeouts_s: dict[str, float], clock_offset_tolerance_s: float = math.inf) -> None:
         for name, t in timeouts_s.items():
             if not t > 0:
                 raise ValueError(f"watchdog timeout for {name!r} must be > 0 s, got {t}")
+        if not clock_offset_tolerance_s >= 0:
+            raise ValueError(f"clock_offset_tolerance_s must be >= 0, got {clock_offset_tolerance_s}")
         self.timeouts_s = dict(timeouts_s)
+        self.clock_offset_tolerance_s = float(clock_offset_tolerance_s)
         self.last_s: dict[str, float | None] = dict.fromkeys(timeouts_s)
 
-    def feed(self, name: str, now_s: float) -> None:
-        self.last_s[name] = now_s
+    def stamp_fault(self, name: str, stamp_s: float, clock_s: float) -> tuple[float, str | None]:
+        """(age (s) to charge the message with, why it is refused or None) for a message of input
+        ``name`` stamped ``stamp_s`` arriving at node-clock time ``clock_s`` (see the class)."""
+        tol = self.clock_offset_tolerance_s
+        if tol == math.inf or stamp_s == 0 or not clock_s > 0:
+            return 0.0, None
+        if not math.isfinite(stamp_s):
+            return 0.0, f"stamp {stamp_s} is not finite"
+        lag = clock_s - stamp_s
+        timeout = self.timeouts_s[name]
+        if lag < -tol:
+            return 0.0, (f"stamped {-lag:.3f} s ahead of the node clock (clock_offset_tolerance_s {tol:g} s)")
+        if lag > timeout + tol:
+            return lag, (
+                f"stamped {lag:.3f} s before the node clock (timeout {timeout:g} s + "
+                f"clock_offset_tolerance_s {tol:g} s)"
+            )
+        return max(0.0, lag - tol), None
+
+    def feed(
+        self, name: str, now_s: float, stamp_s: float | None = None, clock_s: float | None = None
+    ) -> str | None:
+        """A message of input ``name`` arrived at steady time ``now_s``. With ``stamp_s`` (its
+        header stamp) and ``clock_s`` (the node clock now), it is also judged by its stamp.
+
+        Returns:
+            None when fed; else why it is refused by its stamp (the input is then not fed: the
+            caller refuses the message).
+        """
+        age = 0.0
+        if stamp_s is not None and clock_s is not None:
+            age, why = self.stamp_fault(name, stamp_s, clock_s)
+            if why is not None:
+                return why
+        self.last_s[name] = now_s - age
+        return None
 
     def invalidate(self, name: str) -> None:
         """Mark ``name`` as not received (e.g. after an invalid message)."""
