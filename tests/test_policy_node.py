@@ -56,7 +56,8 @@ def record(pub) -> list:
 
 
 def feed_nav(node, clock, rng, ticks):
-    """Scans (with NaN, inf, negative ranges), odometry (sometimes NaN) and goals."""
+    """Scans (with NaN, inf, negative ranges; now and then too many invalid beams, which the node
+    refuses), odometry (sometimes NaN) and goals."""
     got = record(node.cmd_pub)
     lidar = node.robot.lidar
     node.on_goal(pose_msg([*rng.uniform(-6, 6, 2), 0.0], "odom"))
@@ -65,7 +66,8 @@ def feed_nav(node, clock, rng, ticks):
         yaw = rng.uniform(-4, 4) if rng.random() > 0.05 else math.nan  # make_odom needs cos(yaw)
         pose = np.array([*odd(rng, rng.uniform(-5, 5, 2)), yaw])
         node.on_odom(make_odom(msgs.Odometry, pose, odd(rng, rng.uniform(-3, 3, 2)), clock.t))
-        ranges = odd(rng, rng.uniform(-1.0, 40.0, lidar.num_beams)).astype(np.float32)
+        top = 40.0 if i % 10 == 9 else lidar.range_max_m  # above range_max: invalid beams
+        ranges = odd(rng, rng.uniform(-1.0, top, lidar.num_beams)).astype(np.float32)
         node.on_scan(make_scan(msgs.LaserScan, ranges, clock.t, lidar))
         if i % 2:
             node.on_tick()
@@ -294,6 +296,7 @@ def test_common_parameters_mean_the_same_in_every_node(package):
         "loop_rate_hz",
         "control_rate_hz",
         "use_sim_time",
+        "clock_offset_tolerance_s",
     }
     assert [f.name for f in dataclasses.fields(cls)][: len(common)] == common
     assert cls().control_rate_hz == 0.0 and cls().state_topic == f"/{package}/state"

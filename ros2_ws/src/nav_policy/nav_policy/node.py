@@ -13,6 +13,12 @@ Every published command goes through :class:`sim2real_runtime.safety.SafetyFilte
 inside the velocity limits, acceleration-limited. Stops (e-stop, watchdog, faults, goal reached)
 are immediate zeros.
 
+Inputs: a scan that does not fit the robot's lidar, or that cannot be trusted (too many invalid
+beams, or none measured: :func:`sim2real_runtime.nav_terms.scan_fault`, the lidar conventions of
+REP-117 as the runtime reads them everywhere), is refused: ``stopped: /scan invalid (<why>)``.
+A scan or odometry message stamped too long before the node clock (its timeout plus
+``clock_offset_tolerance_s``) is ``stale (<why>)``, one stamped ahead of it ``invalid (<why>)``.
+
 States on ``state_topic``: ``idle`` (no goal), ``driving``, ``goal_reached``, ``blocked`` (no
 progress for ``blocked_timeout_s``; still driving), ``stopped: <why>`` (e-stop, stale or invalid
 input) and ``error: <why>`` (the policy, robot or parameters could not be loaded: the node stays up
@@ -33,6 +39,7 @@ from sim2real_ros.policy_node import PolicyNode
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.nav_control import NavController
+from sim2real_runtime.nav_terms import scan_fault
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.robot import RobotConfig
 from sim2real_runtime.safety import CollisionGuard, SafetyFilter
@@ -158,16 +165,27 @@ class NavPolicyNode(PolicyNode):
     # ----------------------------------------------------------------------------- callbacks
 
     def on_scan(self, msg: Any) -> None:
-        now_w = self.t.monotonic_s()
+        """A scan is refused (state ``stopped: /scan invalid (<why>)``, a zero command) when it
+        does not fit the robot's lidar (beams, angles) or cannot be trusted
+        (:func:`sim2real_runtime.nav_terms.scan_fault`: too many invalid beams, or none measured),
+        and as ``stale`` when its stamp is too old for the node clock (``clock_offset_tolerance_s``)."""
+        topic = self.p.scan_topic
+        ranges = None
         if self.robot is not None:
             why = scan_mismatch(msg, self.robot.lidar)
+            if why is None:
+                ranges = scan_ranges(msg)
+                why = scan_fault(ranges, self.robot.lidar)
             if why is not None:
-                self._refuse(self.p.scan_topic, "scan", why)
+                self._refuse(topic, "scan", why)
                 return
-        self.input_fault.pop(self.p.scan_topic, None)
-        self.scan = scan_ranges(msg)
+        why = self.feed_input("scan", msg.header.stamp)
+        if why is not None:
+            self._refuse(topic, "scan", why, stamp=True)
+            return
+        self.input_fault.pop(topic, None)
+        self.scan = scan_ranges(msg) if ranges is None else ranges
         self.scan_stamp_s = stamp_to_s(msg.header.stamp)
-        self.watchdog.feed("scan", now_w)
         self.control()
 
     def on_odom(self, msg: Any) -> None:
@@ -175,10 +193,13 @@ class NavPolicyNode(PolicyNode):
         if not (np.all(np.isfinite(pose)) and np.all(np.isfinite(twist))):
             self._refuse(self.p.odom_topic, "odom", f"non-finite pose {pose} or twist {twist}")
             return
+        why = self.feed_input("odom", msg.header.stamp)
+        if why is not None:
+            self._refuse(self.p.odom_topic, "odom", why, stamp=True)
+            return
         self.input_fault.pop(self.p.odom_topic, None)
         self.pose, self.twist = pose, twist
         self.odom_frame = msg.header.frame_id
-        self.watchdog.feed("odom", self.t.monotonic_s())
 
     def on_goal(self, msg: Any) -> None:
         x, y = msg.pose.position.x, msg.pose.position.y
@@ -308,8 +329,11 @@ class NavPolicyNode(PolicyNode):
         self.target_stamp_s = None
         self._publish(self.filter.stop(self.t.now_s()))
 
-    def _refuse(self, topic: str, key: str, why: str) -> None:
-        self.input_fault[topic] = f"invalid ({why})"
+    def _refuse(self, topic: str, key: str, why: str, stamp: bool = False) -> None:
+        """Refuse a message of ``topic``: its input counts as missing until a good one arrives.
+        ``stamp``: refused by its stamp (``stale`` when too old, ``invalid`` when ahead)."""
+        stale = stamp and " before the node clock" in why
+        self.input_fault[topic] = f"{'stale' if stale else 'invalid'} ({why})"
         self.watchdog.invalidate(key)
         self._warn(key, f"{topic}: refused a message: {why}")
         self._set_state(self._stop_reason() or "stopped")

@@ -46,6 +46,15 @@ class NodeParams:
     the contract's, else the policy is refused naming ``control_rate_hz``."""
     use_sim_time: bool = False
     """Node clock follows /clock (simulators)."""
+    clock_offset_tolerance_s: float = 0.1
+    """Inputs that carry a header stamp are also judged by it against the node clock (simulated
+    time under use_sim_time, else the system clock): a message stamped more than its watchdog
+    timeout + this before the node clock is stale on arrival, one stamped more than this ahead of
+    it is refused (its age cannot be known), and a fresh one goes stale this much after its stamp
+    is its timeout old (s). It allows for the offset between the clocks of the machines and the
+    driver and transport latency. ``.inf`` turns stamp checks off (arrival time only); a zero
+    stamp, or a node clock at 0 (use_sim_time before the first /clock), is judged by arrival
+    time only. See :class:`sim2real_runtime.safety.Watchdog`."""
 
     def check(self, source: str) -> list[ConfigError]:
         """A domain's own rules beyond types, POSITIVE and ``max_* >= 0`` (override)."""
@@ -112,6 +121,14 @@ def params_from_mapping(
                     f"must be >= control_rate_hz ({params.control_rate_hz}), got {params.loop_rate_hz}",
                 )
             )
+    if isinstance(params, NodeParams) and not params.clock_offset_tolerance_s >= 0:
+        errors.append(
+            ConfigError(
+                source,
+                "clock_offset_tolerance_s",
+                f"must be >= 0 (.inf: no stamp checks), got {params.clock_offset_tolerance_s}",
+            )
+        )
     for name in dict.fromkeys(positive):
         if not getattr(params, name) > 0:
             errors.append(ConfigError(source, name, f"must be > 0, got {getattr(params, name)}"))

@@ -9,7 +9,9 @@
    commands nothing (or zeros, as the domain says): a node that crashes tells nobody why.
 3. The latched state topic, throttled error logging, the e-stop subscription, the input type check
    (``/scan is published as std_msgs/msg/String; this node reads ...``), the watchdog
-   (:class:`sim2real_runtime.safety.Watchdog`) and the steady-clock loop at ``loop_rate_hz``.
+   (:class:`sim2real_runtime.safety.Watchdog`: arrival on the steady clock, and for stamped inputs
+   fed through :meth:`PolicyNode.feed_input` the header stamp against the node clock within
+   ``clock_offset_tolerance_s``) and the steady-clock loop at ``loop_rate_hz``.
 4. The policy scheduler (:class:`PolicyScheduler`) at the contract's rate, on sensor stamps or on
    the node clock, whichever the domain feeds it.
 5. Seams: :meth:`PolicyNode.command_matched` (the command topic has a subscriber),
@@ -37,7 +39,7 @@ from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.safety import Watchdog
 
 from .node_params import NodeParams
-from .transport import DEFAULT, LATCHED, Publisher, QoS, Transport
+from .transport import DEFAULT, LATCHED, Publisher, QoS, Transport, stamp_to_s
 
 BOOL = "std_msgs/msg/Bool"
 STRING = "std_msgs/msg/String"
@@ -121,7 +123,7 @@ class PolicyNode:
         description: the loaded robot description (RobotConfig, VehicleConfig, SerialChain).
         controller: the domain's controller (a ``PolicyController``), None when refused.
         scheduler: the policy schedule at the contract's rate.
-        watchdog: input freshness on the host's steady clock.
+        watchdog: input freshness on the host's steady clock (and by stamp, see feed_input).
         state: the last state published on ``state_topic``.
         estop: whether the e-stop is engaged.
         type_fault: input topic -> why it is unusable (published with another message type).
@@ -164,7 +166,8 @@ class PolicyNode:
             self._load()
         rate = self.controller.control_rate_hz if self.controller is not None else 1.0
         self.scheduler = PolicyScheduler(rate)
-        self.watchdog = Watchdog(self.watchdog_timeouts())
+        tol = params.clock_offset_tolerance_s if params.clock_offset_tolerance_s >= 0 else math.inf
+        self.watchdog = Watchdog(self.watchdog_timeouts(), tol)
         self._str_cls = transport.msg(STRING)
         self.state_pub = transport.publisher(params.state_topic, STRING, LATCHED)
         self.setup_io()
@@ -299,6 +302,23 @@ class PolicyNode:
         """Subscribe an input; :meth:`check_types` watches that it is published as ``ros_type``."""
         self.inputs[topic] = ros_type
         self.t.subscribe(topic, ros_type, qos, callback)
+
+    def feed_input(self, name: str, stamp: Any = None) -> str | None:
+        """Feed the watchdog: input ``name`` arrived now, stamped ``stamp`` (a
+        ``builtin_interfaces/Time``, or seconds; None for an unstamped input).
+
+        A stamped input is also judged by its stamp against the node clock, within the parameter
+        ``clock_offset_tolerance_s`` (:class:`sim2real_runtime.safety.Watchdog`).
+
+        Returns:
+            None when fed; else why the message is refused by its stamp (too old, or ahead of the
+            node clock): the input is not fed, and the domain refuses the message.
+        """
+        now = self.t.monotonic_s()
+        if stamp is None:
+            return self.watchdog.feed(name, now)
+        stamp_s = float(stamp) if isinstance(stamp, int | float) else stamp_to_s(stamp)
+        return self.watchdog.feed(name, now, stamp_s, self.t.now_s())
 
     def on_estop(self, msg: Any) -> None:
         was, self.estop = self.estop, bool(msg.data)
