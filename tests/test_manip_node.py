@@ -625,3 +625,56 @@ def test_random_holds_swaps_and_estops_never_exceed_the_velocity_budget(transpor
     arm.run(0.3)
     assert node.state == "running"
     arm.check()
+
+
+def test_gripper_action_over_dds_under_bad_inputs(transport, tiny_manip_policy):
+    """Probe: the GripperCommand client against a real DDS action server. Policy gripper outputs
+    that are NaN, infinite or huge, holds (NaN joints, stale object pose, e-stop) and a server
+    that comes up late: every goal is open (width / 2) or closed (0) with the configured effort,
+    one per change of the open/close decision, none while holding."""
+    import time
+
+    from sim2real_ros.dds import DdsTransport
+
+    node = make_node(transport, tiny_manip_policy, gripper_interface="action", gripper_max_effort_n=25.0)
+    node.gripper_client = transport.action_client(node.gripper_topic, "control_msgs/action/GripperCommand")
+    arm = LaggingArm(node, transport.clock)
+    grip = iter([math.nan, 1.0, math.inf, -math.inf, 1e30, -1e30, 0.0, 0.7, math.nan, -0.2] * 20)
+    decisions = []
+
+    def run(outputs, feeds):
+        g = next(grip)
+        decisions.append(bool(np.nan_to_num(g, nan=-1.0) > 0.0))
+        return [np.asarray([[0.5] * 7 + [g]], dtype=np.float32)]
+
+    node.controller.policy.session.run = run
+    node.on_target_pose(pose(0.5, 0.2, 0.2))
+    arm.run(0.3)  # no server yet: goals are dropped and resent on the next change
+    assert node.gripper_goal_sent is None
+    got = []
+    server = DdsTransport("gripper_server")
+    try:
+        server.action_server(node.gripper_topic, "control_msgs/action/GripperCommand", got.append)
+        deadline = time.monotonic() + 5.0
+        while not node.gripper_client.server_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        n0 = len(decisions)
+        arm.run(0.4)
+        arm.run(0.2, js=_bad_js(arm, "nan_position"))  # holding: no goals
+        node.on_estop(msgs.Bool(data=True))
+        arm.run(0.2)
+        node.on_estop(msgs.Bool(data=False))
+        arm.run(0.4)
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and len(got) < 2:
+            time.sleep(0.02)
+        time.sleep(0.3)
+    finally:
+        server.close()
+    assert got, "no goal reached the server"
+    for g in got:
+        assert g.command.position in (0.0, 0.04) and g.command.max_effort == 25.0
+    after = decisions[n0 - 1 :]
+    changes = sum(a != b for a, b in itertools.pairwise(after))
+    assert len(got) <= changes + 1  # only when the decision changes
+    arm.check()

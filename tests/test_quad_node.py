@@ -502,3 +502,48 @@ def test_px4_does_not_latch_before_flight(transport, tiny_quad_policy):
     assert node.state.startswith("waiting:") and node.cut is None
     px4_ticks(node, c, 20, status=px4_status())
     assert node.state == "holding"
+
+
+def test_aggressiveness_over_the_dds_parameter_topic_while_flying(transport, tiny_quad_policy):
+    """Probe: NaN, infinities and out-of-range values published on the DDS parameter topic while
+    flying are refused (the running value stays); a valid one is applied from the next policy step;
+    the commands stay finite and in limits throughout."""
+    import time
+
+    from sim2real_ros.dds import DdsTransport
+    from sim2real_ros.transport import DEFAULT
+
+    node = make_node(transport, tiny_quad_policy, aggressiveness=0.3)
+    c = transport.clock
+    node.on_reference_pose(pose_ref(0.5, 0.0, 1.2))
+    tick(node, c, odom(), 40)
+    assert node.state == "flying"
+    operator = DdsTransport("operator")
+    try:
+        pub = operator.publisher(
+            f"/{transport.name}/set_parameter/aggressiveness", "std_msgs/msg/Float64", DEFAULT
+        )
+        f64 = operator.msg("std_msgs/msg/Float64")
+        deadline = time.monotonic() + 5.0
+        while pub.subscriber_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for value, want in [
+            (math.nan, 0.3), (math.inf, 0.3), (-math.inf, 0.3), (1.5, 0.3), (-0.1, 0.3), (1e308, 0.3),
+            (0.9, 0.9), (0.0, 0.0), (1.0, 1.0),
+        ]:  # fmt: skip
+            pub.publish(f64(data=value))
+            deadline = time.monotonic() + 2.0
+            while node.aggressiveness != want and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.05)  # a refused value had time to arrive (and must not have applied)
+            assert node.aggressiveness == want, (value, node.aggressiveness)
+            tick(node, c, odom(), 10)
+            sl = node.controller.observation.slices()["aggressiveness"]
+            assert node.controller.last_obs[0, sl][0] == pytest.approx(want)
+    finally:
+        operator.close()
+    assert node.state == "flying"
+    for tw in node.sent:
+        thrust, rates = cf_command(node, tw)
+        assert math.isfinite(thrust) and 0.0 <= thrust <= node.safety.high[0] * CF.mass_kg + 1e-6
+        assert np.all(np.abs(rates) <= np.asarray(node.safety.high[1:]) + 1e-6)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +146,15 @@ def _check(params: ManipNodeParams, source: str) -> list[ConfigError]:
     if not params.max_velocity_fraction <= 1.0:
         errors.append(
             ConfigError(source, "max_velocity_fraction", f"must be <= 1, got {params.max_velocity_fraction}")
+        )
+    for name in ("workspace_min_m", "workspace_max_m"):
+        if not all(math.isfinite(v) for v in getattr(params, name)):
+            errors.append(ConfigError(source, name, f"must be finite, got {getattr(params, name)}"))
+    if not (math.isfinite(params.gripper_max_effort_n) and params.gripper_max_effort_n >= 0.0):
+        errors.append(
+            ConfigError(
+                source, "gripper_max_effort_n", f"must be finite and >= 0, got {params.gripper_max_effort_n}"
+            )
         )
     if any(lo >= hi for lo, hi in zip(params.workspace_min_m, params.workspace_max_m, strict=True)):
         errors.append(

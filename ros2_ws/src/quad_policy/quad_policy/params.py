@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sim2real_ros import node_params
@@ -82,6 +83,9 @@ class QuadNodeParams(node_params.NodeParams):
             )
         if not self.max_tilt_deg < 90.0:
             errors.append(ConfigError(source, "max_tilt_deg", f"must be < 90, got {self.max_tilt_deg}"))
+        for name in ("geofence_min_m", "geofence_max_m"):
+            if not all(math.isfinite(v) for v in getattr(self, name)):
+                errors.append(ConfigError(source, name, f"must be finite, got {getattr(self, name)}"))
         if any(lo >= hi for lo, hi in zip(self.geofence_min_m, self.geofence_max_m, strict=True)):
             errors.append(
                 ConfigError(
