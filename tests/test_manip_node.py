@@ -440,6 +440,12 @@ class LaggingArm:
 
     def _record(self, msg):
         self.node.sent.append(msg)
+        if hasattr(msg, "points"):  # trajectory: the arm's joints, one point one period ahead, now
+            assert list(msg.joint_names) == list(ARM) and len(msg.points) == 1
+            p = msg.points[0]
+            assert (p.time_from_start.sec, p.time_from_start.nanosec) == (0, 40_000_000)
+            assert list(p.velocities) == list(p.accelerations) == list(p.effort) == []
+            assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (0, 0)
         q = None if self.node.q is None else self.node.q.copy()
         self.log.append((positions(msg).copy(), q, self.node.state))
 
