@@ -74,6 +74,14 @@ def test_scan_fault_by_hand(jackal):
     s = ok.copy()
     s[5] = np.nan
     assert scan_fault(s, strict).startswith("1 of 720 beams")
+    # lidar.allow_open_space: a scan of only no-return beams is open space; nothing else is
+    open_field = dataclasses.replace(lid, allow_open_space=True)
+    assert scan_fault(np.full(720, np.inf, dtype=np.float32), open_field) is None
+    for fill in (-np.inf, 0.05, np.nan, 3e38):
+        assert scan_fault(np.full(720, fill, dtype=np.float32), open_field) is not None, fill
+    s = np.full(720, np.inf, dtype=np.float32)
+    s[0] = -np.inf  # one too-close beam and nothing measured: not open space
+    assert scan_fault(s, open_field) is not None
 
 
 def test_sector_min_pooling_by_hand():

@@ -43,7 +43,7 @@ def build_config(
 ) -> Any:
     """Build dataclass ``cls`` from a parsed YAML mapping, with errors that name the field.
 
-    Field kinds, from the annotations: ``str`` (non-empty), ``int`` (>= ``min_int``), ``float``
+    Field kinds, from the annotations: ``str`` (non-empty), ``bool``, ``int`` (>= ``min_int``), ``float``
     (finite; > 0 when named in ``positive``, else >= 0 unless named in ``signed``),
     ``tuple[float, ...]`` with a fixed number of entries (a YAML list of that many such numbers),
     and the dataclasses named in ``nested`` (built the same way). A field with a default may be
@@ -79,6 +79,10 @@ def build_config(
         elif kind == "str":
             if not isinstance(value, str) or not value:
                 raise ConfigError(source, path, f"expected a non-empty string, got {value!r}")
+            kwargs[name] = value
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise ConfigError(source, path, f"expected true or false, got {value!r}")
             kwargs[name] = value
         elif kind == "int":
             if isinstance(value, bool) or not isinstance(value, int) or value < min_int:

@@ -12,11 +12,10 @@ Signals (all batched, leading dimension B) that the terms read:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from .robot import RobotConfig
+from .robot import LidarConfig, RobotConfig
 from .terms import ActionTerm, ObsTerm, PreviousAction, TermSpec
 
 # ------------------------------------------------------------------------ lidar conventions
@@ -60,12 +59,13 @@ def invalid_mask(ranges: np.ndarray, range_max_m: float) -> np.ndarray:
     return np.isnan(r) | ((r > _f32(range_max_m)) & (r < np.inf))
 
 
-def scan_fault(ranges: np.ndarray, lidar: Any) -> str | None:
+def scan_fault(ranges: np.ndarray, lidar: LidarConfig) -> str | None:
     """Why a scan [num_beams] cannot be trusted, or None if it can.
 
     Refused: more than ``lidar.max_invalid_fraction`` of the beams invalid (NaN, or finite above
     ``range_max_m``), or no beam measured in [range_min_m, range_max_m] (every beam no return,
-    too close or invalid: a blinded or covered lidar, or a driver that publishes nothing useful).
+    too close or invalid: a blinded or covered lidar, or a driver that publishes nothing useful);
+    a scan of only no-return beams is open space instead when ``lidar.allow_open_space``.
     A scan that passes may still hold a few invalid beams: the observation reads them as no
     return and the guard ignores them, while close readings are obstacles at range_min for both.
     """
@@ -82,6 +82,8 @@ def scan_fault(ranges: np.ndarray, lidar: Any) -> str | None:
     if not measured_mask(r, lidar.range_min_m, lidar.range_max_m).any():
         close = int(np.count_nonzero(close_mask(r, lidar.range_min_m)))
         none = int(np.count_nonzero(r == np.inf))
+        if none == n and lidar.allow_open_space:
+            return None  # the robot file says open space happens here (lidar.allow_open_space)
         return (
             f"no beam measures a range in [{lidar.range_min_m:g}, {lidar.range_max_m:g}] m: "
             f"{none} no return, {close} too close, {invalid} invalid (a blinded lidar)"

@@ -48,6 +48,12 @@ class LidarConfig:
     ``range_max_m``) before the whole scan is refused (the node stops: ``/scan invalid``). The
     conventions are :func:`sim2real_runtime.nav_terms.scan_fault`'s; 0.05 allows the odd dazzled
     beam and refuses a lidar that reports errors for a sector or more."""
+    allow_open_space: bool = False
+    """Whether a scan in which no beam returns (all +inf, nothing else) may be driven on as open
+    space. False (the default) refuses it like a blinded lidar: a lidar whose laser has failed
+    reports exactly that, and indoors something is always in range. True is for open fields where
+    nothing may lie within ``range_max_m``; a scan of invalid or too-close readings is refused
+    either way."""
 
     @property
     def angle_min_rad(self) -> float:
