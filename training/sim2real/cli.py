@@ -10,8 +10,9 @@
     sim2real benchmark nav                      worlds + policy + baseline + table + plot
     sim2real robot urdf NAME                    print the URDF generated from a robot configuration
 
-Errors a user can cause (bad file, unknown robot, contract mismatch) print one line naming the file
-and field and exit with status 2; nothing is half-written.
+Errors a user can cause (bad file, unknown robot, contract mismatch, a missing or unwritable folder)
+print one line naming the file and field and exit with status 2; Ctrl-C prints "interrupted" and
+exits with 130. Nothing is half-written either way.
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ def _train(a: argparse.Namespace) -> int:
         path = Path(a.config)
         try:
             cfg = rl.config_from_dict(task.config_class, json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise Sim2RealError(f"{path}: not a {task.key} config ({exc})") from exc
+    if a.resume:
+        from .onnx_export import read_checkpoint
+
+        read_checkpoint(Path(a.resume))  # a truncated or foreign file: one line naming it, now
     for opt in task.train_options:
         value = getattr(a, opt.flag.lstrip("-").replace("-", "_"))
         if value is not None:
@@ -72,7 +77,13 @@ def _train(a: argparse.Namespace) -> int:
 def _export(a: argparse.Namespace) -> int:
     from .export import export_run
 
-    out = export_run(Path(a.run), Path(a.out), Path(a.checkpoint) if a.checkpoint else None, domain=a.domain)
+    out = export_run(
+        Path(a.run),
+        Path(a.out),
+        Path(a.checkpoint) if a.checkpoint else None,
+        domain=a.domain,
+        overwrite=a.overwrite,
+    )
     print(f"exported {out / 'policy.onnx'} and {out / 'policy.yaml'}")
     return 0
 
@@ -162,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--run", required=True, help="training run directory")
     e.add_argument("--out", required=True, help="policy directory, e.g. policies/nav_jackal")
     e.add_argument("--checkpoint", help="checkpoint (default: the latest in --run)")
+    e.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out if it exists, wholly (its README, evaluation and curve go too)",
+    )
     e.set_defaults(func=_export)
 
     w = sub.add_parser("worlds", help="write a BARN-style benchmark set")
@@ -201,6 +217,10 @@ def _worlds(a: argparse.Namespace) -> int:
     from .nav.worldgen import write_benchmark
 
     out = Path(a.out)
+    if a.count < 1:
+        raise Sim2RealError(f"--count: expected at least 1 world, got {a.count}")
+    if a.seed < 0:
+        raise Sim2RealError(f"--seed: expected a seed >= 0, got {a.seed}")
     if out.exists() and not a.overwrite:
         raise Sim2RealError(f"{out}: exists; pass --overwrite to replace it")
     files = write_benchmark(out, a.count, a.seed, overwrite=a.overwrite)
@@ -250,6 +270,15 @@ def main(argv: list[str] | None = None) -> int:
     except Sim2RealError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder the user named: missing, unreadable, not writable
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        # Every writer of this command works in a temporary sibling and swaps it in at the end, so
+        # an interrupted command leaves nothing half-written.
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

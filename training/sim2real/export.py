@@ -22,7 +22,7 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import Sim2RealError
 
 from . import rl
-from .onnx_export import export_actor, latest_checkpoint, load_actor, make_actor, provenance
+from .onnx_export import check_out_dir, export_actor, latest_checkpoint, load_actor, make_actor, provenance
 from .tasks import Task, all_tasks, file_sha256, get_task
 
 DRAFT_NAME = "contract.draft.json"
@@ -53,6 +53,14 @@ def build_draft(task: Task, cfg: Any) -> PolicyContract:
     return PolicyContract.from_dict(d, f"<draft contract of {task.key}>")
 
 
+def read_json(path: Path) -> Any:
+    """A run's JSON file; unreadable, not UTF-8 or not JSON is one error naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Sim2RealError(f"{path}: not a readable JSON file ({exc})") from exc
+
+
 def write_draft(run_dir: Path, draft: PolicyContract) -> Path:
     path = Path(run_dir) / DRAFT_NAME
     tmp = path.with_suffix(".json.tmp")
@@ -81,7 +89,7 @@ def _task_of_config(cfg_dict: dict[str, Any], domain: str | None, source: str) -
             continue
         try:
             cfg = rl.config_from_dict(task.config_class, cfg_dict)
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             continue
         if task.accepts_config(cfg):
             return task, cfg
@@ -98,10 +106,7 @@ def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, Polic
     cfg_file = run / "config.json"
     if not cfg_file.is_file():
         raise Sim2RealError(f"{run}: not a training run (no config.json)")
-    try:
-        cfg_dict = json.loads(cfg_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise Sim2RealError(f"{cfg_file}: not valid JSON ({exc})") from exc
+    cfg_dict = read_json(cfg_file)
     draft_file = run / DRAFT_NAME
     if not draft_file.is_file():
         task, cfg = _task_of_config(cfg_dict, domain, str(cfg_file))
@@ -111,7 +116,7 @@ def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, Polic
             file=sys.stderr,
         )
         return task, cfg, None
-    draft = PolicyContract.from_json(draft_file.read_text(), str(draft_file))
+    draft = PolicyContract.from_dict(read_json(draft_file), str(draft_file))
     if domain is not None and draft.domain != domain:
         raise Sim2RealError(f"{draft_file}: domain: the run is {draft.domain!r}, not {domain!r}")
     key = draft.provenance.get("task", "")
@@ -120,8 +125,8 @@ def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, Polic
     task = get_task(*str(key).split("/", 1))
     try:
         cfg = rl.config_from_dict(task.config_class, cfg_dict)
-    except (KeyError, TypeError) as exc:
-        raise Sim2RealError(f"{cfg_file}: not a {task.key} config ({exc})") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise Sim2RealError(f"{cfg_file}: not a {task.key} config ({exc!r})") from exc
     check_description_files(draft, str(draft_file))
     return task, cfg, draft
 
@@ -140,9 +145,19 @@ def export_run(
     checkpoint: Path | None = None,
     evaluation: dict[str, Any] | None = None,
     domain: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Export a training run to ``out_dir/policy.onnx`` + ``policy.yaml``; returns ``out_dir``."""
+    """Export a training run to ``out_dir``: ``policy.onnx`` + ``policy.yaml``, with the run's
+    ``config.json`` as ``train_config.json`` and its ``training_curve.png`` when present; returns
+    ``out_dir``. An existing ``out_dir`` is refused unless ``overwrite``, and then replaced whole
+    (a hand-written README.md is written again for the new policy).
+
+    Raises:
+        Sim2RealError: naming the file: not a run, a bad draft or checkpoint, a changed description
+            file, an existing ``out_dir``.
+    """
     run_dir = Path(run_dir)
+    check_out_dir(Path(out_dir), overwrite)
     task, cfg, draft = run_task(run_dir, domain)
     checkpoint = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
     if not checkpoint.is_file():
@@ -155,10 +170,13 @@ def export_run(
     d["evaluation"] = evaluation or {}
     contract = PolicyContract.from_dict(d, str(run_dir / DRAFT_NAME))
     actor = load_run_actor(task, cfg, checkpoint, contract)
-    return export_actor(actor, contract, out_dir)
+    extra = {"train_config.json": run_dir / "config.json"}
+    if (run_dir / "training_curve.png").is_file():
+        extra["training_curve.png"] = run_dir / "training_curve.png"
+    return export_actor(actor, contract, out_dir, overwrite=overwrite, extra_files=extra)
 
 
-def random_policy(task: Task, out_dir: Path, seed: int = 0, cfg: Any = None) -> Path:
+def random_policy(task: Task, out_dir: Path, seed: int = 0, cfg: Any = None, overwrite: bool = False) -> Path:
     """Export an untrained (random weights) policy of ``task`` with its draft contract (for node
     and runtime tests): the task's actor architecture, a non-identity observation normaliser."""
     from .trainers import get_trainer
@@ -172,4 +190,5 @@ def random_policy(task: Task, out_dir: Path, seed: int = 0, cfg: Any = None) -> 
     actor.eval()
     d = draft.to_dict()
     d["provenance"] = {**d["provenance"], "checkpoint": "random weights (untrained)", "seed": seed}
-    return export_actor(actor, PolicyContract.from_dict(d, f"<random policy of {task.key}>"), out_dir)
+    contract = PolicyContract.from_dict(d, f"<random policy of {task.key}>")
+    return export_actor(actor, contract, out_dir, overwrite=overwrite)

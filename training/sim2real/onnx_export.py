@@ -3,13 +3,15 @@
 The ONNX graph takes ``obs`` float32 [B, N] and returns ``actions`` float32 [B, A]; the observation
 normaliser is inside the graph. The contract (:mod:`sim2real_runtime.contract`) is stored in the
 graph's ``metadata_props`` and written beside it as YAML. onnxruntime is checked against torch on
-random observations before anything is written; on a mismatch nothing is written, and the policy
-directory is replaced atomically.
+random observations before anything is written; on a mismatch nothing is written. The policy
+folder is written whole to a temporary sibling and swapped in; an existing one is replaced only
+when asked (``overwrite``), and then nothing of it survives.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -39,7 +41,8 @@ class ExportCheckError(Sim2RealError):
 
 
 def latest_checkpoint(run_dir: Path) -> Path:
-    cps = sorted(run_dir.glob("model_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    cps = [p for p in Path(run_dir).glob("model_*.pt") if p.stem.split("_", 1)[1].isdigit()]
+    cps.sort(key=lambda p: int(p.stem.split("_", 1)[1]))
     if not cps:
         raise Sim2RealError(f"{run_dir}: no model_*.pt checkpoints")
     return cps[-1]
@@ -62,7 +65,12 @@ def provenance(
     """Where a policy came from: commits, the full config, seed, steps, wall time, simulator,
     library versions and machine (``train_summary.json`` in ``run_dir`` gives the run's facts)."""
     summary_path = run_dir / "train_summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    try:
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Sim2RealError(f"{summary_path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(summary, dict):
+        raise Sim2RealError(f"{summary_path}: expected a JSON object")
     return {
         "commit": git_commit(Path(__file__).resolve().parents[2]),
         "train_commit": summary.get("commit"),
@@ -91,20 +99,71 @@ def make_actor(ppo: PPOConfig, obs_size: int, num_actions: int) -> torch.nn.Modu
 
 
 def load_actor(ppo: PPOConfig, checkpoint: Path, obs_size: int, num_actions: int) -> torch.nn.Module:
-    """The trained actor (an rsl-rl model) with its observation normaliser, in eval mode."""
+    """The trained actor (an rsl-rl model) with its observation normaliser, in eval mode.
+
+    Raises:
+        Sim2RealError: naming the checkpoint when it cannot be read (truncated, not a checkpoint,
+            another architecture).
+    """
     actor = make_actor(ppo, obs_size, num_actions)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    actor.load_state_dict(state["actor_state_dict"])
+    checkpoint = Path(checkpoint)
+    state = read_checkpoint(checkpoint)
+    try:
+        actor.load_state_dict(state["actor_state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise Sim2RealError(
+            f"{checkpoint}: does not fit this run's actor ({obs_size} observations, {num_actions} "
+            f"actions): {_first_line(exc)}"
+        ) from exc
     actor.eval()
     return actor
 
 
-def export_actor(actor: torch.nn.Module, contract: PolicyContract, out_dir: Path) -> Path:
-    """Write ``out_dir/policy.onnx`` + ``policy.yaml`` for an rsl-rl actor; returns ``out_dir``.
+def read_checkpoint(checkpoint: Path) -> dict[str, Any]:
+    """An rsl-rl checkpoint's contents.
 
     Raises:
+        Sim2RealError: naming the file when it is missing, truncated, not a checkpoint, or holds no
+            ``actor_state_dict``.
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise Sim2RealError(f"{checkpoint}: no such checkpoint")
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a user's file: truncated zip, garbage, a pickle of something else...
+        raise Sim2RealError(
+            f"{checkpoint}: not a readable checkpoint, truncated or not one ({_first_line(exc)})"
+        ) from exc
+    if not isinstance(state, dict) or "actor_state_dict" not in state:
+        raise Sim2RealError(f"{checkpoint}: not an rsl-rl checkpoint (no actor_state_dict)")
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def export_actor(
+    actor: torch.nn.Module,
+    contract: PolicyContract,
+    out_dir: Path,
+    overwrite: bool = False,
+    extra_files: dict[str, Path] | None = None,
+) -> Path:
+    """Write ``out_dir/policy.onnx`` + ``policy.yaml`` (+ ``extra_files``: name in the folder ->
+    file to copy) for an rsl-rl actor; returns ``out_dir``.
+
+    The whole folder is written to a temporary sibling and swapped in: an existing ``out_dir`` is
+    refused unless ``overwrite``, and then replaced wholly (nothing of the old folder survives: a
+    README, evaluation or training curve of another policy would describe the wrong one).
+
+    Raises:
+        Sim2RealError: ``out_dir`` exists and not ``overwrite``.
         ExportCheckError: onnxruntime disagrees with torch by more than EXPORT_TOLERANCE.
     """
+    check_out_dir(Path(out_dir), overwrite)
     wrapper = actor.as_onnx(verbose=False).eval()
     example = (torch.zeros(1, contract.obs_size),)
     program = torch.onnx.export(
@@ -142,22 +201,47 @@ def export_actor(actor: torch.nn.Module, contract: PolicyContract, out_dir: Path
 
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         (tmp / "policy.onnx").write_bytes(blob)
         write_card(tmp / "policy.yaml", contract, export_check_max_abs_error=err)
-        # Keep files a previous export placed beside the policy (e.g. the card's README) unless replaced.
-        if out_dir.exists():
-            for f in out_dir.iterdir():
-                if not (tmp / f.name).exists():
-                    shutil.copy2(f, tmp / f.name)
-            shutil.rmtree(out_dir)
+        for name, src in (extra_files or {}).items():
+            shutil.copy2(src, tmp / name)
         tmp.chmod(0o755)  # mkdtemp makes it private; a policy folder is meant to be shared
-        tmp.rename(out_dir)
+        check_out_dir(out_dir, overwrite)  # again: another export may have written it meanwhile
+        swap_in(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return out_dir
+
+
+def check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an existing policy folder unless ``overwrite`` (then export replaces it wholly)."""
+    if out_dir.exists() and not overwrite:
+        raise Sim2RealError(
+            f"{out_dir}: exists; pass --overwrite to replace the whole folder "
+            "(its README, evaluation and training curve describe the policy it holds now)"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise Sim2RealError(f"{out_dir}: exists and is not a folder")
+
+
+def swap_in(new: Path, target: Path) -> None:
+    """Put the folder ``new`` at ``target`` (a sibling): two renames, the old folder moved aside
+    first and deleted after, so ``target`` is always either the old folder or the new one."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    os.replace(target, trash / target.name)
+    try:
+        os.replace(new, target)
+    except BaseException:
+        os.replace(trash / target.name, target)
+        raise
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def write_card(path: Path, contract: PolicyContract, **extra: Any) -> None:

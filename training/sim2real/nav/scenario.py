@@ -151,6 +151,8 @@ def _load_yaml(path: Path) -> dict:
     try:
         # libyaml's C loader when present: BARN scenarios list hundreds of cylinders.
         data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "<yaml>", f"not a text file ({exc.reason} at byte {exc.start})") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), "<yaml>", f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -136,5 +136,9 @@ def read_yaml(path: Path) -> Any:
     """The parsed YAML of ``path``; a syntax error names the file."""
     try:
         return yaml.safe_load(path.read_text())
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "<yaml>", f"not a text file ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(str(path), "<file>", exc.strerror or str(exc)) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(str(path), "<yaml>", f"not valid YAML: {exc}") from exc

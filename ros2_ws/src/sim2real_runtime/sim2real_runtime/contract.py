@@ -342,7 +342,16 @@ def require_numbers(
         raise ConfigError(
             source, f"{where}.{key}", "missing" if key not in d else f"expected {n} numbers, got {value!r}"
         )
-    return [require_number(dict(enumerate(value)), i, source, f"{where}.{key}", positive) for i in range(n)]
+    out = []
+    for i, v in enumerate(value):
+        if not _is_number(v) or not math.isfinite(v) or (positive and not v > 0):
+            raise ConfigError(
+                source,
+                f"{where}.{key}[{i}]",
+                f"expected a finite number{' > 0' if positive else ''}, got {v!r}",
+            )
+        out.append(float(v))
+    return out
 
 
 def check_control_rate(contract: PolicyContract, control_rate_hz: float | None, source: str) -> None:
