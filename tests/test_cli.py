@@ -183,3 +183,122 @@ def test_bad_config_file_exits_2_naming_it_and_writes_nothing(tmp_path):
     assert not (tmp_path / "run").exists()
     p = run_cli("train", "nav", "--task", "nope", "--run-dir", str(tmp_path / "run"))
     assert p.returncode == 2 and not (tmp_path / "run").exists()
+
+
+# ------------------------------------------------- export's folder, bad files, Ctrl-C (issue 12)
+
+
+def _one_line_naming(capsys, path) -> str:
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and str(path) in err and "Traceback" not in err, err
+    return err
+
+
+def test_export_refuses_an_existing_folder_and_overwrite_replaces_it_wholly(tiny_run, tmp_path, capsys):
+    """Defect 5: the old README, evaluation and curve of another policy must not survive."""
+    run, ckpt = tiny_run
+    out = tmp_path / "policies" / "nav_x"
+    out.mkdir(parents=True)
+    for stale in ("README.md", "evaluation.json", "training_curve.png", "policy.onnx"):
+        (out / stale).write_text("another policy's\n")
+    args = ["export", "--run", str(run), "--checkpoint", str(ckpt), "--out", str(out)]
+    assert main(args) == 2
+    assert "--overwrite" in _one_line_naming(capsys, out)
+    assert (out / "README.md").read_text() == "another policy's\n"  # refused: untouched
+    assert main([*args, "--overwrite"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert "README.md" not in names and "evaluation.json" not in names
+    assert {"policy.onnx", "policy.yaml", "train_config.json"} <= set(names)
+    assert (out / "policy.onnx").read_bytes() != b"another policy's\n"
+    assert [p.name for p in out.parent.iterdir()] == ["nav_x"]  # no temporary sibling left
+
+
+def _bad_checkpoints(run: Path, ckpt: Path, where: Path) -> list[Path]:
+    import torch
+
+    data = ckpt.read_bytes()
+    out = []
+    for name, content in (
+        ("truncated.pt", data[: len(data) // 2]),
+        ("garbage.pt", b"\x00\xffnot a checkpoint" * 50),
+        ("empty.pt", b""),
+    ):
+        (where / name).write_bytes(content)
+        out.append(where / name)
+    torch.save({"something": 1}, where / "foreign.pt")
+    torch.save({"actor_state_dict": {"w": torch.zeros(3)}}, where / "other_actor.pt")
+    return [*out, where / "foreign.pt", where / "other_actor.pt"]
+
+
+def test_bad_checkpoints_are_one_line_naming_the_file_exit_2(tiny_run, tmp_path, capsys):
+    """Defect 6: export (and train --resume) from a truncated or foreign checkpoint."""
+    run, ckpt = tiny_run
+    for bad in _bad_checkpoints(run, ckpt, tmp_path):
+        out = tmp_path / f"pol_{bad.stem}"
+        assert main(["export", "--run", str(run), "--checkpoint", str(bad), "--out", str(out)]) == 2
+        _one_line_naming(capsys, bad)
+        assert not out.exists()
+    bad = tmp_path / "truncated.pt"
+    assert main(["train", "nav", "--resume", str(bad), "--run-dir", str(tmp_path / "r")]) == 2
+    _one_line_naming(capsys, bad)
+    assert not (tmp_path / "r").exists()
+
+
+def test_bad_run_files_and_folders_are_one_line_exit_2(tiny_run, tmp_path, capsys):
+    import shutil
+
+    run, ckpt = tiny_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    out = tmp_path / "pol"
+    for name, content in (
+        ("config.json", b"\xff\xfe binary"),
+        ("config.json", b"[1, 2]"),
+        ("contract.draft.json", b'{"schema_version": 2'),
+        ("contract.draft.json", b"[]"),
+        ("train_summary.json", b'{"x"'),
+    ):
+        saved = (copy / name).read_bytes()
+        (copy / name).write_bytes(content)
+        assert main(["export", "--run", str(copy), "--checkpoint", str(ckpt), "--out", str(out)]) == 2
+        _one_line_naming(capsys, copy / name)
+        (copy / name).write_bytes(saved)
+        assert not out.exists()
+    missing = tmp_path / "no_such_run"
+    assert main(["export", "--run", str(missing), "--out", str(out)]) == 2
+    _one_line_naming(capsys, missing)
+    binary = tmp_path / "b.scenario.yaml"
+    binary.write_bytes(b"\xff\xfe\x00binary")
+    for args in (
+        ["train", "nav", "--config", str(binary), "--run-dir", str(tmp_path / "r")],
+        ["eval", "nav", "--planner", "dwa", "--scenarios", str(binary), "--out", str(tmp_path / "e.json")],
+        ["robot", "urdf", str(binary)],
+    ):
+        assert main(args) == 2, args
+        _one_line_naming(capsys, binary)
+    for count in ("0", "-3"):
+        assert main(["worlds", "--out", str(tmp_path / "w"), "--count", count]) == 2
+        assert "--count" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists() and not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_during_worlds_is_one_line_exit_130_and_writes_nothing(tmp_path):
+    """Defect 10: SIGINT while the worlds are generated: no traceback, nothing half-written."""
+    import signal
+    import time
+
+    out = tmp_path / "worlds"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "sim2real.cli", "worlds", "--out", str(out), "--count", "5000"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(tmp_path.glob(".worlds.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until it is writing into its temporary sibling
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 130, err
+    assert err.strip() == "interrupted"
+    assert list(tmp_path.iterdir()) == []

@@ -46,7 +46,7 @@ def test_shared_crazyflie_file_loads_with_derived_quantities():
         ({"inertia_kgm2": [1e-5, math.nan, 2e-5]}, "inertia_kgm2[1]", "expected a finite number"),
         ({"inertia_kgm2": [1e-5, 1e-5, 0.0]}, "inertia_kgm2[2]", "must be > 0"),
         ({"inertia_kgm2": [1e-5, 1e-5, 3e-5]}, "inertia_kgm2", "violates Ixx + Iyy >= Izz"),
-        ({"motor_max_thrust_n": 0.05}, "motor_max_thrust_n", "cannot lift 0.0306 kg"),
+        ({"motor_max_thrust_n": 0.05}, "motor_max_thrust_n", "cannot lift mass_kg 0.0306 kg"),
         ({"motor_time_constant": 0.08}, "motor_time_constant", "unknown field"),
         ({"name": ""}, "name", "expected a non-empty string"),
     ],

@@ -278,9 +278,14 @@ def _check_derived(
             for lo_key, hi_key in (("low", "high"), ("lower", "upper")):
                 if lo_key in spec.params and hi_key in spec.params:
                     lo, hi = spec.params[lo_key], spec.params[hi_key]
-                    los = lo if isinstance(lo, list) else [lo]
-                    his = hi if isinstance(hi, list) else [hi]
-                    if len(los) != len(his) or not all(_is_number(x) for x in (*los, *his)):
+                    los = lo if isinstance(lo, list | tuple) else [lo]
+                    his = hi if isinstance(hi, list | tuple) else [hi]
+                    for k, vals in ((lo_key, los), (hi_key, his)):
+                        for j, v in enumerate(vals):
+                            if not _is_number(v):
+                                at = f"{where}.params.{k}" + (f"[{j}]" if len(vals) > 1 else "")
+                                raise ConfigError(source, at, f"expected a number, got {v!r}")
+                    if len(los) != len(his):
                         raise ConfigError(
                             source, f"{where}.params.{hi_key}", f"{hi!r} does not pair with {lo_key} {lo!r}"
                         )
@@ -288,7 +293,8 @@ def _check_derived(
                         if a > b:
                             raise ConfigError(
                                 source,
-                                f"{where}.params.{lo_key}" + (f"[{j}]" if isinstance(lo, list) else ""),
+                                f"{where}.params.{lo_key}"
+                                + (f"[{j}]" if isinstance(lo, list | tuple) else ""),
                                 f"{a} > {hi_key} {b}",
                             )
     for i, spec in enumerate(action):

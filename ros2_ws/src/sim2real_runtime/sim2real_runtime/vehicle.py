@@ -91,7 +91,7 @@ def vehicle_from_dict(data: Any, source: str = "<dict>") -> VehicleConfig:
         raise ConfigError(
             source,
             "motor_max_thrust_n",
-            f"4 x {cfg.motor_max_thrust_n} N cannot lift {cfg.mass_kg} kg "
+            f"4 x {cfg.motor_max_thrust_n} N cannot lift mass_kg {cfg.mass_kg} kg "
             f"(thrust-to-weight {cfg.thrust_to_weight:.2f})",
         )
     return dataclasses.replace(cfg, source=source)

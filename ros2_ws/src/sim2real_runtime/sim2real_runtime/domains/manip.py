@@ -64,7 +64,9 @@ def validate_manip_contract(contract: Any, source: str) -> None:
     workspace box's min below its max) and ``task`` (:class:`ManipTaskRecord`). Values stored twice
     agree: ``joint_names`` are the chain's joints; the joint position / velocity terms' limits and
     the joint-delta action's ``joint_names`` are the chain's; the joint terms are as long as the
-    chain; the gripper width term's ``max_width_m`` is the gripper's; the open width fits in it.
+    chain; the joint-delta action's ``max_delta_rad`` is the safety layer's budget per period
+    (``velocity_limit x safety.max_velocity_fraction / control_rate_hz``); the gripper width term's
+    ``max_width_m`` is the gripper's; the open width fits in it.
     """
     robot = dict(contract.robot)
     for key in _ROBOT_FIELDS:
@@ -138,6 +140,22 @@ def validate_manip_contract(contract: Any, source: str) -> None:
                 got = require_numbers(spec.params, key, n, source, f"{where}.params", positive=want is None)
                 if want is not None and not _same(got, want):
                     raise ConfigError(source, f"{where}.params.{key}", f"{got} != robot.kinematics' {want}")
+            if spec.kind == manip_terms.JointDeltaAction.kind:
+                # the action's full scale is the safety layer's per-period budget (stored thrice)
+                budget = [
+                    j.velocity_limit * safety.max_velocity_fraction / contract.control_rate_hz
+                    for j in chain.joints
+                ]
+                got = require_numbers(
+                    spec.params, "max_delta_rad", n, source, f"{where}.params", positive=True
+                )
+                if not all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(got, budget, strict=True)):
+                    raise ConfigError(
+                        source,
+                        f"{where}.params.max_delta_rad",
+                        f"{got} != velocity_limit x robot.safety.max_velocity_fraction / control_rate_hz "
+                        f"= {[round(b, 9) for b in budget]}",
+                    )
             if (
                 spec.kind == manip_terms.JointDeltaAction.kind
                 and spec.params.get("joint_names", names) != names
@@ -165,6 +183,10 @@ def validate_manip_contract(contract: Any, source: str) -> None:
                     )
             if spec.kind == manip_terms.RelativePosition.kind:
                 require_number(spec.params, "clip_m", source, f"{where}.params", positive=True)
+            if spec.kind == manip_terms.YawError.kind:
+                require_number(
+                    spec.params, "symmetry", source, f"{where}.params", positive=True, integer=True
+                )
 
 
 DOMAIN = register_domain(

@@ -75,7 +75,8 @@ def validate_quad_contract(contract: Any, source: str) -> None:
             raise ConfigError(
                 source,
                 f"robot.training_envelope.{key}",
-                f"[{lo:.4g}, {hi:.4g}] does not hold the contract's own vehicle ({have:.4g})",
+                f"[{lo:.4g}, {hi:.4g}] does not hold the contract's own vehicle: {key} {have:.4g}"
+                + (" (4 x motor_max_thrust_n / (mass_kg x g))" if key == "thrust_to_weight" else ""),
             )
     loop = robot["rate_loop"]
     if not isinstance(loop, dict):
@@ -99,6 +100,14 @@ def validate_quad_contract(contract: Any, source: str) -> None:
                 )
         elif spec.kind == quad_terms.UserInput.kind:
             lo, hi = require_number(p, "low", source, where), require_number(p, "high", source, where)
+            if "tilt_range_deg" in p:
+                t_lo, t_hi = require_numbers(p, "tilt_range_deg", 2, source, where)
+                if not 0 <= t_lo <= t_hi < 90:
+                    raise ConfigError(
+                        source,
+                        f"{where}.tilt_range_deg",
+                        f"expected 0 <= low <= high < 90, got {[t_lo, t_hi]}",
+                    )
             if not lo <= require_number(p, "default", source, where) <= hi:
                 raise ConfigError(
                     source, f"{where}.default", f"{p['default']} outside [low, high] = [{lo}, {hi}]"
