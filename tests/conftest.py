@@ -141,23 +141,12 @@ def tiny_manip_policy(tmp_path_factory):
     from rsl_rl.models import MLPModel
     from tensordict import TensorDict
 
-    from sim2real.manip.config import ManipTaskConfig
-    from sim2real.manip.env import panda_chain, task_specs
     from sim2real.onnx_export import export_actor
-    from sim2real_runtime.contract import PolicyContract
+    from sim2real.tasks import get_task
 
     torch.manual_seed(0)
-    cfg = ManipTaskConfig()
-    chain = panda_chain()
-    obs, act = task_specs(cfg, chain)
-    contract = PolicyContract(
-        domain="manip",
-        robot={"name": "panda", "kinematics": chain.to_dict()},
-        control_rate_hz=cfg.control_rate_hz,
-        observation=tuple(obs),
-        action=tuple(act),
-        joint_names=chain.joint_names,
-    )
+    task = get_task("manip", "pick_place")
+    contract = task.build_contract(task.default_config())  # complete: loading is strict (issue 12)
     n_obs, n_act = contract.obs_size, contract.action_size
     dummy = TensorDict({"policy": torch.zeros(1, n_obs)}, batch_size=[1])
     actor = MLPModel(
