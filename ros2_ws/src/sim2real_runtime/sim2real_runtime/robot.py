@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config_files import asset_file, build_config, read_yaml, require_positive
+from .config_files import asset_file, build_config, read_yaml
 from .errors import ConfigError
 
 
@@ -112,20 +112,23 @@ class RobotConfig:
         return d
 
 
+_POSITIVE = (
+    "footprint_length_m",
+    "footprint_width_m",
+    "body_height_m",
+    "mass_kg",
+    "wheel_radius_m",
+    "wheel_separation_m",
+    "max_linear_speed_mps",
+    "max_angular_speed_radps",
+    "max_linear_accel_mps2",
+    "max_angular_accel_radps2",
+    "rate_hz",
+)
+"""Fields that must be > 0 (refused with one message for zero and negative alike)."""
+
+
 def _check(cfg: RobotConfig, source: str) -> None:
-    positive = [
-        "footprint_length_m",
-        "footprint_width_m",
-        "body_height_m",
-        "mass_kg",
-        "wheel_radius_m",
-        "wheel_separation_m",
-        "max_linear_speed_mps",
-        "max_angular_speed_radps",
-        "max_linear_accel_mps2",
-        "max_angular_accel_radps2",
-    ]
-    require_positive(cfg, positive, source)
     if cfg.min_linear_speed_mps > 0:
         raise ConfigError(source, "min_linear_speed_mps", "must be <= 0 (0 means no reverse)")
     lid = cfg.lidar
@@ -133,8 +136,6 @@ def _check(cfg: RobotConfig, source: str) -> None:
         raise ConfigError(source, "lidar.fov_rad", f"must be in (0, 2*pi], got {lid.fov_rad!r}")
     if not 0 <= lid.range_min_m < lid.range_max_m:
         raise ConfigError(source, "lidar.range_max_m", "must be greater than lidar.range_min_m")
-    if lid.rate_hz <= 0:
-        raise ConfigError(source, "lidar.rate_hz", "must be > 0")
     if not 0 <= lid.max_invalid_fraction < 1:
         raise ConfigError(
             source, "lidar.max_invalid_fraction", f"must be in [0, 1), got {lid.max_invalid_fraction!r}"
@@ -150,6 +151,7 @@ def robot_from_dict(data: Any, source: str = "<dict>") -> RobotConfig:
         nested={"lidar": LidarConfig},
         signed=("min_linear_speed_mps", "mount_x_m"),
         min_int=2,
+        positive=_POSITIVE,
     )
     _check(cfg, source)
     return dataclasses.replace(cfg, source=source)
