@@ -38,11 +38,11 @@ def signals(**over):
 def test_observation_terms_by_hand():
     obs = Observation(
         [
-            spec("position_error", 3, clip_m=2.0),
+            spec("position_error", 3, clip_m=2.0, frame="world ENU"),
             spec("attitude_matrix", 9),
-            spec("linear_velocity", 3, clip_mps=5.0),
+            spec("linear_velocity", 3, clip_mps=5.0, frame="world ENU"),
             spec("body_rates", 3, clip_radps=10.0),
-            spec("reference_lookahead", 6, num_points=2, horizon_s=0.2, clip_m=2.0),
+            spec("reference_lookahead", 6, num_points=2, horizon_s=0.2, clip_m=2.0, frame="world ENU"),
             spec("previous_action", 4),
         ]
     )
@@ -58,7 +58,7 @@ def test_observation_terms_by_hand():
 
 def test_lookahead_of_another_length_is_refused():
     t = ObsTerm.registry["reference_lookahead"](
-        spec("reference_lookahead", 9, num_points=3, horizon_s=0.3, clip_m=2.0)
+        spec("reference_lookahead", 9, num_points=3, horizon_s=0.3, clip_m=2.0, frame="world ENU")
     )
     with pytest.raises(ValueError, match=r"expects \(3, 3\)"):
         t(signals())
@@ -111,3 +111,16 @@ def test_ctbr_any_action_is_finite_and_in_limits(action):
     out = term(action)
     assert np.all(np.isfinite(out))
     assert np.all(out >= term.low) and np.all(out <= term.high)
+
+
+def test_a_vector_term_without_its_frame_is_refused_when_built():
+    """A body-FLU contract whose frame was removed must not observe in the world frame."""
+    for kind, params in (
+        ("position_error", {"clip_m": 1.0}),
+        ("linear_velocity", {"clip_mps": 3.0}),
+        ("reference_lookahead", {"num_points": 2, "horizon_s": 0.2, "clip_m": 1.0}),
+    ):
+        for frame in (None, "body NED", 3):
+            p = dict(params) if frame is None else {**params, "frame": frame}
+            with pytest.raises(ValueError, match=r"params\.frame"):
+                Observation([spec(kind, 3, **p)])

@@ -51,6 +51,19 @@ def _in_frame(v: np.ndarray, signals: Mapping[str, np.ndarray], frame: str) -> n
     return np.einsum("bji,bkj->bki", rot, v)
 
 
+class FramedTerm(ObsTerm):
+    """A vector term that reports in ``params["frame"]`` (one of :data:`FRAMES`). The frame is
+    required and checked when the term is built (from a contract): a missing frame must not
+    silently mean another frame than the policy was trained in."""
+
+    def __init__(self, spec: TermSpec) -> None:
+        super().__init__(spec)
+        frame = spec.params.get("frame")
+        if frame not in FRAMES:
+            raise ValueError(f"term {spec.name!r}: params.frame must be one of {FRAMES}, got {frame!r}")
+        self.frame: str = frame
+
+
 def attitude(signals: Mapping[str, np.ndarray]) -> np.ndarray:
     """The body-to-world rotation [B, 3, 3] of ``signals["quat_wxyz"]`` (normalised), or
     ``signals["rotation"]`` when the caller computed it once for all terms (see
@@ -67,7 +80,7 @@ def with_rotation(signals: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return signals
 
 
-class PositionError(ObsTerm):
+class PositionError(FramedTerm):
     """Reference minus position in ``params["frame"]``, each axis clipped to ``clip_m``: float
     [B, 3] (m)."""
 
@@ -75,7 +88,7 @@ class PositionError(ObsTerm):
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         err = np.asarray(signals["ref_position"]) - np.asarray(signals["position"])
-        err = _in_frame(err, signals, self.spec.params.get("frame", "world ENU"))
+        err = _in_frame(err, signals, self.frame)
         return _clip(err, float(self.spec.params["clip_m"])).astype(np.float32)
 
 
@@ -89,14 +102,14 @@ class AttitudeMatrix(ObsTerm):
         return rot.reshape(len(rot), 9).astype(np.float32)
 
 
-class LinearVelocity(ObsTerm):
+class LinearVelocity(FramedTerm):
     """Linear velocity (given in the world frame) in ``params["frame"]``, each axis clipped to
     ``clip_mps``: float [B, 3] (m/s)."""
 
     kind = "linear_velocity"
 
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
-        v = _in_frame(np.asarray(signals["velocity"]), signals, self.spec.params.get("frame", "world ENU"))
+        v = _in_frame(np.asarray(signals["velocity"]), signals, self.frame)
         return _clip(v, float(self.spec.params["clip_mps"])).astype(np.float32)
 
 
@@ -111,7 +124,7 @@ class BodyRates(ObsTerm):
         )
 
 
-class ReferenceLookahead(ObsTerm):
+class ReferenceLookahead(FramedTerm):
     """The reference at ``num_points`` future times relative to the current position, in
     ``params["frame"]``, clipped to ``clip_m``: float [B, 3 * num_points] (m). params:
     num_points, horizon_s (the points lie at now + horizon_s * (i + 1) / num_points)."""
@@ -124,7 +137,7 @@ class ReferenceLookahead(ObsTerm):
         if ahead.shape[-2:] != (k, 3):
             raise ValueError(f"reference lookahead has shape {ahead.shape[1:]}, the policy expects ({k}, 3)")
         rel = ahead - np.asarray(signals["position"])[:, None, :]
-        rel = _in_frame(rel, signals, self.spec.params.get("frame", "world ENU"))
+        rel = _in_frame(rel, signals, self.frame)
         return _clip(rel, float(self.spec.params["clip_m"])).reshape(len(rel), 3 * k).astype(np.float32)
 
 
