@@ -131,10 +131,11 @@ def evaluate_cli(a: argparse.Namespace) -> int:
         specs.append(ControllerSpec(a.planner, robot_name, max_speed_mps=a.dwa_max_speed_mps))
     if not specs:
         raise Sim2RealError("eval nav: give --policy DIR, --planner dwa, or both")
-    for s in specs:
-        load_robot(s.robot)
+    # Validate every file before running anything; a start or goal the footprint cannot reach is
+    # refused with the largest of the evaluated robots' footprints.
+    radius_m = max(load_robot(s.robot).footprint_radius_m for s in specs)
     paths = find_scenarios(a.scenarios)
-    scenarios = [load_scenario(p) for p in paths]  # validate every file before running anything
+    scenarios = [load_scenario(p, radius_m) for p in paths]
     t0 = time.time()
     results = evaluate(specs, paths, runs=a.runs, sim_kind=a.sim, control_rate_hz=rate, workers=a.workers)
     wall = time.time() - t0
@@ -184,7 +185,7 @@ def sim_cli(a: argparse.Namespace) -> int:
     from .sim_bridge import BridgeConfig, NavSimBridge, to_odom_frame
 
     robot = load_robot(a.robot)
-    scenario = load_scenario(a.scenario)
+    scenario = load_scenario(a.scenario, robot.footprint_radius_m)
     cfg = BridgeConfig(
         scan_rate_hz=a.scan_rate_hz,
         real_time_factor=a.real_time_factor,

@@ -105,6 +105,11 @@ class RobotConfig:
     source: str = ""
     """File the configuration was read from (for error messages)."""
 
+    @property
+    def footprint_radius_m(self) -> float:
+        """Radius of the circle around the footprint's centre that holds the footprint (m)."""
+        return 0.5 * math.hypot(self.footprint_length_m, self.footprint_width_m)
+
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (for the contract and YAML), without the ``source`` field."""
         d = dataclasses.asdict(self)
