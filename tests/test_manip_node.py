@@ -684,3 +684,35 @@ def test_gripper_action_over_dds_under_bad_inputs(transport, tiny_manip_policy):
     changes = sum(a != b for a, b in itertools.pairwise(after))
     assert len(got) <= changes + 1  # only when the decision changes
     arm.check()
+
+
+def _stamped(msg, t_s):
+    msg.header.stamp.sec, msg.header.stamp.nanosec = int(t_s), round((t_s % 1) * 1e9)
+    return msg
+
+
+@pytest.mark.parametrize("offset_s", [-1000.0, -0.5, 5.0])
+@pytest.mark.parametrize("which", ["joint_states", "object_pose"])
+def test_inputs_stamped_far_from_the_node_clock_hold(transport, tiny_manip_policy, which, offset_s):
+    """Joint states or an object pose stamped long before the node clock (or ahead of it) are
+    refused by their stamp, whatever their arrival time: the arm holds, and resumes once stamps
+    agree with the clock again (timeout 0.2 s + clock_offset_tolerance_s 0.1 s)."""
+    node = make_node(transport, tiny_manip_policy)
+    c = transport.clock
+    start(node, transport)
+    for _ in range(10):
+        c.t += 0.01
+        js, obj = joint_states(), pose(0.5, 0.0, 0.025)
+        _stamped(js if which == "joint_states" else obj, c.t + offset_s)
+        node.on_joint_states(js)
+        node.on_object_pose(obj)
+        node.on_tick()
+    topic = "/joint_states" if which == "joint_states" else "/object_pose"
+    assert node.state.startswith(f"holding: {topic}"), node.state
+    assert "stamped" in node.state, node.state
+    for _ in range(10):  # stamps that agree with the clock
+        c.t += 0.01
+        node.on_joint_states(_stamped(joint_states(), c.t))
+        node.on_object_pose(_stamped(pose(0.5, 0.0, 0.025), c.t))
+        node.on_tick()
+    assert node.state == "running"

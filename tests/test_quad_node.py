@@ -547,3 +547,28 @@ def test_aggressiveness_over_the_dds_parameter_topic_while_flying(transport, tin
         thrust, rates = cf_command(node, tw)
         assert math.isfinite(thrust) and 0.0 <= thrust <= node.safety.high[0] * CF.mass_kg + 1e-6
         assert np.all(np.abs(rates) <= np.asarray(node.safety.high[1:]) + 1e-6)
+
+
+def test_crazyflie_odometry_stamped_long_ago_is_stale_by_its_stamp(transport, tiny_quad_policy):
+    """Odometry arriving on time but stamped 1000 s before the node clock is not flown on: the
+    vehicle descends as for stale odometry. Odometry stamped by the clock again, before
+    land_cutoff_s (no cut-off, so no e-stop cycle is needed), resumes control."""
+    node = make_node(transport, tiny_quad_policy)
+    c = transport.clock
+    run(node, c, 0.2)
+    assert node.state in ("holding", "flying"), node.state
+    for _ in range(20):
+        c.t += 0.005
+        m = odom()
+        m.header.stamp.sec = int(c.t - 1000.0)
+        node.on_odometry(m)
+        node.on_tick()
+    assert node.state.startswith("descending: /cf231/odom"), node.state
+    assert "stamped" in node.state, node.state
+    for _ in range(40):  # stamps that agree with the clock again, well before the cut-off
+        c.t += 0.005
+        m = odom()
+        m.header.stamp.sec, m.header.stamp.nanosec = int(c.t), round((c.t % 1) * 1e9)
+        node.on_odometry(m)
+        node.on_tick()
+    assert node.state in ("holding", "flying"), node.state

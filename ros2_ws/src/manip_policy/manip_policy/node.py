@@ -192,9 +192,9 @@ class ManipNode(PolicyNode):
                 if has:
                     self._refuse(key, why)
             return
-        now = self.t.monotonic_s()
+        stamp = msg.header.stamp
         if has_arm:
-            self._store_arm(names, arm_idx, pos, vel, now)
+            self._store_arm(names, arm_idx, pos, vel, stamp)
         if has_finger:
             missing = [n for n, i in zip(self.finger_joints, finger_idx) if i is None]
             if missing:
@@ -203,13 +203,14 @@ class ManipNode(PolicyNode):
                 w = float(pos[finger_idx[0]]) + float(pos[finger_idx[1]])
                 if not np.isfinite(w):
                     self._refuse("finger_joints", "non-finite finger joint position")
+                elif (why := self.feed_input("finger_joints", stamp)) is not None:
+                    self._refuse("finger_joints", why)
                 else:
                     self.width_m = w
                     self.faults["finger_joints"] = None
-                    self.watchdog.feed("finger_joints", now)
 
     def _store_arm(
-        self, names: list[str], arm_idx: list[int | None], pos: list, vel: list, now: float
+        self, names: list[str], arm_idx: list[int | None], pos: list, vel: list, stamp: Any
     ) -> None:
         missing = [n for n, i in zip(self.arm_joints, arm_idx) if i is None]
         if missing:
@@ -231,9 +232,12 @@ class ManipNode(PolicyNode):
         if bad:
             self._refuse("joint_states", f"non-finite velocity of {', '.join(bad)}")
             return
+        why = self.feed_input("joint_states", stamp)  # too old or ahead by its stamp: refused
+        if why is not None:
+            self._refuse("joint_states", why)
+            return
         self.q, self.qd = q, qd
         self.faults["joint_states"] = None
-        self.watchdog.feed("joint_states", now)
 
     def _pose(self, msg: Any, topic: str, what: str) -> tuple[np.ndarray, np.ndarray] | str:
         """(position, unit quaternion w, x, y, z) of a PoseStamped, or why it is refused."""
@@ -256,10 +260,11 @@ class ManipNode(PolicyNode):
             if self.needs_object:
                 self._refuse("object_pose", got)
             return
+        if self.needs_object and (why := self.feed_input("object_pose", msg.header.stamp)) is not None:
+            self._refuse("object_pose", why)
+            return
         self.object_pos, self.object_quat = got
         self.faults["object_pose"] = None
-        if self.needs_object:
-            self.watchdog.feed("object_pose", self.t.monotonic_s())
 
     def on_target_pose(self, msg: Any) -> None:
         got = self._pose(msg, self.p.target_pose_topic, "target")

@@ -189,15 +189,24 @@ class QuadNode(PolicyNode):
 
     # ----------------------------------------------------------------------------- inputs
 
-    def _store_odometry(self, pos: np.ndarray, quat: np.ndarray, vel: np.ndarray, rates: np.ndarray) -> None:
+    def _store_odometry(
+        self, pos: np.ndarray, quat: np.ndarray, vel: np.ndarray, rates: np.ndarray, stamp: Any = None
+    ) -> None:
+        """Keep valid odometry; ``stamp`` (header stamp) is judged against the node clock. PX4's
+        odometry carries PX4's own clock (µs since boot), so it is judged by arrival only."""
         if not all(np.all(np.isfinite(v)) for v in (pos, quat, vel, rates)) or not np.linalg.norm(quat) > 0.5:
             self.odom_fault = "non-finite odometry"
             self.watchdog.invalidate("odom")
             self._warn("odom", f"{self.odom_topic}: refused odometry with non-finite or zero fields")
             return
+        why = self.feed_input("odom", stamp)
+        if why is not None:
+            self.odom_fault = why
+            self.watchdog.invalidate("odom")
+            self._warn("odom", f"{self.odom_topic}: refused: {why}")
+            return
         self.odom_fault = None
         self.odom = (pos, quat / np.linalg.norm(quat), vel, rates)
-        self.watchdog.feed("odom", self.t.monotonic_s())
 
     def on_odometry(self, msg: Any) -> None:
         frame = msg.header.frame_id
@@ -214,7 +223,7 @@ class QuadNode(PolicyNode):
         rot = quat_to_matrix(quat / max(np.linalg.norm(quat), 1e-9))
         vel = rot @ v_body
         rates = np.array([tw.angular.x, tw.angular.y, tw.angular.z])
-        self._store_odometry(pos, quat, vel, rates)
+        self._store_odometry(pos, quat, vel, rates, msg.header.stamp)
 
     def on_px4_odometry(self, msg: Any) -> None:
         try:
