@@ -292,11 +292,15 @@ def test_ctrl_c_during_worlds_is_one_line_exit_130_and_writes_nothing(tmp_path):
         [sys.executable, "-m", "sim2real.cli", "worlds", "--out", str(out), "--count", "5000"],
         stderr=subprocess.PIPE,
         text=True,
+        # A shell without job control starts background jobs with SIGINT ignored, and the child
+        # would inherit that (CI may run us so): give it the default disposition, as a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not any(tmp_path.glob(".worlds.*")) and time.monotonic() < deadline:
         time.sleep(0.05)  # until it is writing into its temporary sibling
     time.sleep(0.3)
+    assert p.poll() is None, "sim2real worlds ended before it could be interrupted"
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=60)[1]
     assert p.returncode == 130, err
