@@ -52,6 +52,23 @@ def build_config(
     Raises:
         ConfigError: naming ``source`` and the dotted field path.
     """
+    return cls(**read_fields(cls, data, source, prefix, nested, signed, min_int, positive))
+
+
+def read_fields(
+    cls: type,
+    data: Any,
+    source: str,
+    prefix: str = "",
+    nested: Mapping[str, type] | None = None,
+    signed: Collection[str] = (),
+    min_int: int = 1,
+    positive: Collection[str] = (),
+    skip: Collection[str] = (),
+) -> dict[str, Any]:
+    """The keyword arguments of :func:`build_config`, checked the same way, for a caller that
+    builds ``cls`` itself: fields named in ``skip`` are known (not refused as unknown) but left for
+    the caller to read."""
     nested = nested or {}
     if not isinstance(data, dict):
         raise ConfigError(
@@ -66,6 +83,8 @@ def build_config(
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         path = f"{prefix}{name}"
+        if name in skip:
+            continue
         if name not in data:
             if f.default is not dataclasses.MISSING:
                 continue
@@ -98,7 +117,7 @@ def build_config(
             )
         else:
             kwargs[name] = _number(value, source, path, name in signed, name in positive)
-    return cls(**kwargs)
+    return kwargs
 
 
 def require_positive(cfg: Any, names: Collection[str], source: str) -> None:

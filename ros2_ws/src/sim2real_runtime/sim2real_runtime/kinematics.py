@@ -15,57 +15,17 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .config_files import build_config, read_fields
 from .errors import ConfigError
 
-
-def _strict_fields(cls: type, d: Any, source: str, where: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The fields of dataclass ``cls`` from a JSON object, by their annotation (``str``: non-empty;
-    ``float``: finite; ``tuple[float, float, float]``: 3 finite numbers; ``bool``), refusing a
-    missing field without a default and any unknown field; ``skip`` fields are the caller's."""
-    if not isinstance(d, Mapping):
-        raise ConfigError(source, where, f"expected a JSON object, got {d!r}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(d) - set(known))
-    if unknown:
-        raise ConfigError(source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
-    out: dict[str, Any] = {}
-    for name, f in known.items():
-        path = f"{where}.{name}"
-        if name not in d:
-            if f.default is MISSING:
-                raise ConfigError(source, path, "missing")
-            continue
-        if name in skip:
-            continue
-        v, kind = d[name], str(f.type)
-
-        def number(x: Any, at: str) -> float:
-            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
-                raise ConfigError(source, at, f"expected a finite number, got {x!r}")
-            return float(x)
-
-        if kind == "str":
-            if not isinstance(v, str) or not v:
-                raise ConfigError(source, path, f"expected a non-empty string, got {v!r}")
-            out[name] = v
-        elif kind == "bool":
-            if not isinstance(v, bool):
-                raise ConfigError(source, path, f"expected true or false, got {v!r}")
-            out[name] = v
-        elif kind.startswith("tuple[float"):
-            n = kind.count("float")
-            if not isinstance(v, list | tuple) or len(v) != n:
-                raise ConfigError(source, path, f"expected {n} numbers, got {v!r}")
-            out[name] = tuple(number(x, f"{path}[{i}]") for i, x in enumerate(v))
-        else:
-            out[name] = number(v, path)
-    return out
+_SIGNED = ("origin_xyz_m", "origin_rpy_rad", "axis", "lower", "upper", "tool_xyz_m", "tool_rpy_rad")
+"""Chain fields that may be negative (the others are limits: velocity > 0, effort >= 0)."""
 
 
 def rpy_to_matrix(rpy: Sequence[float]) -> np.ndarray:
@@ -194,7 +154,9 @@ class SerialChain:
         Raises:
             ConfigError: naming ``source`` and the field, e.g. ``kinematics.joints[2].lower``.
         """
-        top = _strict_fields(SerialChain, d, source, prefix, skip=("joints",))
+        top = read_fields(SerialChain, d, source, f"{prefix}.", signed=_SIGNED, skip=("joints",))
+        if "joints" not in d:
+            raise ConfigError(source, f"{prefix}.joints", "missing")
         joints = d["joints"]
         if not isinstance(joints, list) or not joints:
             raise ConfigError(
@@ -203,20 +165,14 @@ class SerialChain:
         out = []
         for i, j in enumerate(joints):
             where = f"{prefix}.joints[{i}]"
-            kw = _strict_fields(ChainJoint, j, source, where)
-            if kw["lower"] > kw["upper"]:
-                raise ConfigError(source, f"{where}.lower", f"{kw['lower']} > upper {kw['upper']}")
-            if not kw["velocity_limit"] > 0:
-                raise ConfigError(
-                    source, f"{where}.velocity_limit", f"must be > 0, got {kw['velocity_limit']!r}"
-                )
-            if kw["effort_limit"] < 0:
-                raise ConfigError(
-                    source, f"{where}.effort_limit", f"must be >= 0, got {kw['effort_limit']!r}"
-                )
-            if not any(kw["axis"]):
+            joint = build_config(
+                ChainJoint, j, source, f"{where}.", signed=_SIGNED, positive=("velocity_limit",)
+            )
+            if joint.lower > joint.upper:
+                raise ConfigError(source, f"{where}.lower", f"{joint.lower} > upper {joint.upper}")
+            if not any(joint.axis):
                 raise ConfigError(source, f"{where}.axis", "the zero vector is no axis")
-            out.append(ChainJoint(**kw))
+            out.append(joint)
         names = [j.name for j in out]
         if len(set(names)) != len(names):
             raise ConfigError(source, f"{prefix}.joints", f"a joint name appears twice: {names}")
