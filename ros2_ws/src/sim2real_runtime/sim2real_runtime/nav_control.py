@@ -6,6 +6,8 @@ policy was trained with it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .contract import PolicyContract, check_control_rate, check_domain, get_path
@@ -24,6 +26,28 @@ _EXACT_NAV_FIELDS: dict[str, float] = {
     "lidar.fov_rad": 1e-3,
     "lidar.mount_x_m": 0.02,
 }
+
+
+def twist_limit_violation(
+    low: Sequence[float], high: Sequence[float], accel: Sequence[float], robot: RobotConfig
+) -> tuple[str, float, float, str] | None:
+    """The first entry of a twist action's limits (``low`` / ``high`` [2]: m/s, rad/s; ``accel``
+    [2]: m/s^2, rad/s^2) that ``robot`` cannot execute, as (entry such as ``high[0]``, the value,
+    the robot's limit, the robot field), or None when it can execute them all."""
+    r = robot
+    # (entry, value, the robot's limit, the robot field, whether the limit bounds from above)
+    checks = (
+        ("low[0]", low[0], r.min_linear_speed_mps, "min_linear_speed_mps", False),
+        ("high[0]", high[0], r.max_linear_speed_mps, "max_linear_speed_mps", True),
+        ("high[1]", high[1], r.max_angular_speed_radps, "max_angular_speed_radps", True),
+        ("low[1]", low[1], -r.max_angular_speed_radps, "max_angular_speed_radps", False),
+        ("accel[0]", accel[0], r.max_linear_accel_mps2, "max_linear_accel_mps2", True),
+        ("accel[1]", accel[1], r.max_angular_accel_radps2, "max_angular_accel_radps2", True),
+    )
+    for entry, value, limit, field_, upper in checks:
+        if not (value <= limit + 1e-9 if upper else value >= limit - 1e-9):
+            return entry, value, limit, field_
+    return None
 
 
 def check_nav_compatible(
@@ -61,23 +85,11 @@ def check_nav_compatible(
                     f"lidar.range_max_m={robot.lidar.range_max_m}",
                 )
     for spec in contract.action:
-        lo, hi, acc = spec.params["low"], spec.params["high"], spec.params["accel"]
-        checks = [
-            ("low[0]", lo[0], robot.min_linear_speed_mps, lo[0] >= robot.min_linear_speed_mps - 1e-9),
-            ("high[0]", hi[0], robot.max_linear_speed_mps, hi[0] <= robot.max_linear_speed_mps + 1e-9),
-            ("high[1]", hi[1], robot.max_angular_speed_radps, hi[1] <= robot.max_angular_speed_radps + 1e-9),
-            ("low[1]", lo[1], -robot.max_angular_speed_radps, lo[1] >= -robot.max_angular_speed_radps - 1e-9),
-            ("accel[0]", acc[0], robot.max_linear_accel_mps2, acc[0] <= robot.max_linear_accel_mps2 + 1e-9),
-            (
-                "accel[1]",
-                acc[1],
-                robot.max_angular_accel_radps2,
-                acc[1] <= robot.max_angular_accel_radps2 + 1e-9,
-            ),
-        ]
-        for name, want, have, ok in checks:
-            if not ok:
-                raise ContractMismatchError(source, f"action.{spec.name}.params.{name}", want, have)
+        p = spec.params
+        bad = twist_limit_violation(p["low"], p["high"], p["accel"], robot)
+        if bad is not None:
+            entry, want, have, _ = bad
+            raise ContractMismatchError(source, f"action.{spec.name}.params.{entry}", want, have)
     check_control_rate(contract, control_rate_hz, source)
 
 

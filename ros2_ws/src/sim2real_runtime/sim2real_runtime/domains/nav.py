@@ -10,7 +10,7 @@ from .. import nav_terms
 from ..config_files import asset_file
 from ..contract import require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
-from ..nav_control import NavController, check_nav_compatible
+from ..nav_control import NavController, check_nav_compatible, twist_limit_violation
 from ..robot import load_robot, robot_from_dict
 from ..safety import SafetyFilter
 from ..terms import PreviousAction
@@ -70,18 +70,10 @@ def validate_nav_contract(contract: Any, source: str) -> None:
         lo = require_numbers(spec.params, "low", 2, source, where)
         hi = require_numbers(spec.params, "high", 2, source, where)
         acc = require_numbers(spec.params, "accel", 2, source, where, positive=True)
-        r = robot
-        limits = (
-            ("low[0]", lo[0] >= r.min_linear_speed_mps - 1e-9, lo[0], "min_linear_speed_mps"),
-            ("high[0]", hi[0] <= r.max_linear_speed_mps + 1e-9, hi[0], "max_linear_speed_mps"),
-            ("low[1]", lo[1] >= -r.max_angular_speed_radps - 1e-9, lo[1], "max_angular_speed_radps"),
-            ("high[1]", hi[1] <= r.max_angular_speed_radps + 1e-9, hi[1], "max_angular_speed_radps"),
-            ("accel[0]", acc[0] <= r.max_linear_accel_mps2 + 1e-9, acc[0], "max_linear_accel_mps2"),
-            ("accel[1]", acc[1] <= r.max_angular_accel_radps2 + 1e-9, acc[1], "max_angular_accel_radps2"),
-        )
-        for name, ok, value, limit in limits:
-            if not ok:
-                raise ConfigError(source, f"{where}.{name}", f"{value} exceeds the contract's robot.{limit}")
+        bad = twist_limit_violation(lo, hi, acc, robot)
+        if bad is not None:
+            entry, value, _, field_ = bad
+            raise ConfigError(source, f"{where}.{entry}", f"{value} exceeds the contract's robot.{field_}")
         require_number(spec.params, "dt_s", source, where, positive=True)
 
 
