@@ -99,7 +99,7 @@ def test_policy_runs_at_its_contract_rate_whatever_the_scan_rate(transport, jack
     node.on_goal(goal_msg(50.0, 0.0))
     steps = []
     inner = node.controller.step
-    node.controller.step = lambda *a: (steps.append(node.scan_stamp_s), inner(*a))[1]
+    node.controller.step = lambda *a, **k: (steps.append(node.scan_stamp_s), inner(*a, **k))[1]
     drive(node, jackal, transport.clock, int(4.0 * scan_rate_hz), dt=1.0 / scan_rate_hz)
     assert len(steps) == pytest.approx(40, abs=1)  # 4 s at 10 Hz
     gaps = np.diff(steps)

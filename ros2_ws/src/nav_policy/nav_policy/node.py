@@ -291,7 +291,8 @@ class NavPolicyNode(PolicyNode):
         if policy_step:
             try:
                 self.target = np.asarray(
-                    self.controller.step(self.scan, self.pose, self.twist, self.goal), dtype=np.float64
+                    self.controller.step(self.scan, self.pose, self.twist, self.goal, scan_checked=True),
+                    dtype=np.float64,
                 )
             except Exception as exc:  # onnxruntime or shape errors: stop, say why, stay up
                 self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")

@@ -97,8 +97,8 @@ class NavController(PolicyController):
     """Navigation policy + the contract's observation and action terms for one robot.
 
     A scan that cannot be trusted (:func:`sim2real_runtime.nav_terms.scan_fault`: too many invalid
-    beams, or none measured) gives a zero command without running the policy; its reason is
-    :attr:`last_fault` (None after a trusted scan).
+    beams, or none measured) gives a zero command without running the policy (:meth:`scan_fault`
+    says why).
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
     trained for a different robot.
@@ -126,21 +126,25 @@ class NavController(PolicyController):
         super().reset()
         self.prev_cmd = np.zeros((1, 2))
         self.last_cap: np.ndarray | None = None  # the guard's speed cap [1] (m/s) at the last step
-        self.last_fault: str | None = None  # why the last scan was refused (None: trusted)
 
     def scan_fault(self, ranges_m: np.ndarray) -> str | None:
         """Why the scan [num_beams] cannot be trusted for this robot's lidar, or None."""
         return scan_fault(ranges_m, self.robot.lidar)
 
     def step(
-        self, ranges_m: np.ndarray, pose: np.ndarray, twist: np.ndarray, goal_xy: np.ndarray
+        self,
+        ranges_m: np.ndarray,
+        pose: np.ndarray,
+        twist: np.ndarray,
+        goal_xy: np.ndarray,
+        scan_checked: bool = False,
     ) -> np.ndarray:
         """One control step: raw scan [num_beams], pose [3], twist [2], goal [2] -> command (v, w) [2].
 
         An untrusted scan (:meth:`scan_fault`) gives (0, 0) at once and forgets the previous
-        command, as a stop does."""
-        self.last_fault = self.scan_fault(ranges_m)
-        if self.last_fault is not None:
+        command, as a stop does. ``scan_checked``: the caller has refused untrusted scans already
+        (the node checks every scan on arrival), so the check is not run twice."""
+        if not scan_checked and self.scan_fault(ranges_m) is not None:
             self.prev_cmd = np.zeros((1, 2))
             self.last_cap = np.zeros(1)
             return np.zeros(2)
