@@ -334,7 +334,7 @@ def test_observation_equals_the_training_environment(transport, tiny_quad_policy
         node.controller.prev_action = env.prev_action[i : i + 1].copy()
         node.aggressiveness = float(env.aggressiveness[i])
         node.on_odometry(odom(tuple(s.pos[i]), tuple(s.quat[i]), tuple(rot.T @ s.vel[i]), tuple(s.omega[i])))
-        node.next_policy_s = None
+        node.scheduler.reset()  # the next tick is a policy step
         node.on_tick()
         want = env.observation(env.signals(noisy=False))[i]
         np.testing.assert_allclose(node.controller.last_obs[0], want, atol=2e-5)

@@ -284,18 +284,6 @@ class PolicyNode:
         self._set_state("stopped: shutdown")
         self.send_safe_stop()
 
-    @property
-    def next_policy_s(self) -> float | None:
-        """When the next policy step is due (s); set None to make the next check a step."""
-        return self.scheduler.next_s
-
-    @next_policy_s.setter
-    def next_policy_s(self, value: float | None) -> None:
-        if value is None:
-            self.scheduler.reset()
-        else:
-            self.scheduler.next_s = value
-
     # ----------------------------------------------------------------------------- inputs
 
     def subscribe(self, topic: str, ros_type: str, qos: QoS, callback: Callable[[Any], None]) -> None:
