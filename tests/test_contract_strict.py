@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from sim2real.export import build_draft
+from sim2real.draft import build_draft
 from sim2real.tasks import all_tasks
 from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.domains import get_domain

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from sim2real.cli import main
-from sim2real.export import DRAFT_NAME, REPO, build_draft, export_run
+from sim2real.draft import DRAFT_NAME, REPO, build_draft
+from sim2real.export import export_run
 from sim2real.tasks import Task, all_tasks, get_task, register_task
 from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import ConfigError, Sim2RealError

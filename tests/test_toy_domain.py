@@ -26,7 +26,7 @@ import pytest
 from conftest import REPO, clocked_transport
 
 from sim2real.cli import build_parser, main
-from sim2real.export import DRAFT_NAME
+from sim2real.draft import DRAFT_NAME
 from sim2real.tasks import all_tasks, get_task
 from sim2real_ros import msgs
 from sim2real_ros.policy_node import PolicyNode, domain_nodes, within_limits

@@ -1,8 +1,7 @@
-"""The draft contract (written when training starts) and the one ``sim2real export``.
+"""The one ``sim2real export``: a training run's draft contract (:mod:`sim2real.draft`) completed
+and written with the trained actor.
 
-``contract.draft.json`` beside a run is the task's contract built from the run's config, with
-``provenance.task`` (``domain/task``) and ``provenance.description_files`` (path and sha256 of
-every robot.yaml / vehicle.yaml / URDF it was built from). Export completes it (provenance of the
+Export completes the draft (provenance of the
 run, evaluation) and writes ``policy.onnx`` + ``policy.yaml`` through :mod:`sim2real.onnx_export`
 (onnxruntime checked against torch, atomic write). It refuses, naming the file, when a description
 file changed since training. A run from before the draft existed is exported with the contract
@@ -22,35 +21,10 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import Sim2RealError
 
 from . import rl
+from .draft import DRAFT_NAME, build_draft, check_description_files
 from .onnx_export import check_out_dir, export_actor, latest_checkpoint, load_actor, make_actor, provenance
-from .tasks import Task, all_tasks, file_sha256, get_task
-
-DRAFT_NAME = "contract.draft.json"
-REPO = Path(__file__).resolve().parents[2]
-"""Description files inside the repository are recorded relative to it, so a run exports from
-another checkout of the same commit."""
-
-
-def _recorded_path(path: Path) -> str:
-    """How a description file is named in the draft: relative to the repository when inside it."""
-    p = Path(path).resolve()
-    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
-
-
-def _recorded_file(name: str) -> Path:
-    p = Path(name)
-    return p if p.is_absolute() else REPO / p
-
-
-def build_draft(task: Task, cfg: Any) -> PolicyContract:
-    """The task's contract for ``cfg`` with the task and its description files' hashes."""
-    contract = task.build_contract(cfg)
-    files = [
-        {"path": _recorded_path(Path(f)), "sha256": file_sha256(Path(f))} for f in task.description_files(cfg)
-    ]
-    d = contract.to_dict()
-    d["provenance"] = {**dict(contract.provenance), "task": task.key, "description_files": files}
-    return PolicyContract.from_dict(d, f"<draft contract of {task.key}>")
+from .tasks import Task, all_tasks, get_task
+from .trainers import get_trainer
 
 
 def read_json(path: Path) -> Any:
@@ -59,27 +33,6 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Sim2RealError(f"{path}: not a readable JSON file ({exc})") from exc
-
-
-def write_draft(run_dir: Path, draft: PolicyContract) -> Path:
-    path = Path(run_dir) / DRAFT_NAME
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(draft.to_json() + "\n")
-    tmp.replace(path)
-    return path
-
-
-def check_description_files(draft: PolicyContract, source: str) -> None:
-    """Refuse when a description file the draft was built from changed (or vanished) since."""
-    for f in draft.provenance.get("description_files", ()):
-        p = _recorded_file(f["path"])
-        if not p.is_file():
-            raise Sim2RealError(f"{p}: description file missing; {source} was built from it at training time")
-        if file_sha256(p) != f["sha256"]:
-            raise Sim2RealError(
-                f"{p}: description file changed since training (sha256 recorded in {source}); "
-                "restore it or retrain"
-            )
 
 
 def _task_of_config(cfg_dict: dict[str, Any], domain: str | None, source: str) -> tuple[Task, Any]:
@@ -133,8 +86,6 @@ def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, Polic
 
 def load_run_actor(task: Task, cfg: Any, checkpoint: Path, contract: PolicyContract) -> torch.nn.Module:
     """The trained actor of a run (rsl-rl model with its observation normaliser), eval mode."""
-    from .trainers import get_trainer
-
     ppo = get_trainer(task.trainer, task).actor_config(cfg)
     return load_actor(ppo, checkpoint, contract.obs_size, contract.action_size)
 
@@ -179,8 +130,6 @@ def export_run(
 def random_policy(task: Task, out_dir: Path, seed: int = 0, cfg: Any = None, overwrite: bool = False) -> Path:
     """Export an untrained (random weights) policy of ``task`` with its draft contract (for node
     and runtime tests): the task's actor architecture, a non-identity observation normaliser."""
-    from .trainers import get_trainer
-
     cfg = task.default_config() if cfg is None else cfg
     draft = build_draft(task, cfg)
     torch.manual_seed(seed)

@@ -25,6 +25,7 @@ from typing import Any
 from sim2real_runtime.errors import Sim2RealError
 
 from . import rl
+from .draft import build_draft, write_draft
 from .tasks import Task
 
 
@@ -181,7 +182,6 @@ def train(
         Sim2RealError: a bad config or description file, or a trainer the task cannot use;
             nothing is written then.
     """
-    from .export import build_draft, write_draft
 
     t0 = time.time() if (trainer or task.trainer) == "ppo" else time.perf_counter()
     tr = get_trainer(trainer or task.trainer, task)
