@@ -60,6 +60,7 @@ setup(
         "scipy>=1.11",
         "cyclonedds==11.0.1",
         "rosbags>=0.10",
+        "pyarrow>=14",
         "psutil>=5.9",
     ],
     extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]},
