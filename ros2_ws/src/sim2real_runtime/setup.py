@@ -10,7 +10,7 @@ package_name = "sim2real_runtime"
 setup(
     name=package_name,
     version="0.1.0",
-    packages=[package_name, package_name + ".domains"],
+    packages=[package_name, package_name + ".domains", package_name + ".teleop"],
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

@@ -64,6 +64,11 @@ class Domain:
     field, e.g. ``robot.mass_kg``. None: the robot block only has to be a JSON object whose numbers
     are finite; nothing else about it is checked (and the compatibility check must then cope with
     whatever it holds)."""
+    teleop: Callable[..., Any] | None = None
+    """``(controller, config: TeleopConfig) -> TeleopMapping``: the domain's teleop command (a
+    twist) mapped into its policy's action space (:mod:`sim2real_runtime.teleop.mapping`), which
+    the policy node's takeover runs through the same action terms and safety layer. None: the
+    domain has no teleop (a node refuses a ``teleop`` parameter other than ``none``)."""
 
     @property
     def node_package(self) -> str:

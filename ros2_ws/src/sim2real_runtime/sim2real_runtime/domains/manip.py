@@ -13,6 +13,7 @@ from ..contract import require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
 from ..kinematics import SerialChain
 from ..manip_control import ManipController, ManipSafety, ManipSafetyConfig, check_manip_compatible
+from ..teleop.mapping import ManipTeleop
 from ..terms import PreviousAction
 from . import Domain, register_domain
 
@@ -212,5 +213,6 @@ DOMAIN = register_domain(
         controller=ManipController,
         aliases=("manipulation",),
         validate_contract=validate_manip_contract,
+        teleop=ManipTeleop.from_controller,
     )
 )

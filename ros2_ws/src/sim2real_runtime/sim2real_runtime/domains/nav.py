@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..nav_control import NavController, check_nav_compatible, twist_limit_violation
 from ..robot import load_robot, robot_from_dict
 from ..safety import SafetyFilter
+from ..teleop.mapping import NavTeleop
 from ..terms import PreviousAction
 from . import Domain, register_domain
 
@@ -96,5 +97,6 @@ DOMAIN = register_domain(
         controller=NavController,
         aliases=("navigation",),
         validate_contract=validate_nav_contract,
+        teleop=NavTeleop.from_controller,
     )
 )

@@ -11,6 +11,7 @@ from ..config_files import asset_file
 from ..contract import require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
 from ..quad_control import QuadController, QuadSafety, check_quad_compatible
+from ..teleop.mapping import QuadTeleop
 from ..terms import PreviousAction
 from ..vehicle import VehicleConfig, load_vehicle, vehicle_from_dict
 from . import Domain, register_domain
@@ -150,5 +151,6 @@ DOMAIN = register_domain(
         controller=QuadController,
         aliases=("quadrotor",),
         validate_contract=validate_quad_contract,
+        teleop=QuadTeleop.from_controller,
     )
 )
