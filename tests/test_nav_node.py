@@ -212,13 +212,17 @@ def test_wrong_type_on_an_input_is_named_in_the_state(transport, jackal):
     )
 
 
-def test_goal_in_another_frame_is_refused(transport, jackal):
+def test_goal_in_a_frame_without_transform_holds_and_a_non_finite_goal_is_refused(transport, jackal):
     node = make_node(transport)
     drive(node, jackal, transport.clock, 2)
-    node.on_goal(goal_msg(5.0, 0.0, frame="map"))
-    assert node.goal is None and node.state == "idle"
+    node.on_goal(goal_msg(5.0, 0.0, frame="map"))  # nothing on /tf: hold at zero (test_nav_tf.py)
+    drive(node, jackal, transport.clock, 4)
+    assert node.state.startswith("stopped: /goal_pose frame 'map': no transform to 'odom'")
+    assert np.array_equal(node.last_cmd, [0.0, 0.0])
     node.on_goal(goal_msg(math.inf, 0.0))
-    assert node.goal is None
+    drive(node, jackal, transport.clock, 2)
+    assert node.plan is None and node.state == "stopped: /goal_pose refused (non-finite position (inf, 0.0))"
+    assert np.array_equal(node.last_cmd, [0.0, 0.0])
 
 
 def test_policy_that_fails_to_load_keeps_node_up_with_zero(transport, jackal, tmp_path):

@@ -19,6 +19,18 @@ REP-117 as the runtime reads them everywhere), is refused: ``stopped: /scan inva
 A scan or odometry message stamped too long before the node clock (its timeout plus
 ``clock_offset_tolerance_s``) is ``stale (<why>)``, one stamped ahead of it ``invalid (<why>)``.
 
+Goals and plans: a PoseStamped on ``goal_topic`` or a nav_msgs/Path on ``path_topic`` (Nav2's
+``/plan``), in any frame that ``/tf`` and ``/tf_static`` connect to the odometry frame (an empty
+frame_id is the odometry frame). Both become one plan (:class:`sim2real_runtime.path_follow.PathFollower`,
+a goal being a path of one point) kept in its own frame; every control step looks up the latest
+transform to the odometry frame (tf2_ros on rclpy, :class:`sim2real_runtime.tf_buffer.TfBuffer` on
+DDS), so a goal in ``map`` follows map -> odom as localisation corrects it. The policy's goal is
+the lookahead point on the plan, the plan's last point the final goal. While no transform is
+available (none yet, no path between the frames, a loop in /tf, the newest older than
+``tf_cache_time_s``) the robot holds at zero in ``stopped: <topic> frame '<f>': <why>`` and drives
+as soon as one arrives. A goal or path that cannot be used (non-finite, empty, poses in several
+frames) is refused: the previous plan is dropped, ``stopped: <topic> refused (<why>)``, zero.
+
 States on ``state_topic``: ``idle`` (no goal), ``driving``, ``goal_reached``, ``blocked`` (no
 progress for ``blocked_timeout_s``; still driving), ``stopped: <why>`` (e-stop, stale or invalid
 input) and ``error: <why>`` (the policy, robot or parameters could not be loaded: the node stays up
@@ -36,19 +48,23 @@ import numpy as np
 from sim2real_ros import node_main
 from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
 from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.tf import make_lookup
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.nav_control import NavController
 from sim2real_runtime.nav_terms import scan_fault
+from sim2real_runtime.path_follow import PathFollowConfig, PathFollower
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.robot import RobotConfig
 from sim2real_runtime.safety import CollisionGuard, SafetyFilter
+from sim2real_runtime.tf_buffer import Transform, TransformError
 
 from .params import NavNodeParams
 
 SCAN = "sensor_msgs/msg/LaserScan"
 ODOM = "nav_msgs/msg/Odometry"
 POSE_STAMPED = "geometry_msgs/msg/PoseStamped"
+PATH = "nav_msgs/msg/Path"
 TWIST = "geometry_msgs/msg/Twist"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 
@@ -138,7 +154,12 @@ class NavPolicyNode(PolicyNode):
         self.pose: np.ndarray | None = None
         self.twist: np.ndarray | None = None
         self.odom_frame: str | None = None
-        self.goal: np.ndarray | None = None
+        self.plan: PathFollower | None = None  # the goal or path, in its own frame
+        self.plan_frame = ""  # its frame ("": the odometry frame)
+        self.plan_topic = ""  # where it came from (for messages)
+        self.goal_fault: str | None = None  # why the last goal or path was refused
+        self.goal: np.ndarray | None = None  # the final goal in the odometry frame (last step)
+        self.local_goal: np.ndarray | None = None  # the policy's goal in the odometry frame
         self.input_fault: dict[str, str] = {}  # topic -> why its last message was refused
         self.target = np.zeros(2)  # the policy's latest command (held between policy steps)
         self.target_stamp_s: float | None = None  # stamp of the scan that last refreshed it
@@ -161,6 +182,8 @@ class NavPolicyNode(PolicyNode):
         self.subscribe(p.scan_topic, SCAN, SENSOR_DATA, self.on_scan)
         self.subscribe(p.odom_topic, ODOM, SENSOR_DATA, self.on_odom)
         self.subscribe(p.goal_topic, POSE_STAMPED, DEFAULT, self.on_goal)
+        self.subscribe(p.path_topic, PATH, DEFAULT, self.on_path)
+        self.tf = make_lookup(self.t, self.subscribe, self._warn, p.tf_cache_time_s)
 
     # ----------------------------------------------------------------------------- callbacks
 
@@ -202,27 +225,70 @@ class NavPolicyNode(PolicyNode):
         self.odom_frame = msg.header.frame_id
 
     def on_goal(self, msg: Any) -> None:
+        """A PoseStamped goal: a plan of one point in its frame (see the module doc)."""
         x, y = msg.pose.position.x, msg.pose.position.y
-        frame = msg.header.frame_id
         if not (math.isfinite(x) and math.isfinite(y)):
-            self._warn("goal", f"{self.p.goal_topic}: refused a goal with non-finite position ({x}, {y})")
+            self._refuse_plan(self.p.goal_topic, f"non-finite position ({x}, {y})")
             return
-        if frame and self.odom_frame is not None and frame != self.odom_frame:
-            self._warn(
-                "goal",
-                f"{self.p.goal_topic}: refused a goal in frame '{frame}': goals must be in the odometry "
-                f"frame '{self.odom_frame}' (this node does not look up transforms)",
+        self._set_plan(self.p.goal_topic, msg.header.frame_id, np.array([[x, y]]))
+
+    def on_path(self, msg: Any) -> None:
+        """A nav_msgs/Path: followed with the lookahead point as the policy's goal."""
+        topic, frame = self.p.path_topic, msg.header.frame_id
+        if len(msg.poses) == 0:
+            self._refuse_plan(topic, "empty path")
+            return
+        xy = np.array([(ps.pose.position.x, ps.pose.position.y) for ps in msg.poses], dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+        if len(bad):
+            self._refuse_plan(
+                topic, f"pose {int(bad[0])} of {len(xy)} has a non-finite position {xy[bad[0]].tolist()}"
             )
             return
-        self.goal = np.array([x, y])
+        for i, ps in enumerate(msg.poses):  # Nav2 stamps every pose in the path's frame
+            f = ps.header.frame_id
+            if f and f != frame:
+                self._refuse_plan(topic, f"pose {i} is in frame '{f}', the path in '{frame}'")
+                return
+        self._set_plan(topic, frame, xy)
+
+    def _set_plan(self, topic: str, frame: str, xy: np.ndarray) -> None:
+        self.plan = PathFollower(xy, PathFollowConfig(lookahead_m=self.p.lookahead_m))
+        self.plan_frame, self.plan_topic = frame, topic
+        self.goal_fault = None
         self.best_dist = math.inf
         self.progress_time_s = self.t.now_s()
         self.scheduler.reset()
         self.target = np.zeros(2)
         if self.controller is not None:
             self.controller.reset()
-        self.log.info(f"new goal ({x:.2f}, {y:.2f}) in '{frame or self.odom_frame}'")
+        end = self.plan.final
+        what = "goal" if len(xy) == 1 else f"path of {len(xy)} poses ({self.plan.length_m:.1f} m) to"
+        self.log.info(
+            f"{topic}: new {what} ({end[0]:.2f}, {end[1]:.2f}) in '{frame or self.odom_frame or 'odom'}'"
+        )
         self.control()
+
+    def _refuse_plan(self, topic: str, why: str) -> None:
+        """Drop the plan: a goal or path that cannot be used stops the robot until the next one."""
+        self.plan = self.goal = self.local_goal = None
+        self.goal_fault = f"{topic} refused ({why})"
+        self._warn("goal", f"{topic}: refused: {why}; the robot stops until the next goal")
+        self._set_state(self._stop_reason() or "stopped")
+        self._publish_stop()
+
+    def plan_to_odom(self) -> Transform:
+        """``T_odom_plan`` now: identity in the odometry frame, else the latest /tf lookup.
+
+        Raises:
+            TransformError: naming the frames (no odometry yet, no transform, a loop, too old).
+        """
+        frame, odom = self.plan_frame, self.odom_frame
+        if odom is None:
+            raise TransformError("no odometry yet: the odometry frame is unknown")
+        if not frame or frame == odom:
+            return Transform.identity()
+        return self.tf.lookup(odom, frame)
 
     def on_estop_changed(self) -> None:
         if self.estop:
@@ -246,7 +312,9 @@ class NavPolicyNode(PolicyNode):
             return "error: " + self.fault
         if self.estop:
             return "stopped: e-stop"
-        if self.goal is None:
+        if self.plan is None:
+            if self.goal_fault is not None:
+                return "stopped: " + self.goal_fault
             return None if self.state == "goal_reached" else "idle"
         stale = self.watchdog.stale(self.t.monotonic_s())
         if stale:
@@ -260,26 +328,38 @@ class NavPolicyNode(PolicyNode):
         return None
 
     def _driving_state(self) -> str:
-        if self.goal is None:
+        if self.plan is None:
             return "goal_reached" if self.state == "goal_reached" else "idle"
         return self.state if self.state in ("driving", "blocked") else "driving"
 
     def control(self) -> None:
         """One control step on the latest scan: policy (when due), guard, safety filter, publish."""
         why = self._stop_reason()
-        if why is not None or self.goal is None:
+        if why is not None or self.plan is None:
             if why is not None:
                 self._set_state(why)
             self._publish_stop()
             return
         assert self.controller is not None and self.pose is not None and self.scan is not None
         now = self.t.now_s()
-        dist = float(np.hypot(*(self.goal - self.pose[:2])))
-        if dist <= self.p.goal_tolerance_m:
-            self.goal = None
+        try:
+            t_odom_plan = self.plan_to_odom()
+        except TransformError as exc:  # hold at zero; drive as soon as a transform arrives
+            where = f"{self.plan_topic} frame '{self.plan_frame}'"
+            self._warn("tf", f"{where}: no transform to '{self.odom_frame}': {exc}; holding at zero")
+            self._set_state(f"stopped: {where}: no transform to '{self.odom_frame}' ({exc})")
+            self._publish_stop()
+            return
+        plan = self.plan
+        here = t_odom_plan.inverse().apply(self.pose[:2])  # the robot in the plan's frame
+        self.local_goal = t_odom_plan.apply(plan.step(here))
+        self.goal = t_odom_plan.apply(plan.final)
+        if float(np.hypot(*(self.goal - self.pose[:2]))) <= self.p.goal_tolerance_m:
+            self.plan = self.goal = self.local_goal = None
             self._set_state("goal_reached")
             self._publish_stop()
             return
+        dist = plan.remaining_m(here)
         if dist < self.best_dist - PROGRESS_M:
             self.best_dist = dist
             self.progress_time_s = now
@@ -291,7 +371,9 @@ class NavPolicyNode(PolicyNode):
         if policy_step:
             try:
                 self.target = np.asarray(
-                    self.controller.step(self.scan, self.pose, self.twist, self.goal, scan_checked=True),
+                    self.controller.step(
+                        self.scan, self.pose, self.twist, self.local_goal, scan_checked=True
+                    ),
                     dtype=np.float64,
                 )
             except Exception as exc:  # onnxruntime or shape errors: stop, say why, stay up
@@ -309,7 +391,7 @@ class NavPolicyNode(PolicyNode):
 
     def send_safe_stop(self) -> None:
         """Leave the robot standing: a last zero command."""
-        self.goal = None
+        self.plan = self.goal = self.local_goal = None
         self._publish_stop()
 
     # ----------------------------------------------------------------------------- output

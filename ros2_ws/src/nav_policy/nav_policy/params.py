@@ -18,7 +18,10 @@ class NavNodeParams(node_params.NodeParams):
     :class:`sim2real_ros.node_params.NodeParams`'. The policy runs at its contract's rate on the
     scans' stamps; ``loop_rate_hz`` (50 Hz) is the watchdog and command heartbeat."""
 
-    POSITIVE = ("scan_timeout_s", "odom_timeout_s", "goal_tolerance_m", "blocked_timeout_s")
+    POSITIVE = (
+        "scan_timeout_s", "odom_timeout_s", "goal_tolerance_m", "blocked_timeout_s", "lookahead_m",
+        "tf_cache_time_s",
+    )  # fmt: skip
     robot: str = "jackal"
     """Robot name under ``sim_assets/`` or a path to a ``robot.yaml``."""
     scan_topic: str = "/scan"
@@ -26,7 +29,17 @@ class NavNodeParams(node_params.NodeParams):
     odom_topic: str = "/odom"
     """nav_msgs/Odometry input (REP-105: pose in ``odom``, twist in ``base_link``)."""
     goal_topic: str = "/goal_pose"
-    """geometry_msgs/PoseStamped goals, in the odometry frame (what RViz's 2D Goal Pose sends)."""
+    """geometry_msgs/PoseStamped goals (what RViz's 2D Goal Pose sends), in any frame that /tf and
+    /tf_static connect to the odometry frame (``map`` on a localised robot); an empty frame_id is
+    the odometry frame."""
+    path_topic: str = "/plan"
+    """nav_msgs/Path global plans (what Nav2's planner publishes): the policy drives to a lookahead
+    point on the path, and stops at its last pose. Any frame /tf connects to the odometry frame."""
+    lookahead_m: float = 3.0
+    """Arc length along a path from the robot's progress to the policy's goal (m)."""
+    tf_cache_time_s: float = 10.0
+    """History of the transform buffer (s, tf2's cache_time): a goal frame whose newest transform
+    is older than this stops the robot."""
     cmd_vel_topic: str = "/cmd_vel"
     """geometry_msgs/Twist (or TwistStamped, see ``cmd_vel_stamped``) output."""
     cmd_vel_stamped: bool = False
