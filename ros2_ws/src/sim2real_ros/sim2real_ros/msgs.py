@@ -888,3 +888,20 @@ def dds_type_name(ros_type: str) -> str:
     if ros_type not in MESSAGES:
         raise KeyError(f"unknown message type {ros_type!r}; known: {', '.join(sorted(MESSAGES))}")
     return _dds_name(ros_type)
+
+
+# --------------------------------------------------------------------------- sensor_msgs/Joy (teleop)
+
+
+@final
+@cdrv0
+@dataclass
+class Joy(IdlStruct, typename=_dds_name("sensor_msgs/msg/Joy")):
+    """``sensor_msgs/msg/Joy`` as joy_node publishes it: axes in [-1, 1], buttons 0 or 1."""
+
+    header: Header = field(default_factory=Header)
+    axes: sequence[float32] = field(default_factory=list)
+    buttons: sequence[int32] = field(default_factory=list)
+
+
+MESSAGES["sensor_msgs/msg/Joy"] = Joy
