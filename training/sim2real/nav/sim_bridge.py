@@ -8,6 +8,11 @@ and wheel contacts) and publishes, with ROS 2 types and QoS:
 - ``/odom`` nav_msgs/Odometry and ``/tf`` odom -> base_link at ``odom_rate_hz``: the odometry
   frame starts at the spawn pose, as the diff-drive plugin's does; twist with Gaussian noise;
 - ``/tf_static`` base_link -> laser (latched), ``/joint_states`` of the two wheels;
+- with ``map_frame`` (``sim2real sim nav --map-frame map``), ``/tf`` map -> odom as a localisation
+  node (AMCL, slam_toolbox) publishes it: the odometry then drifts from the truth at
+  ``odom_drift`` (a slowly growing offset and heading error, as wheel odometry does) and map ->
+  odom is the start pose composed with the inverse drift, so map -> odom -> base_link is the true
+  pose in the scenario's (map) frame at every step;
 - ``/clock`` rosgraph_msgs/Clock at ``clock_rate_hz`` (simulated time, continuous across scenarios);
 
 and obeys ``/cmd_vel`` (Twist or TwistStamped), holding the last command as Gazebo's diff drive does
@@ -29,6 +34,7 @@ import numpy as np
 from sim2real_ros.convert import fill_header, make_odom, make_scan, set_yaw, twist_command
 from sim2real_ros.transport import DEFAULT, LATCHED, SENSOR_DATA, QoS, Transport, fill_stamp, run_paced
 from sim2real_runtime.robot import RobotConfig
+from sim2real_runtime.tf_buffer import Transform
 
 from .evaluate import EpisodeResult
 from .mujoco_sim import MujocoNavSim
@@ -63,6 +69,16 @@ class BridgeConfig:
     cmd_vel_topic: str = "/cmd_vel"
     cmd_vel_stamped: bool = False
     """Read geometry_msgs/TwistStamped instead of Twist."""
+    map_frame: str = ""
+    """Publish ``<map_frame>`` -> odom on /tf (the scenario's frame is the map); "" = none."""
+    odom_drift: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """Odometry drift rates while ``map_frame`` is set: x (m/s), y (m/s), yaw (rad/s) of the
+    odometry frame's origin in its own start frame, growing with episode time."""
+
+
+DEFAULT_ODOM_DRIFT = (0.02, -0.01, 0.004)
+"""``sim2real sim nav --map-frame``'s odometry drift (m/s, m/s, rad/s): 1.2 m and 14 deg a minute,
+poor wheel odometry, so a node that read a map goal once would visibly miss it."""
 
 
 def to_odom_frame(scenario: Scenario, xy: np.ndarray) -> np.ndarray:
@@ -209,12 +225,18 @@ class NavSimBridge:
             self.cmd = (v, w)
             self.cmds_received += 1
 
-    def _odom_pose(self) -> np.ndarray:
+    def map_to_odom(self) -> Transform:
+        """``T_map_odom`` now: the start pose composed with the inverse of the odometry drift."""
         sc = self.scenario
         assert sc is not None
-        xy = to_odom_frame(sc, self.frame.pose[:2])
-        yaw = math.remainder(self.frame.pose[2] - sc.start[2], 2 * math.pi)
-        return np.array([xy[0], xy[1], yaw])
+        dx, dy, dyaw = self.cfg.odom_drift if self.cfg.map_frame else (0.0, 0.0, 0.0)
+        t = self.frame.time_s
+        return Transform.planar(*sc.start) * Transform.planar(dx * t, dy * t, dyaw * t).inverse()
+
+    def _odom_pose(self) -> np.ndarray:
+        pose = Transform.planar(*self.frame.pose)
+        x, y, yaw = (self.map_to_odom().inverse() * pose).as_planar()
+        return np.array([x, y, yaw])
 
     def _publish_odom(self) -> None:
         pose = self._odom_pose()
@@ -226,7 +248,16 @@ class NavSimBridge:
         tf.child_frame_id = "base_link"
         tf.transform.translation.x, tf.transform.translation.y = float(pose[0]), float(pose[1])
         set_yaw(tf.transform.rotation, float(pose[2]))
-        self.pub_tf.publish(self._cls["tf2_msgs/msg/TFMessage"](transforms=[tf]))
+        transforms = [tf]
+        if self.cfg.map_frame:
+            mo = self._cls["geometry_msgs/msg/TransformStamped"]()
+            fill_header(mo.header, t, self.cfg.map_frame)
+            mo.child_frame_id = "odom"
+            x, y, yaw = self.map_to_odom().as_planar()
+            mo.transform.translation.x, mo.transform.translation.y = x, y
+            set_yaw(mo.transform.rotation, yaw)
+            transforms.append(mo)
+        self.pub_tf.publish(self._cls["tf2_msgs/msg/TFMessage"](transforms=transforms))
         angles, speeds = self.sim.wheel_state()
         js = self._cls["sensor_msgs/msg/JointState"]()
         fill_header(js.header, t, "")

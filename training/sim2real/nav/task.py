@@ -167,6 +167,19 @@ def add_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-noise", action="store_true", help="no lidar or odometry noise")
     p.add_argument("--cmd-vel-stamped", action="store_true", help="read TwistStamped on /cmd_vel")
     p.add_argument("--send-goal", action="store_true", help="publish the scenario's goal on /goal_pose")
+    p.add_argument(
+        "--map-frame",
+        default="",
+        help="publish MAP_FRAME -> odom on /tf as a localisation node would (the scenario's frame is "
+        "the map; odometry drifts, see --odom-drift); --send-goal then sends the goal in MAP_FRAME",
+    )
+    p.add_argument(
+        "--odom-drift",
+        type=float,
+        nargs=3,
+        metavar=("X_MPS", "Y_MPS", "YAW_RADPS"),
+        help="odometry drift rates with --map-frame (default: sim_bridge.DEFAULT_ODOM_DRIFT)",
+    )
     p.add_argument("--episode", action="store_true", help="exit at success, collision or the time limit")
     p.add_argument("--duration-s", type=float, help="exit after this much simulated time")
     p.add_argument("--result", help="write the episode's result (JSON) here on exit")
@@ -182,7 +195,7 @@ def sim_cli(a: argparse.Namespace) -> int:
     from sim2real_runtime.robot import load_robot
 
     from .scenario import load_scenario
-    from .sim_bridge import BridgeConfig, NavSimBridge, to_odom_frame
+    from .sim_bridge import DEFAULT_ODOM_DRIFT, BridgeConfig, NavSimBridge, to_odom_frame
 
     robot = load_robot(a.robot)
     scenario = load_scenario(a.scenario, robot.footprint_radius_m)
@@ -192,13 +205,19 @@ def sim_cli(a: argparse.Namespace) -> int:
         lidar_noise=not a.no_noise,
         odom_twist_noise_std=(0.0, 0.0) if a.no_noise else BridgeConfig.odom_twist_noise_std,
         cmd_vel_stamped=a.cmd_vel_stamped,
+        map_frame=a.map_frame,
+        odom_drift=tuple(a.odom_drift) if a.odom_drift else DEFAULT_ODOM_DRIFT,
     )
+    if a.odom_drift and not a.map_frame:
+        raise Sim2RealError("sim nav: --odom-drift needs --map-frame (the map -> odom that corrects it)")
     transport = DdsTransport("sim_bridge")
     bridge = NavSimBridge(transport, robot, cfg)
     bridge.load(scenario, a.seed)
-    goal = to_odom_frame(scenario, np.asarray(scenario.goal))
+    goal_frame = a.map_frame or "odom"
+    goal = np.asarray(scenario.goal) if a.map_frame else to_odom_frame(scenario, np.asarray(scenario.goal))
     print(
-        f"{scenario.name}: {robot.name} at the start; goal ({goal[0]:.3f}, {goal[1]:.3f}) in frame 'odom', "
+        f"{scenario.name}: {robot.name} at the start; goal ({goal[0]:.3f}, {goal[1]:.3f}) in frame "
+        f"'{goal_frame}', "
         f"tolerance {scenario.goal_tolerance_m} m, time limit {scenario.time_limit_s} s",
         flush=True,
     )
@@ -216,7 +235,7 @@ def sim_cli(a: argparse.Namespace) -> int:
             and time.monotonic() - state["t0"] > 0.5
         ):
             msg = transport.msg("geometry_msgs/msg/PoseStamped")()
-            fill_header(msg.header, bridge.clock_s, "odom")
+            fill_header(msg.header, bridge.clock_s, goal_frame)
             msg.pose.position.x, msg.pose.position.y = float(goal[0]), float(goal[1])
             set_yaw(msg.pose.orientation, 0.0)
             goal_pub.publish(msg)
