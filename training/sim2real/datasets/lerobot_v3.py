@@ -783,7 +783,8 @@ class LeRobotV3Writer:
         if frame.keys() != self._buf.keys():
             missing, extra = sorted(self._buf.keys() - frame.keys()), sorted(frame.keys() - self._buf.keys())
             raise ValueError(f"frame features: missing {missing}, unknown {extra}")
-        for k, v in frame.items():
+        row = {}
+        for k, v in frame.items():  # all checked before any is kept: a refused frame leaves no part
             ft = self.features[k]
             a = np.asarray(v, dtype=ft["dtype"]).reshape(-1)
             if a.shape[0] != ft["shape"][0]:
@@ -792,6 +793,8 @@ class LeRobotV3Writer:
                 )
             if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
                 raise ValueError(f"frame feature {k!r} is not finite: {a}")
+            row[k] = a
+        for k, a in row.items():
             self._buf[k].append(a)
 
     def discard_episode(self) -> None:
