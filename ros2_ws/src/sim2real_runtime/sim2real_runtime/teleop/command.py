@@ -41,6 +41,10 @@ class TeleopCommand:
             reference velocity in world ENU (m/s; the angular part is ignored). Finite (checked).
         gripper_closed: manip: the gripper the operator wants (True closed, False open); None keeps
             the last one. Ignored elsewhere.
+        gripper_toggle: manip: the operator pressed the gripper button in this step: the gripper
+            flips from what it was last commanded (by the policy or the operator). A device's
+            toggle button gives this rather than ``gripper_closed``, so taking over from a policy
+            that holds an object never opens the gripper by itself.
         action: float32 [A] in [-1, 1]: the command already in the policy's action space (a scripted
             operator that acts like the policy); when given, ``twist`` is not mapped. None: map
             ``twist`` with the domain's mapping.
@@ -53,6 +57,7 @@ class TeleopCommand:
     engaged: bool
     twist: np.ndarray = field(default_factory=lambda: np.zeros(6))
     gripper_closed: bool | None = None
+    gripper_toggle: bool = False
     action: np.ndarray | None = None
     buttons: frozenset[str] = frozenset()
     stamp_s: float = 0.0
@@ -173,8 +178,8 @@ class DeviceTeleop:
 
     Each call polls the device: axes pass a deadband and are scaled to the domain's twist
     (``axes * twist_scale``); ``engaged`` is the dead-man button, or any axis beyond
-    ``takeover_threshold``, held ``release_s`` after the last such deflection; the gripper button
-    gives ``gripper_closed``; episode buttons are passed on.
+    ``takeover_threshold``, held ``release_s`` after the last such deflection; a change of the
+    device's gripper state gives ``gripper_toggle``; episode buttons are passed on.
 
     Args:
         device: the input device (closed by :meth:`close`).
@@ -190,6 +195,7 @@ class DeviceTeleop:
         self.scale = np.asarray(twist_scale, dtype=np.float64).reshape(6)
         self.cfg = config
         self._deflected_s: float | None = None  # last time an axis was beyond the threshold
+        self._gripper: bool | None = None  # the device's gripper state at the last poll
 
     def command(self, now_s: float, signals: Mapping[str, np.ndarray]) -> TeleopCommand | None:
         sample = self.device.poll(now_s)
@@ -200,10 +206,13 @@ class DeviceTeleop:
             self._deflected_s = now_s
         deflected = self._deflected_s is not None and now_s - self._deflected_s <= self.cfg.release_s
         gripper = sample.buttons.get("gripper")
+        # every device's toggle starts open: a first "closed" is a press
+        toggled = gripper is not None and bool(gripper) != bool(self._gripper)
+        self._gripper = gripper
         return TeleopCommand(
             engaged=sample.pressed("deadman") or deflected,
             twist=axes * self.scale,
-            gripper_closed=None if gripper is None else bool(gripper),
+            gripper_toggle=toggled,
             buttons=frozenset(b for b in self.EPISODE_BUTTONS if sample.pressed(b)),
             stamp_s=sample.stamp_s,
         )

@@ -100,17 +100,33 @@ class ManipTeleop:
         lin = config.linear_scale_mps or self.DEFAULT_LINEAR_MPS
         ang = config.angular_scale_radps or self.DEFAULT_ANGULAR_RADPS
         self.twist_scale = np.array([lin, lin, lin, ang, ang, ang])
-        self.closed = False  # the gripper the operator last asked for (open until asked)
+        self.closed = False  # the gripper as last commanded (open until asked)
+        self.controller: Any = None  # with one, the gripper as last commanded is read from it
 
     @classmethod
     def from_controller(cls, controller: Any, config: TeleopConfig) -> ManipTeleop:
-        """The mapping for a running :class:`~sim2real_runtime.manip_control.ManipController`."""
-        return cls(
+        """The mapping for a running :class:`~sim2real_runtime.manip_control.ManipController`; the
+        gripper state a toggle flips is the controller's last gripper action (policy or human)."""
+        m = cls(
             controller.chain,
             np.asarray(controller.joint_term.spec.params["max_delta_rad"]),
             controller.control_rate_hz,
             config,
         )
+        m.controller = controller
+        return m
+
+    def gripper_closed(self, cmd: TeleopCommand) -> bool:
+        """The gripper ``cmd`` asks for: its ``gripper_closed``, else the last command flipped on
+        ``gripper_toggle``, else the last command."""
+        if self.controller is not None:
+            n = len(self.chain.joints)
+            self.closed = bool(self.controller.prev_action[0, n] > 0.0)
+        if cmd.gripper_closed is not None:
+            self.closed = bool(cmd.gripper_closed)
+        elif cmd.gripper_toggle:
+            self.closed = not self.closed
+        return self.closed
 
     def joint_delta(self, q: np.ndarray, twist: np.ndarray) -> np.ndarray:
         """The joint position change [n] (rad) over one control period for the tool twist [6]
@@ -120,9 +136,8 @@ class ManipTeleop:
 
     def to_action(self, cmd: TeleopCommand, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         """float32 [n + 1]: the joint delta normalised by ``max_delta_rad`` (all joints scaled by
-        the same factor when one exceeds 1), then +1 (close) or -1 (open)."""
-        if cmd.gripper_closed is not None:
-            self.closed = bool(cmd.gripper_closed)
+        the same factor when one exceeds 1), then +1 (close) or -1 (open) (:meth:`gripper_closed`)."""
+        closed = self.gripper_closed(cmd)
         if cmd.action is not None:
             return cmd.action
         q = np.asarray(signals["joint_pos"], dtype=np.float64).reshape(-1)
@@ -130,7 +145,7 @@ class ManipTeleop:
         peak = float(np.max(np.abs(a))) if a.size else 0.0
         if peak > 1.0:
             a = a / peak
-        return np.append(a, 1.0 if self.closed else -1.0).astype(np.float32)
+        return np.append(a, 1.0 if closed else -1.0).astype(np.float32)
 
 
 class QuadTeleop:
