@@ -46,6 +46,7 @@ import numpy as np
 
 from sim2real_ros import node_main
 from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.teleop_arbiter import HOLD, HUMAN
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA
 from sim2real_runtime.kinematics import SerialChain
 from sim2real_runtime.manip_control import ManipController, ManipSafetyConfig
@@ -352,8 +353,17 @@ class ManipNode(PolicyNode):
 
     def _policy_step(self) -> None:
         assert self.controller is not None
+        # Teleop beside the policy: the human's tool twist, mapped into joint deltas, runs through
+        # the same safety layer; a hold sends the last target again.
+        decision = self.teleop_decide(self._signals())
+        if decision.source == HOLD:
+            self._hold()
+            return
         try:
-            targets, closed, held = self.controller.step(self._signals())
+            if decision.source == HUMAN:
+                targets, closed, held = self.controller.act(decision.action, self._signals())
+            else:
+                targets, closed, held = self.controller.step(self._signals())
         except Exception as exc:  # onnxruntime or shape errors: hold, say why, stay up
             self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}; holding")
             self._hold()

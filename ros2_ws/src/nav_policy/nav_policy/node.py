@@ -48,6 +48,7 @@ import numpy as np
 from sim2real_ros import node_main
 from sim2real_ros.convert import make_twist, odom_state, scan_mismatch, scan_ranges
 from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.teleop_arbiter import HOLD, HUMAN
 from sim2real_ros.tf import make_lookup
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
@@ -369,13 +370,24 @@ class NavPolicyNode(PolicyNode):
         stamp = self.scan_stamp_s
         policy_step = self.scheduler.due(stamp)
         if policy_step:
+            # Teleop beside the policy: the human's twist, mapped into the action space, runs
+            # through the same action term, guard and filter; a hold is an immediate stop.
+            decision = self.teleop_decide(
+                {"scan_ranges": self.scan[None], "pose": self.pose[None], "twist": self.twist[None],
+                 "goal_xy": self.local_goal[None]}
+            )  # fmt: skip
+            if decision.source == HOLD:
+                self.controller.prev_cmd = np.zeros((1, 2))
+                self._publish_stop()
+                return
             try:
-                self.target = np.asarray(
-                    self.controller.step(
-                        self.scan, self.pose, self.twist, self.local_goal, scan_checked=True
-                    ),
-                    dtype=np.float64,
+                c, args = self.controller, (self.scan, self.pose, self.twist, self.local_goal)
+                cmd = (
+                    c.act(decision.action, *args)
+                    if decision.source == HUMAN
+                    else c.step(*args, scan_checked=True)
                 )
+                self.target = np.asarray(cmd, dtype=np.float64)
             except Exception as exc:  # onnxruntime or shape errors: stop, say why, stay up
                 self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
                 self.target = np.zeros(2)

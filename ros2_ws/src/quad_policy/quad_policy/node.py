@@ -39,11 +39,13 @@ import numpy as np
 
 from sim2real_ros import node_main, px4
 from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.teleop_arbiter import HUMAN
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.quad_control import QuadController, QuadSafety, QuadSafetyConfig
 from sim2real_runtime.quad_reference import SampledReference, lookahead_times
 from sim2real_runtime.rotations import quat_to_matrix
+from sim2real_runtime.teleop.mapping import QuadTeleop
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
 from .params import QuadNodeParams
@@ -122,6 +124,9 @@ class QuadNode(PolicyNode):
         self.odom_fault: str | None = None
         self.reference: SampledReference | None = None
         self.hold_point: np.ndarray | None = None
+        # The operator's nudge of the reference (m, world ENU; teleop): it persists after the
+        # operator releases, until a new reference arrives or control (re)engages.
+        self.ref_offset = np.zeros(3)
         self.armed = p.interface != "px4"  # the Crazyflie path has no arming state to read
         self.offboard = p.interface != "px4"
         self.engaged = False  # the policy is flying (reset on every (re)engagement)
@@ -257,6 +262,7 @@ class QuadNode(PolicyNode):
             self._warn("reference", f"{self.p.reference_pose_topic}: refused a non-finite reference {pt}")
             return
         self.reference = SampledReference(np.array([0.0]), pt[None])
+        self.ref_offset = np.zeros(3)
         self.log.info(f"reference: hold ({pt[0]:.2f}, {pt[1]:.2f}, {pt[2]:.2f})")
 
     def on_reference_path(self, msg: Any) -> None:
@@ -270,6 +276,7 @@ class QuadNode(PolicyNode):
         pts = np.array([[ps.pose.position.x, ps.pose.position.y, ps.pose.position.z] for ps in msg.poses])
         try:
             self.reference = SampledReference(times, pts)
+            self.ref_offset = np.zeros(3)
         except ValueError as exc:
             self._warn(
                 "reference",
@@ -336,6 +343,7 @@ class QuadNode(PolicyNode):
                 self._send(np.zeros(4), allow_zero_thrust=True)
             self.controller.reset()
             self.hold_point = pos.copy()
+            self.ref_offset = np.zeros(3)
             self.scheduler.reset()
         if self.scheduler.due(now):
             self.target = self._policy_step(now, pos, quat, vel, rates)
@@ -362,8 +370,17 @@ class QuadNode(PolicyNode):
             ref_now = ref.position(np.array(now))
             ahead = ref.position(lookahead_times(now, c.lookahead_points, c.lookahead_horizon_s))
             self._set_state("flying")
-        ref_now = self.safety.fence_reference(ref_now)
-        ahead = self.safety.fence_reference(ahead)
+        # Teleop beside the policy: the operator nudges the reference (a velocity integrated over
+        # the control period) and the policy flies it; a hold freezes the nudge.
+        decision = self.teleop_decide(
+            {"position": pos[None], "quat_wxyz": quat[None], "velocity": vel[None],
+             "body_rates": rates[None], "ref_position": np.asarray(ref_now, dtype=np.float64)[None]}
+        )  # fmt: skip
+        if decision.source == HUMAN and decision.command is not None:
+            nudged = QuadTeleop.nudge(ref_now + self.ref_offset, decision.command, 1.0 / c.control_rate_hz)
+            self.ref_offset = self.safety.fence_reference(nudged) - ref_now
+        ref_now = self.safety.fence_reference(ref_now + self.ref_offset)
+        ahead = self.safety.fence_reference(ahead + self.ref_offset)
         try:
             return np.asarray(
                 c.step(pos, quat, vel, rates, ref_now, ahead, self.aggressiveness), dtype=np.float64

@@ -8,6 +8,7 @@ so a node can stay up, say what is wrong, and refuse to move the robot.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,35 @@ class NodeParams:
     driver and transport latency. ``.inf`` turns stamp checks off (arrival time only); a zero
     stamp, or a node clock at 0 (use_sim_time before the first /clock), is judged by arrival
     time only. See :class:`sim2real_runtime.safety.Watchdog`."""
+    teleop: str = "none"
+    """A teleop source beside the policy (:mod:`sim2real_ros.teleop_arbiter`): ``none``, ``joy``
+    (sensor_msgs/Joy), ``twist`` / ``twist_stamped`` (geometry_msgs, e.g. teleop_twist_keyboard),
+    ``keyboard`` (the node's terminal), ``gamepad`` (Linux evdev), ``sdl`` (a gamepad through
+    SDL), ``spacemouse`` (3Dconnexion over hidapi). The dead-man or an input above
+    ``teleop_threshold`` takes over; every command still passes the domain's safety layer."""
+    teleop_topic: str = ""
+    """joy / twist: the input topic ("": ``/joy``, ``/teleop/cmd_vel``)."""
+    teleop_device: str = ""
+    """gamepad: the ``/dev/input/event*`` path; sdl: the joystick index ("": 0); spacemouse: a
+    hidraw path ("": the first 3Dconnexion device found)."""
+    teleop_timeout_s: float = 0.3
+    """The human in control and no input for this long (host steady clock): hold / stop (s)."""
+    teleop_threshold: float = 0.2
+    """An axis deflected beyond this fraction of full scale takes over without the dead-man (1);
+    1: only the dead-man button takes over."""
+    teleop_release_s: float = 0.5
+    """A takeover by deflection lasts this long after the last deflection (s)."""
+    teleop_deadband: float = 0.05
+    """Axes below this fraction of full scale read 0 (1)."""
+    teleop_linear_scale_mps: float = 0.0
+    """Linear speed at full deflection (m/s); 0: the domain's default (nav: the policy's speed
+    limit; manip: 0.1 m/s of the tool; quad: 0.5 m/s of the reference)."""
+    teleop_angular_scale_radps: float = 0.0
+    """Angular speed at full deflection (rad/s); 0: the domain's default."""
+    intervention_topic: str = ""
+    """std_msgs/Bool (latched) published when control changes hands: True while the human (or a
+    hold the human's device caused) commands, False while the policy does; a recorder stores it
+    per frame as ``intervention``. "": ``<state_topic's namespace>/intervention``."""
 
     def check(self, source: str) -> list[ConfigError]:
         """A domain's own rules beyond types, POSITIVE and ``max_* >= 0`` (override)."""
@@ -121,6 +151,8 @@ def params_from_mapping(
                     f"must be >= control_rate_hz ({params.control_rate_hz}), got {params.loop_rate_hz}",
                 )
             )
+    if isinstance(params, NodeParams):
+        errors.extend(_teleop_errors(params, source))
     if isinstance(params, NodeParams) and not params.clock_offset_tolerance_s >= 0:
         errors.append(
             ConfigError(
@@ -145,6 +177,30 @@ def params_from_mapping(
     refused = {e.field for e in errors} & set(fields)
     params = dataclasses.replace(params, **{n: fields[n].default for n in refused})
     return params, errors
+
+
+def _teleop_errors(params: NodeParams, source: str) -> list[ConfigError]:
+    """The teleop parameters' own rules (a known source, finite non-negative numbers, a positive
+    timeout, a deadband below 1)."""
+    from .teleop_inputs import KINDS
+
+    errors = []
+    if params.teleop not in KINDS:
+        errors.append(
+            ConfigError(source, "teleop", f"unknown teleop {params.teleop!r}; known: {', '.join(KINDS)}")
+        )
+    for name in (
+        "teleop_timeout_s", "teleop_threshold", "teleop_release_s", "teleop_deadband",
+        "teleop_linear_scale_mps", "teleop_angular_scale_radps",
+    ):  # fmt: skip
+        v = getattr(params, name)
+        if not (math.isfinite(v) and (v > 0 if name == "teleop_timeout_s" else v >= 0)):
+            errors.append(
+                ConfigError(source, name, f"must be {'>' if name == 'teleop_timeout_s' else '>='} 0, got {v}")
+            )
+    if not params.teleop_deadband < 1:
+        errors.append(ConfigError(source, "teleop_deadband", f"must be < 1, got {params.teleop_deadband}"))
+    return errors
 
 
 def readers(

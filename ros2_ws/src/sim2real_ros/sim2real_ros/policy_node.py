@@ -18,6 +18,11 @@
    :meth:`PolicyNode.final_check` (the last limits check before publishing), :meth:`PolicyNode.shutdown`
    (state ``stopped: shutdown`` and the domain's zero or hold command) and
    :meth:`PolicyNode.swap_policy` (hot reload between two control steps).
+6. Teleop beside the policy (parameter ``teleop``, or :meth:`PolicyNode.attach_teleop` for a
+   scripted teleoperator): at each control step a domain asks :meth:`PolicyNode.teleop_decide`
+   whether the policy, the human (its command mapped into the policy's action space by
+   ``Domain.teleop``, executed through the same action terms and safety layer) or a hold commands;
+   who is in control is published as std_msgs/Bool on ``intervention_topic``.
 
 A domain's node (``nav_policy.node.NavPolicyNode``...) subclasses :class:`PolicyNode` and supplies
 only its I/O: topics -> signals, command -> messages, and its own modes (a quadrotor's descent and
@@ -37,8 +42,10 @@ from sim2real_runtime.domains import Domain, get_domain
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import OnnxPolicy
 from sim2real_runtime.safety import Watchdog
+from sim2real_runtime.teleop import TeleopConfig, TeleopSource
 
 from .node_params import NodeParams
+from .teleop_arbiter import POLICY, Decision, TeleopArbiter
 from .transport import DEFAULT, LATCHED, Publisher, QoS, Transport, stamp_to_s
 
 BOOL = "std_msgs/msg/Bool"
@@ -171,11 +178,19 @@ class PolicyNode:
         self._str_cls = transport.msg(STRING)
         self.state_pub = transport.publisher(params.state_topic, STRING, LATCHED)
         self.setup_io()
+        self.teleop: TeleopArbiter | None = None
+        self.intervention = False
+        self._bool_cls = transport.msg(BOOL)
+        topic = params.intervention_topic or params.state_topic.rsplit("/", 1)[0] + "/intervention"
+        self.intervention_pub = transport.publisher(topic, BOOL, LATCHED)
+        self.intervention_pub.publish(self._bool_cls(data=False))
         self._set_state("error: " + self.fault if self.fault else self.initial_state())
         self.on_started()
         # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
         self.subscribe_inputs()
         self.subscribe(params.estop_topic, BOOL, DEFAULT, self.on_estop)
+        if params.teleop != "none" and self.controller is not None:
+            self._open_teleop()
         transport.timer(1.0 / params.loop_rate_hz, self.on_tick)
         transport.timer(TYPE_CHECK_PERIOD_S, self.check_types)
 
@@ -283,6 +298,79 @@ class PolicyNode:
         """On exit: the state ``stopped: shutdown`` and the domain's last safe command."""
         self._set_state("stopped: shutdown")
         self.send_safe_stop()
+        if self.teleop is not None:
+            self.teleop.close()
+
+    # ----------------------------------------------------------------------------- teleop
+
+    def teleop_config(self) -> TeleopConfig:
+        """The teleop parameters as a :class:`~sim2real_runtime.teleop.TeleopConfig`."""
+        p = self.p
+        return TeleopConfig(
+            linear_scale_mps=p.teleop_linear_scale_mps,
+            angular_scale_radps=p.teleop_angular_scale_radps,
+            deadband=p.teleop_deadband,
+            takeover_threshold=p.teleop_threshold,
+            release_s=p.teleop_release_s,
+        )
+
+    def attach_teleop(self, source: TeleopSource) -> TeleopArbiter:
+        """Put ``source`` (a scripted teleoperator, a device) beside the policy, replacing any
+        other; from the next control step on it may take over.
+
+        Raises:
+            Sim2RealError: no policy is loaded (the mapping needs its action space), or the domain
+                has no teleop mapping.
+        """
+        if self.controller is None:
+            raise Sim2RealError(f"no teleop without a running policy ({self.fault or 'not loaded'})")
+        if self.domain.teleop is None:
+            raise Sim2RealError(f"domain {self.domain.name!r} has no teleop mapping")
+        if self.teleop is not None:
+            self.teleop.close()
+        mapping = self.domain.teleop(self.controller, self.teleop_config())
+        self.teleop = TeleopArbiter(source, mapping, self.p.teleop_timeout_s, self.log)
+        self.log.info(f"teleop: {source.name} beside the policy ({mapping.frame})")
+        return self.teleop
+
+    def _open_teleop(self) -> None:
+        """The device the ``teleop`` parameter names; one that cannot be opened is an error state
+        (the operator asked to be able to take over)."""
+        from .teleop_inputs import make_source
+
+        p = self.p
+        try:
+            if self.domain.teleop is None:
+                raise Sim2RealError(f"domain {self.domain.name!r} has no teleop mapping")
+            mapping = self.domain.teleop(self.controller, self.teleop_config())
+            source = make_source(
+                p.teleop, mapping.twist_scale, self.teleop_config(), self.subscribe,
+                self.t.monotonic_s, p.teleop_topic, p.teleop_device,
+            )  # fmt: skip
+            self.attach_teleop(source)
+        except (Sim2RealError, ValueError, ImportError, OSError) as exc:
+            self.fault = f"teleop {p.teleop}: {exc}"
+            self.log.error(self.fault)
+            self._set_state("error: " + self.fault)
+
+    def teleop_decide(self, signals: Mapping[str, np.ndarray]) -> Decision:
+        """Who commands this control step (a domain calls it at each control step, with its
+        controller's signals): the policy when no teleop is attached. Publishes a change of hands
+        on ``intervention_topic``."""
+        if self.teleop is None:
+            return Decision(POLICY)
+        d = self.teleop.decide(self.t.monotonic_s(), signals)
+        if d.intervention != self.intervention:
+            self.intervention = d.intervention
+            self.intervention_pub.publish(self._bool_cls(data=d.intervention))
+        return d
+
+    @property
+    def last_action(self) -> np.ndarray | None:
+        """float32 [A]: the action of the last control step in the policy's action space, the
+        policy's or the human's mapped command (clipped to [-1, 1]); None before any."""
+        c = self.controller
+        return None if c is None or c.last_obs is None else c.prev_action[0].copy()
 
     # ----------------------------------------------------------------------------- inputs
 

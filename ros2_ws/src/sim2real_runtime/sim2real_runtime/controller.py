@@ -56,13 +56,25 @@ class PolicyController:
     def infer(self, signals: dict[str, np.ndarray]) -> np.ndarray:
         """Observation from ``signals`` (single-row arrays; ``prev_action`` is added here), the
         policy's raw action float32 [1, A]; remembers the action for the next observation."""
-        signals["prev_action"] = self.prev_action
-        obs = self.observation(signals)
-        self.last_obs = obs
-        action = self.policy(obs)
-        a = np.where(np.isfinite(action), action, 0.0)
-        self.prev_action = np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
+        action = self.policy(self.observe(signals))
+        self.prev_action = clip_action(action)
         return action
+
+    def observe(self, signals: dict[str, np.ndarray]) -> np.ndarray:
+        """The observation float32 [1, N] of ``signals`` (``prev_action`` is added here), kept as
+        :attr:`last_obs`; :meth:`infer` runs the policy on it."""
+        signals["prev_action"] = self.prev_action
+        self.last_obs = self.observation(signals)
+        return self.last_obs
+
+    def act_from_outside(self, signals: dict[str, np.ndarray], action: np.ndarray) -> np.ndarray:
+        """A control step whose action comes from outside the policy (a teleop command mapped into
+        the action space): the observation is computed as for the policy (so a recorder sees the
+        same state), the action [A] becomes the next previous action; returns it float32 [1, A]."""
+        self.observe(signals)
+        a = np.asarray(action, dtype=np.float32).reshape(1, -1)
+        self.prev_action = clip_action(a)
+        return a
 
     def swap_policy(self, policy: OnnxPolicy) -> None:
         """Run ``policy`` from the next control step on, keeping the controller's state (previous
@@ -78,6 +90,12 @@ class PolicyController:
             if diff is not None:
                 raise ContractMismatchError(str(policy.path), *diff)
         self.policy = policy
+
+
+def clip_action(action: np.ndarray) -> np.ndarray:
+    """An action float32 [B, A] clipped to [-1, 1], non-finite entries 0 (the previous action)."""
+    a = np.where(np.isfinite(action), action, 0.0)
+    return np.minimum(np.maximum(a, -1.0), 1.0).astype(np.float32)
 
 
 def first_difference(a: Any, b: Any, path: str) -> tuple[str, Any, Any] | None:

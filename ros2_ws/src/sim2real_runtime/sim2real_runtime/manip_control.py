@@ -202,8 +202,20 @@ class ManipController(PolicyController):
         q = np.asarray(signals["joint_pos"], dtype=np.float64)
         if self.target is None:
             self.target = self.safety.initial_target(q)
-        action = self.infer(with_tcp(signals, self.chain))
+        return self._apply(q, self.infer(with_tcp(signals, self.chain)))
+
+    def act(self, action: np.ndarray, signals: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
+        """Run an action [n + 1] given from outside the policy (a teleop command mapped into the
+        action space) through the same action terms and safety layer -> as :meth:`step`; it is
+        the next observation's previous action, as the policy's is."""
+        q = np.asarray(signals["joint_pos"], dtype=np.float64)
+        if self.target is None:
+            self.target = self.safety.initial_target(q)
+        return self._apply(q, self.act_from_outside(with_tcp(dict(signals), self.chain), action))
+
+    def _apply(self, q: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool, bool]:
         n = len(self.chain.joints)
+        assert self.target is not None
         self.target, held = self.safety.step(q, self.target, self.joint_term.delta(action[:, :n]))
         closed = bool(self.gripper_term.closed(action[:, n:])[0])
         return self.target[0].copy(), closed, bool(held[0])

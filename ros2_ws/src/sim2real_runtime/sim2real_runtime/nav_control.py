@@ -154,10 +154,32 @@ class NavController(PolicyController):
             "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
             "twist": np.asarray(twist, dtype=np.float64)[None],
         }
-        action = self.infer(signals)
+        return self._command(self.infer(signals), signals["scan_ranges"])
+
+    def act(
+        self,
+        action: np.ndarray,
+        ranges_m: np.ndarray,
+        pose: np.ndarray,
+        twist: np.ndarray,
+        goal_xy: np.ndarray,
+    ) -> np.ndarray:
+        """A control step with an action [2] from outside the policy (a teleop command mapped into
+        the action space), through the same action term and collision guard -> command (v, w) [2].
+        Arguments as for :meth:`step`; the observation is computed as for the policy (``last_obs``)
+        and the action is the next previous action."""
+        signals = {
+            "scan_ranges": np.asarray(ranges_m, dtype=np.float32)[None],
+            "pose": np.asarray(pose, dtype=np.float64)[None],
+            "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
+            "twist": np.asarray(twist, dtype=np.float64)[None],
+        }
+        return self._command(self.act_from_outside(signals, action), signals["scan_ranges"])
+
+    def _command(self, action: np.ndarray, scan: np.ndarray) -> np.ndarray:
         cmd = self.action_term(action, self.prev_cmd)
         if self.guard is not None:
-            self.last_cap = self.guard.max_speed(signals["scan_ranges"])
+            self.last_cap = self.guard.max_speed(scan)
             cmd = self.guard.apply(cmd, self.last_cap)
         self.prev_cmd = cmd
         return cmd[0]
