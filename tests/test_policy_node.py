@@ -297,6 +297,16 @@ def test_common_parameters_mean_the_same_in_every_node(package):
         "control_rate_hz",
         "use_sim_time",
         "clock_offset_tolerance_s",
+        "teleop",
+        "teleop_topic",
+        "teleop_device",
+        "teleop_timeout_s",
+        "teleop_threshold",
+        "teleop_release_s",
+        "teleop_deadband",
+        "teleop_linear_scale_mps",
+        "teleop_angular_scale_radps",
+        "intervention_topic",
     }
     assert [f.name for f in dataclasses.fields(cls)][: len(common)] == common
     assert cls().control_rate_hz == 0.0 and cls().state_topic == f"/{package}/state"
