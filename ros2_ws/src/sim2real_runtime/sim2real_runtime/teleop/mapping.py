@@ -66,8 +66,11 @@ def dls_joint_velocity(jacobian: np.ndarray, twist: np.ndarray, damping: float) 
     ``J^T (J J^T + damping^2 I)^-1 v`` with the geometric Jacobian [6, n]. Near a singularity the
     damping trades tracking for bounded joint speeds; far from one it is ``J^+ v`` up to O(damping^2)."""
     j = np.asarray(jacobian, dtype=np.float64)
-    jj = j @ j.T + damping**2 * np.eye(j.shape[0])
-    return j.T @ np.linalg.solve(jj, np.asarray(twist, dtype=np.float64))
+    v = np.asarray(twist, dtype=np.float64)
+    rows, cols = j.shape
+    if cols < rows:  # the same solution through the smaller system: (J^T J + l^2 I)^-1 J^T v
+        return np.linalg.solve(j.T @ j + damping**2 * np.eye(cols), j.T @ v)
+    return j.T @ np.linalg.solve(j @ j.T + damping**2 * np.eye(rows), v)
 
 
 class ManipTeleop:
