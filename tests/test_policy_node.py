@@ -124,7 +124,27 @@ def feed_manip(node, clock, rng, ticks):
     return [np.asarray(m.data) for m in got], s.lower, s.upper
 
 
-PROVISIONS = {"nav": feed_nav, "quad": feed_quad, "manip": feed_manip}
+def feed_hand(node, clock, rng, ticks):
+    """Joint states anywhere (NaN, missing names, no names), cube poses and goals (other frames)."""
+    got = record(node.cmd_pub)
+    joints, hand = list(node.joints), node.description
+    node.on_goal(pose_msg([0.0, 0.0, 0.0], "palm", yaw=1.0))
+    for i in range(ticks):
+        clock.t += 0.01
+        q = odd(rng, rng.uniform(hand.lower - 0.5, hand.upper + 0.5), 0.01)
+        names = joints if rng.random() > 0.05 else (joints[1:] if rng.random() > 0.5 else [])
+        node.on_joint_states(msgs.JointState(name=names, position=list(q[: max(len(names), 1)])))
+        frame = "palm" if rng.random() > 0.05 else "world"
+        node.on_cube_pose(pose_msg(odd(rng, rng.uniform(-0.1, 0.1, 3), 0.01), frame, yaw=rng.uniform(-3, 3)))
+        if i % 50 == 0:
+            node.on_goal(pose_msg([0.0, 0.0, 0.0], frame, yaw=rng.uniform(-3, 3)))
+        node.on_tick()
+    s = node.controller.safety
+    cmds = [hand.from_hardware(np.asarray(m.position)) for m in got]  # the driver's order and zero
+    return cmds, s.lower, s.upper
+
+
+PROVISIONS = {"nav": feed_nav, "quad": feed_quad, "manip": feed_manip, "hand": feed_hand}
 """Domain -> how to feed its node arbitrary inputs: (node, clock, rng, ticks) -> (commands, low,
 high)."""
 

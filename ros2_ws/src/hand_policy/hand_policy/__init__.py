@@ -1,0 +1,1 @@
+"""hand_policy: the dexterous hand I/O adapter for the shared PolicyNode."""

@@ -1,0 +1,156 @@
+"""Dexterous hand: a 16-joint LEAP-class hand, described by ``sim_assets/<hand>/hand.yaml`` and its
+URDF (finger chains), with the driver's joint order and zero."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .. import hand_terms, manip_terms
+from ..config_files import build_config
+from ..contract import require_number, require_numbers, robot_field_error
+from ..errors import ConfigError
+from ..hand_control import HandController, HandSafety, HandSafetyConfig, check_hand_compatible
+from ..hand_model import hand_file, load_hand
+from ..terms import PreviousAction
+from . import Domain, register_domain
+
+
+@dataclass(frozen=True)
+class HandTaskRecord:
+    """The ``robot.task`` block of a hand contract: what the policy was trained to do."""
+
+    name: str
+    """``rotate_z`` or ``reorient``."""
+    episode_time_s: float
+    """Training episode length (s)."""
+    success_tolerance_rad: float
+    """reorient: orientation error counted as reaching the goal (rad)."""
+
+
+_ROBOT_FIELDS = ("name", "urdf", "palm_link", "joints", "hardware", "safety", "task")
+_JOINT_FIELDS = ("lower", "upper", "velocity_limit")
+_HARDWARE_FIELDS = ("joint_order", "zero_offset_rad")
+
+
+def _object(d: Any, where: str, known: tuple[str, ...], source: str) -> dict:
+    if not isinstance(d, dict):
+        raise ConfigError(source, where, f"expected a JSON object, got {d!r}")
+    for key in known:
+        if key not in d:
+            raise ConfigError(source, f"{where}.{key}", "missing")
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ConfigError(source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
+    return d
+
+
+def validate_hand_contract(contract: Any, source: str) -> None:
+    """The hand part of strict contract loading.
+
+    ``robot`` holds exactly ``name``, ``urdf``, ``palm_link`` (non-empty strings), ``joints``
+    (``lower``, ``upper``, ``velocity_limit``: one number per joint, lower below upper, limits > 0),
+    ``hardware`` (``joint_order``: a permutation of ``joint_names``; ``zero_offset_rad``),
+    ``safety`` (:class:`HandSafetyConfig`) and ``task`` (:class:`HandTaskRecord`). Values stored
+    twice agree: the joint position term's ``lower`` / ``upper`` are ``robot.joints``'; the
+    joint-delta action's ``joint_names`` are ``joint_names`` and its ``max_delta_rad`` is
+    ``robot.safety.max_delta_rad`` for every joint; the joint terms are as long as ``joint_names``.
+    """
+    robot = _object(dict(contract.robot), "robot", _ROBOT_FIELDS, source)
+    for key in ("name", "urdf", "palm_link"):
+        if not isinstance(robot[key], str) or not robot[key]:
+            raise ConfigError(source, f"robot.{key}", f"expected a non-empty string, got {robot[key]!r}")
+    names = list(contract.joint_names)
+    n = len(names)
+    if n == 0 or len(set(names)) != n:
+        raise ConfigError(source, "joint_names", f"expected distinct joint names, got {names}")
+    joints = _object(robot["joints"], "robot.joints", _JOINT_FIELDS, source)
+    lower = require_numbers(joints, "lower", n, source, "robot.joints")
+    upper = require_numbers(joints, "upper", n, source, "robot.joints")
+    require_numbers(joints, "velocity_limit", n, source, "robot.joints", positive=True)
+    for i, (lo, hi) in enumerate(zip(lower, upper, strict=True)):
+        if not lo < hi:
+            raise ConfigError(source, f"robot.joints.lower[{i}]", f"{lo} >= upper {hi} ({names[i]})")
+    hw = _object(robot["hardware"], "robot.hardware", _HARDWARE_FIELDS, source)
+    order = hw["joint_order"]
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(names) or len(order) != n:
+        raise ConfigError(
+            source, "robot.hardware.joint_order", f"{order!r} is not a permutation of joint_names"
+        )
+    require_number(hw, "zero_offset_rad", source, "robot.hardware")
+    try:
+        safety = build_config(
+            HandSafetyConfig, robot["safety"], source, "safety.", positive=("max_delta_rad",)
+        )
+        build_config(HandTaskRecord, robot["task"], source, "task.", positive=("episode_time_s",))
+    except ConfigError as exc:
+        raise robot_field_error(exc, source) from exc
+    require_number(robot["task"], "success_tolerance_rad", source, "robot.task", positive=True)
+    if not safety.max_lead_rad > 0:
+        raise ConfigError(source, "robot.safety.max_lead_rad", f"must be > 0, got {safety.max_lead_rad}")
+    for block, specs in (("observation", contract.observation), ("action", contract.action)):
+        for i, spec in enumerate(specs):
+            where = f"{block}.terms[{i}]"
+            if (
+                spec.kind
+                in (
+                    manip_terms.JointPosition.kind,
+                    hand_terms.JointTargetError.kind,
+                    manip_terms.JointDeltaAction.kind,
+                )
+                and spec.size != n
+            ):
+                raise ConfigError(source, f"{where}.size", f"{spec.size} != the hand's {n} joints")
+            if spec.kind == manip_terms.JointPosition.kind:
+                for key, want in (("lower", lower), ("upper", upper)):
+                    got = require_numbers(spec.params, key, n, source, f"{where}.params")
+                    if not all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(got, want, strict=True)):
+                        raise ConfigError(
+                            source, f"{where}.params.{key}", f"{got} != robot.joints.{key} {want}"
+                        )
+            if spec.kind == hand_terms.JointTargetError.kind:
+                require_number(spec.params, "scale_rad", source, f"{where}.params", positive=True)
+            if spec.kind == hand_terms.ObjectPosition.kind:
+                require_number(spec.params, "scale_m", source, f"{where}.params", positive=True)
+                require_numbers(spec.params, "center_m", 3, source, f"{where}.params")
+            if spec.kind == manip_terms.JointDeltaAction.kind:
+                got = require_numbers(
+                    spec.params, "max_delta_rad", n, source, f"{where}.params", positive=True
+                )
+                if not all(math.isclose(g, safety.max_delta_rad, rel_tol=1e-9) for g in got):
+                    raise ConfigError(
+                        source,
+                        f"{where}.params.max_delta_rad",
+                        f"{got} != robot.safety.max_delta_rad {safety.max_delta_rad} (every joint)",
+                    )
+                if spec.params.get("joint_names") != names:
+                    raise ConfigError(
+                        source,
+                        f"{where}.params.joint_names",
+                        f"{spec.params.get('joint_names')} != joint_names",
+                    )
+
+
+DOMAIN = register_domain(
+    Domain(
+        name="hand",
+        title="dexterous hand: 16-joint LEAP-class hand turning a cube",
+        description_kind="hand file (sim_assets/<hand>/hand.yaml) + its URDF's finger chains",
+        description_file=hand_file,
+        load_description=load_hand,
+        observation_kinds=(
+            manip_terms.JointPosition.kind,
+            hand_terms.JointTargetError.kind,
+            hand_terms.ObjectPosition.kind,
+            hand_terms.ObjectOrientation.kind,
+            hand_terms.OrientationError.kind,
+            PreviousAction.kind,
+        ),
+        action_kinds=(manip_terms.JointDeltaAction.kind,),
+        check_compatible=check_hand_compatible,
+        safety=HandSafety,
+        controller=HandController,
+        validate_contract=validate_hand_contract,
+    )
+)

@@ -1,0 +1,104 @@
+"""Hand task and training configuration: frozen dataclasses, units in the names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sim2real_runtime.hand_control import HandSafetyConfig
+
+from ..rl import PPOConfig
+
+ASSETS = Path(__file__).resolve().parents[3] / "sim_assets" / "leap_hand"
+"""``sim_assets/leap_hand``: hand.yaml + leap_hand.urdf (runtime), leap_hand.xml (MuJoCo)."""
+
+HOME_POSE_RAD = (0.8, 0.0, 0.6, 0.4, 0.8, 0.0, 0.6, 0.4, 0.8, 0.0, 0.6, 0.4, 1.4, 0.6, 0.2, 0.4)
+"""The start pose (simulation order): long fingers curled up beside the cube, thumb over it (rad)."""
+
+
+@dataclass(frozen=True)
+class HandRandomization:
+    """Per-episode randomisation (the anchors' list: friction, cube mass and size, joint offsets,
+    gains, damping, armature; added here: sensing noise, calibration offsets, object pose noise
+    and latency, command latency)."""
+
+    cube_half_size_m: tuple[float, float] = (0.030, 0.035)
+    cube_mass_kg: tuple[float, float] = (0.06, 0.12)
+    """Playground scales the cube's mass by U(0.8, 1.2); a wider range here."""
+    fingertip_friction: tuple[float, float] = (0.5, 1.0)
+    """Playground's fingertip friction range."""
+    cube_friction: tuple[float, float] = (0.6, 1.0)
+    kp_scale: tuple[float, float] = (0.8, 1.2)
+    """Servo stiffness scale (Playground: U(0.8, 1.2))."""
+    damping_scale: tuple[float, float] = (0.8, 1.2)
+    armature_scale: tuple[float, float] = (1.0, 1.05)
+    frictionloss_scale: tuple[float, float] = (0.5, 2.0)
+    joint_offset_rad: float = 0.05
+    """Calibration offset per joint, uniform +- this (Playground's qpos0 jitter): the measured
+    joint is the true one plus the offset, fixed per episode."""
+    joint_noise_rad: float = 0.01
+    """Per-step Gaussian noise of the measured joints (rad)."""
+    start_joint_noise_rad: float = 0.1
+    cube_pos_noise_m: float = 0.002
+    """Per-step Gaussian noise of the perceived cube position (m)."""
+    cube_rot_noise_rad: float = 0.03
+    """Per-step noise of the perceived cube orientation (rad, random axis)."""
+    cube_latency_steps: tuple[int, int] = (0, 2)
+    """The perceived cube pose is this many control steps old (per episode, inclusive)."""
+    command_latency_substeps: tuple[int, int] = (0, 1)
+    """Physics steps (10 ms) before a new target reaches the servos (per episode)."""
+
+
+@dataclass(frozen=True)
+class HandTaskConfig:
+    """What the policy observes and commands, and what it is rewarded for."""
+
+    task: str = "rotate_z"
+    """``rotate_z`` (turn the cube about the palm normal) or ``reorient`` (to goal orientations)."""
+    hand: str = "leap_hand"
+    control_rate_hz: float = 20.0
+    episode_time_s: float = 20.0
+    success_tolerance_rad: float = 0.4
+    """reorient: a goal counts as reached below this orientation error (rad); then a new goal."""
+    safety: HandSafetyConfig = field(default_factory=HandSafetyConfig)
+    target_error_scale_rad: float = 0.3
+    drop_distance_m: float = 0.07
+    """The episode ends (a drop) when the cube's centre is further than this from the palm
+    centre point one half size above the palm (m)."""
+    # rewards (per control step)
+    reward_angvel: float = 1.0
+    """rotate_z: times the cube's angular speed about the palm normal (rad/s), clipped."""
+    angvel_clip_radps: float = 3.0
+    reward_position: float = 0.0
+    """Times the cube's distance from its rest point (m) (the anchors use none)."""
+    reward_drop: float = -5.0
+    """Per drop (the anchors': -100 x dt)."""
+    reward_action_rate: float = -0.001
+    """Times the squared change of the normalised action."""
+    reward_orientation: float = -0.5
+    """reorient: times the orientation error (rad)."""
+    reward_success: float = 10.0
+    """reorient: per goal reached."""
+    dr: HandRandomization = field(default_factory=HandRandomization)
+
+
+@dataclass(frozen=True)
+class HandTrainConfig:
+    task: HandTaskConfig = field(default_factory=HandTaskConfig)
+    ppo: PPOConfig = field(
+        default_factory=lambda: PPOConfig(
+            num_envs=64,
+            steps_per_env=32,
+            hidden_dims=(256, 128),
+            num_mini_batches=4,
+            init_noise_std=0.5,
+            entropy_coef=0.002,
+        )
+    )
+    seed: int = 0
+    max_iterations: int = 300
+    max_wall_time_s: float = 600.0
+    save_interval: int = 50
+    torch_threads: int = 1
+    threads: int = 2
+    """MuJoCo rollout threads."""

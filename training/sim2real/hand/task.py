@@ -1,0 +1,169 @@
+"""The hand tasks: ``hand/rotate_z`` (keep turning the cube about the palm normal) and
+``hand/reorient`` (turn it to random goal orientations), a LEAP Hand in MuJoCo.
+
+Registered in :mod:`sim2real.tasks`: config, VecEnv (:class:`~sim2real.hand.env.HandVecEnv`),
+PPO with a privileged critic, the draft contract (``sim_assets/leap_hand/hand.yaml`` and its URDF),
+``sim2real eval hand`` and ``sim2real sim hand``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.domains import get_domain
+
+from ..tasks import Task, register_task
+from .config import ASSETS, HandTaskConfig, HandTrainConfig
+
+SIMULATOR = "MuJoCo (sim_assets/leap_hand/leap_hand.xml), batched with mujoco.rollout"
+HAND_FILE = ASSETS / "hand.yaml"
+
+
+def build_contract(cfg: HandTrainConfig) -> PolicyContract:
+    """The hand contract of a training config: joints (simulation order), limits, the driver's
+    order and zero, safety limits, task."""
+    from .specs import task_specs
+
+    t = cfg.task
+    hand = get_domain("hand").load_description(HAND_FILE)
+    obs, act = task_specs(t, hand)
+    robot = {
+        "name": hand.name,
+        "urdf": "sim_assets/leap_hand/leap_hand.urdf",
+        "palm_link": hand.palm_link,
+        **hand.as_dict(),
+        "safety": asdict(t.safety),
+        "task": {
+            "name": t.task,
+            "episode_time_s": t.episode_time_s,
+            "success_tolerance_rad": t.success_tolerance_rad,
+        },
+    }
+    return PolicyContract(
+        domain="hand",
+        robot=robot,
+        control_rate_hz=t.control_rate_hz,
+        observation=tuple(obs),
+        action=tuple(act),
+        joint_names=hand.joint_names,
+    )
+
+
+def make_env(cfg: HandTrainConfig, num_envs: int, seed: int) -> Any:
+    from .env import HandVecEnv
+
+    return HandVecEnv(cfg.task, num_envs, seed=seed, threads=cfg.threads)
+
+
+def iteration_stats(env: Any):
+    """Per PPO iteration: drop rate, mean angular speed about the palm normal (rad/s) and goals
+    per episode, over the episodes that ended in it."""
+    last = dict(env.stats)
+
+    def stats() -> dict[str, float]:
+        d = {k: env.stats[k] - last[k] for k in last}
+        last.update(env.stats)
+        n = max(d["episodes"], 1)
+        return {
+            "drop_rate": d["drops"] / n,
+            "angvel_radps": d["turn_rad"] / max(d["time_s"], 1e-9),
+            "goals_per_episode": d["goals"] / n,
+        }
+
+    return stats
+
+
+def add_eval_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", required=True, help="exported policy directory")
+    p.add_argument("--episodes", type=int, default=50)
+    p.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
+    p.add_argument(
+        "--controller",
+        choices=["policy", "hold"],
+        default="policy",
+        help="hold: the baseline (the start pose held) on the same episodes",
+    )
+    p.add_argument("--out", help="write the report (JSON)")
+    p.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
+
+
+def evaluate_cli(a: argparse.Namespace) -> int:
+    """``sim2real eval hand``: turns, angular speed, drops (rotate_z); goals reached (reorient)."""
+    from .evaluate import evaluate_policy
+
+    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
+    print(json.dumps(report["summary"], indent=1))
+    if a.out:
+        Path(a.out).write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {a.out}")
+    if a.update_card and a.controller == "policy":
+        from ..onnx_export import update_evaluation
+
+        update_evaluation(Path(a.policy), report["summary"])
+    return 0
+
+
+def add_sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="the episode's cube and start pose")
+    p.add_argument("--real-time-factor", type=float, default=1.0, help="sim seconds per wall second (0: max)")
+    p.add_argument("--duration-s", type=float, help="exit after this much simulated time")
+    p.add_argument("--no-noise", action="store_true", help="no joint or cube pose noise")
+    p.add_argument("--result", help="write the run's result (JSON) here on exit")
+
+
+def sim_cli(a: argparse.Namespace) -> int:
+    """``sim2real sim hand``: the LEAP hand + cube over ROS 2 topics (Cyclone DDS)."""
+    import contextlib
+
+    from sim2real_ros.dds import DdsTransport
+
+    from .sim_bridge import HandBridgeConfig, HandSimBridge
+
+    transport = DdsTransport("hand_sim_bridge")
+    bridge = HandSimBridge(
+        transport, HandBridgeConfig(task=a.task, real_time_factor=a.real_time_factor, noise=not a.no_noise)
+    )
+    bridge.reset(a.seed)
+    with contextlib.suppress(KeyboardInterrupt):
+        bridge.run(lambda: a.duration_s is not None and bridge.clock_s >= a.duration_s)
+    status = bridge.status()
+    print(json.dumps(status), flush=True)
+    if a.result:
+        Path(a.result).write_text(json.dumps({**status, "seed": a.seed}, indent=1) + "\n")
+    transport.close()
+    return 0
+
+
+for _name, _description, _default in (
+    ("rotate_z", "LEAP hand: keep turning a cube about the palm normal (PPO, privileged critic)", True),
+    ("reorient", "LEAP hand: turn a cube to random goal orientations (PPO, privileged critic)", False),
+):
+    register_task(
+        Task(
+            domain="hand",
+            name=_name,
+            description=_description,
+            config_class=HandTrainConfig,
+            default_config=(lambda n=_name: HandTrainConfig(task=replace(HandTaskConfig(), task=n))),
+            make_env=make_env,
+            trainer="ppo",
+            build_contract=build_contract,
+            description_files=lambda cfg: (HAND_FILE, ASSETS / "leap_hand.urdf"),
+            simulator=SIMULATOR,
+            run_name=lambda cfg: f"hand_{cfg.task.task}",
+            default=_default,
+            iteration_stats=iteration_stats,
+            postfix_keys=("angvel_radps", "drop_rate", "goals_per_episode"),
+            summary_aliases=(("final_angvel_radps", "angvel_radps"), ("final_drop_rate", "drop_rate")),
+            accepts_config=(lambda cfg, n=_name: cfg.task.task == n),
+            add_eval_args=add_eval_args,
+            evaluator=evaluate_cli,
+            add_sim_args=add_sim_args,
+            sim_bridge=sim_cli,
+        )
+    )
