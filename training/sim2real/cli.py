@@ -6,6 +6,7 @@
     sim2real eval <domain> ...                  evaluate a policy (the task's evaluator)
     sim2real sim <domain> ...                   MuJoCo sim bridge over ROS 2 topics (Cyclone DDS)
     sim2real deploy <domain> --policy DIR ...   the <domain>_policy node over Cyclone DDS
+    sim2real record <domain> --teleop T ...     demonstrations -> LeRobot v3 dataset (+ rosbag2 MCAP)
     sim2real worlds                             write a BARN-style benchmark (scenarios + Nav2 maps)
     sim2real benchmark nav                      worlds + policy + baseline + table + plot
     sim2real robot urdf NAME                    print the URDF generated from a robot configuration
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="domain", required=True
     )
     dp = sub.add_parser("deploy", help="run a policy node").add_subparsers(dest="domain", required=True)
+    rc = sub.add_parser("record", help="record demonstrations").add_subparsers(dest="domain", required=True)
     for domain in domains():
         title = get_domain(domain).title
         t = tr.add_parser(domain, help=title)
@@ -149,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
             t.add_argument(opt.flag, help=opt.help)
         t.set_defaults(func=_train)
         for verbs, adder, hook, what in ((ev, "add_eval_args", "evaluator", "evaluate"),
-                                         (sm, "add_sim_args", "sim_bridge", "simulate")):  # fmt: skip
+                                         (sm, "add_sim_args", "sim_bridge", "simulate"),
+                                         (rc, "add_record_args", "recorder", "record")):  # fmt: skip
             if not any(getattr(x, hook) for x in domain_tasks(domain)):
                 continue
             v = verbs.add_parser(domain, help=f"{what}: {title}")

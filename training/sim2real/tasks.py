@@ -91,6 +91,10 @@ class Task:
     add_sim_args: Callable[[argparse.ArgumentParser], None] | None = None
     sim_bridge: Callable[[argparse.Namespace], int] | None = None
     """``sim2real sim <domain>``: ``args -> exit status``."""
+    add_record_args: Callable[[argparse.ArgumentParser], None] | None = None
+    recorder: Callable[[argparse.Namespace], int] | None = None
+    """``sim2real record <domain>``: demonstrations into a LeRobot v3 dataset (and rosbag2 MCAP),
+    ``args -> exit status`` (:mod:`sim2real.datasets.recorder`)."""
 
     @property
     def key(self) -> str:

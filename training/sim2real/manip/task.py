@@ -22,6 +22,7 @@ from sim2real_runtime.domains import get_domain
 
 from ..tasks import Task, register_task
 from .config import ASSETS, ManipTaskConfig, ManipTrainConfig
+from .record import add_record_args, record_cli
 
 SIMULATOR = "MuJoCo (sim_assets/panda/pick_place.xml), batched with mujoco.rollout"
 URDF = ASSETS / "panda.urdf"
@@ -188,5 +189,7 @@ for _name, _description, _default in (
             evaluator=evaluate_cli,
             add_sim_args=add_sim_args,
             sim_bridge=sim_cli,
+            add_record_args=add_record_args,
+            recorder=record_cli,
         )
     )
