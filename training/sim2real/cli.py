@@ -46,7 +46,7 @@ def _train(a: argparse.Namespace) -> int:
     from .trainers import Overrides, get_trainer, replace_field, train, with_overrides
 
     task = get_task(a.domain, a.task)
-    trainer = get_trainer(task.trainer, task)
+    trainer = get_trainer("bc" if a.dataset else task.trainer, task)
     cfg = task.default_config()
     if a.config:
         path = Path(a.config)
@@ -66,9 +66,11 @@ def _train(a: argparse.Namespace) -> int:
         seed=a.seed, iterations=a.iterations, num_envs=a.num_envs, max_wall_time_s=a.max_wall_time_s
     )
     cfg = with_overrides(trainer, cfg, o)
+    if a.dataset:  # behaviour cloning: the dataset goes into the config (config.json records it)
+        cfg = replace_field(cfg, "bc.dataset", str(Path(a.dataset).resolve()))
     run_dir = Path(a.run_dir or f"runs/{task.run_name(cfg)}_{time.strftime('%Y%m%d_%H%M%S')}")
     print(f"training {task.key} ({trainer.name}) -> {run_dir}\nconfig: {json.dumps(rl.config_to_dict(cfg))}")
-    ckpt = train(task, cfg, run_dir, Path(a.resume) if a.resume else None)
+    ckpt = train(task, cfg, run_dir, Path(a.resume) if a.resume else None, trainer=trainer.name)
     s = json.loads((run_dir / "train_summary.json").read_text())
     final = ", ".join(f"{k} {v:.4g}" for k, v in s["final"].items() if isinstance(v, float))
     print(f"done: {ckpt}  ({s['env_steps']} env steps, {s['wall_time_s']:.0f} s wall); last: {final}")
@@ -110,11 +112,16 @@ def _add_common_train_args(p: argparse.ArgumentParser, domain: str) -> None:
     """The options every trainer takes (:class:`sim2real.trainers.Overrides`)."""
     p.add_argument("--config", help="a config.json of an earlier run to start from")
     p.add_argument("--seed", type=int)
-    p.add_argument("--iterations", type=int, help="PPO iterations / DAgger rounds")
+    p.add_argument("--iterations", type=int, help="PPO iterations / DAgger rounds / BC epochs")
     p.add_argument("--max-wall-time-s", type=float, help="stop after this many seconds")
     p.add_argument("--num-envs", type=int)
     p.add_argument("--run-dir", help=f"output directory (default runs/{domain}_<...>_<time>)")
     p.add_argument("--resume", help="checkpoint model_<it>.pt to continue from")
+    p.add_argument(
+        "--dataset",
+        help="train a base policy from this LeRobot v3 demonstration dataset (behaviour cloning; "
+        "refused unless its features, rate and robot match the task's contract)",
+    )
 
 
 def _task_option(p: argparse.ArgumentParser, domain: str, dest: str = "task") -> None:

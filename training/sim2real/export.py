@@ -84,9 +84,15 @@ def run_task(run_dir: Path, domain: str | None = None) -> tuple[Task, Any, Polic
     return task, cfg, draft
 
 
+KEPT_PROVENANCE = ("trainer", "dataset")
+"""Draft provenance entries the export keeps: the trainer that ran and its inputs (BC's dataset)."""
+
+
 def load_run_actor(task: Task, cfg: Any, checkpoint: Path, contract: PolicyContract) -> torch.nn.Module:
-    """The trained actor of a run (rsl-rl model with its observation normaliser), eval mode."""
-    ppo = get_trainer(task.trainer, task).actor_config(cfg)
+    """The trained actor of a run (rsl-rl model with its observation normaliser), eval mode; its
+    architecture is the trainer's recorded in the contract (``provenance.trainer``, else the
+    task's)."""
+    ppo = get_trainer(str(contract.provenance.get("trainer") or task.trainer), task).actor_config(cfg)
     return load_actor(ppo, checkpoint, contract.obs_size, contract.action_size)
 
 
@@ -117,7 +123,13 @@ def export_run(
         draft = build_draft(task, cfg)
     prov = provenance(run_dir, checkpoint, rl.config_to_dict(cfg), cfg.seed, task.simulator)
     d = draft.to_dict()
-    d["provenance"] = {**prov, "task": task.key, "description_files": draft.provenance["description_files"]}
+    kept = {k: draft.provenance[k] for k in KEPT_PROVENANCE if k in draft.provenance}
+    d["provenance"] = {
+        **prov,
+        "task": task.key,
+        "description_files": draft.provenance["description_files"],
+        **kept,
+    }
     d["evaluation"] = evaluation or {}
     contract = PolicyContract.from_dict(d, str(run_dir / DRAFT_NAME))
     actor = load_run_actor(task, cfg, checkpoint, contract)

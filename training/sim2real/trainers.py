@@ -3,7 +3,8 @@
 A :class:`Trainer` fits a :class:`~sim2real.tasks.Task`'s policy on the task's VecEnv:
 
 - ``ppo``: rsl-rl's OnPolicyRunner (:func:`sim2real.rl.run_ppo`);
-- ``dagger``: imitation of the environment's expert (:func:`sim2real.dagger.run_dagger`).
+- ``dagger``: imitation of the environment's expert (:func:`sim2real.dagger.run_dagger`);
+- ``bc``: behaviour cloning from a demonstration dataset (:func:`sim2real.bc.run_bc`; ``--dataset``).
 
 :func:`train` is the one entry point: it applies the common overrides (:class:`Overrides`: seed,
 iterations, environments, wall-clock limit) in one place, writes ``config.json`` and the draft
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import Sim2RealError
 
 from . import rl
@@ -44,8 +46,9 @@ class Trainer:
     """One training algorithm, and where its settings live in a task's config."""
 
     name: str
-    num_envs_field: str
-    """Dotted config field of the number of parallel environments (``ppo.num_envs``)."""
+    num_envs_field: str | None
+    """Dotted config field of the number of parallel environments (``ppo.num_envs``); None for a
+    trainer without environments (behaviour cloning)."""
     iterations_field: str
     """Dotted config field of the number of iterations / rounds."""
     max_wall_time_field: str
@@ -56,6 +59,10 @@ class Trainer:
     """``(task, cfg, run_dir, resume, progress, t0) -> final checkpoint``."""
     plot: Callable[[Callable[..., Any], Any, Path, dict[str, Any]], None]
     """``(task's plot function, cfg, run_dir, summary)``: draw ``training_curve.png``."""
+    prepare: Callable[[Task, Any, PolicyContract], dict[str, Any]] | None = None
+    """``(task, cfg, draft) -> provenance entries``: checks the trainer's inputs against the draft
+    contract before anything is written (raises naming the field) and returns what the contract's
+    provenance records of them (BC: the dataset and its hash)."""
 
 
 def _get(cfg: Any, dotted: str) -> Any:
@@ -73,19 +80,21 @@ def replace_field(cfg: Any, dotted: str, value: Any) -> Any:
 
 def with_overrides(trainer: Trainer, cfg: Any, o: Overrides) -> Any:
     """``cfg`` with the common overrides applied (each only when given)."""
+    if o.num_envs and trainer.num_envs_field is None:
+        raise Sim2RealError(f"--num-envs: the {trainer.name} trainer runs no environments")
     for field, value in (
         ("seed", o.seed),
         (trainer.iterations_field, o.iterations or None),
         (trainer.num_envs_field, o.num_envs or None),
         (trainer.max_wall_time_field, o.max_wall_time_s or None),
     ):
-        if value is not None:
+        if value is not None and field is not None:
             cfg = replace_field(cfg, field, value)
     return cfg
 
 
 def num_envs(trainer: Trainer, cfg: Any) -> int:
-    return _get(cfg, trainer.num_envs_field)
+    return _get(cfg, trainer.num_envs_field) if trainer.num_envs_field else 0
 
 
 # --------------------------------------------------------------------------------------------- PPO
@@ -129,6 +138,61 @@ def _dagger_actor(cfg: Any) -> rl.PPOConfig:
     return actor_ppo_config(cfg.dagger)
 
 
+# --------------------------------------------------------------------------- behaviour cloning
+def _run_bc(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progress: bool, t0: float) -> Path:
+    import torch
+
+    from .bc import SAVE_NAME, actor_ppo_config, load_checked, run_bc
+    from .draft import DRAFT_NAME
+    from .onnx_export import make_actor
+
+    if resume is not None:
+        raise Sim2RealError(
+            f"task {task.key}: behaviour cloning does not resume from a checkpoint (--resume)"
+        )
+    rl.seed_everything(cfg.seed)
+    torch.set_num_threads(max(1, cfg.bc.threads))
+    draft = PolicyContract.from_dict(
+        json.loads((run_dir / DRAFT_NAME).read_text()), str(run_dir / DRAFT_NAME)
+    )
+    ds = load_checked(cfg.bc.dataset, draft, task.name)
+    actor = make_actor(actor_ppo_config(cfg.bc), draft.obs_size, draft.action_size)
+    summary = run_bc(ds, actor, cfg.bc, cfg.seed, run_dir, t0, progress)
+    return run_dir / SAVE_NAME.format(summary["iterations"] - 1)
+
+
+def _prepare_bc(task: Task, cfg: Any, draft: PolicyContract) -> dict[str, Any]:
+    from .bc import dataset_provenance
+
+    return {"dataset": dataset_provenance(cfg.bc.dataset, draft, task.name)}
+
+
+def _bc_actor(cfg: Any) -> rl.PPOConfig:
+    from .bc import actor_ppo_config
+
+    return actor_ppo_config(cfg.bc)
+
+
+def _plot_bc(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    log = json.loads((run_dir / "train_log.json").read_text())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([e["epoch"] for e in log], [e["train_loss"] for e in log], label="train")
+    if log and log[0]["val_loss"] is not None:
+        ax.plot(
+            [e["epoch"] for e in log], [e["val_loss"] for e in log], label="validation (held-out episodes)"
+        )
+    ax.set(xlabel="epoch", ylabel="MSE (gripper weighted)", yscale="log", title="behaviour cloning")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(run_dir / "training_curve.png", dpi=100)
+    plt.close(fig)
+
+
 TRAINERS: dict[str, Trainer] = {
     "ppo": Trainer(
         "ppo", "ppo.num_envs", "max_iterations", "max_wall_time_s", lambda cfg: cfg.ppo, _run_ppo, _plot_ppo
@@ -142,6 +206,7 @@ TRAINERS: dict[str, Trainer] = {
         _run_dagger,
         _plot_dagger,
     ),
+    "bc": Trainer("bc", None, "bc.epochs", "bc.max_wall_time_s", _bc_actor, _run_bc, _plot_bc, _prepare_bc),
 }
 
 
@@ -155,6 +220,8 @@ def get_trainer(name: str, task: Task | None = None) -> Trainer:
 def check_config(task: Task, trainer: Trainer, cfg: Any) -> None:
     """Refuse a config that lacks the trainer's settings (e.g. DAgger on a PPO-only task)."""
     for field in (trainer.num_envs_field, trainer.iterations_field, trainer.max_wall_time_field):
+        if field is None:
+            continue
         try:
             _get(cfg, field)
         except AttributeError:
@@ -187,6 +254,10 @@ def train(
     tr = get_trainer(trainer or task.trainer, task)
     check_config(task, tr, cfg)
     draft = build_draft(task, cfg)  # resolves the description files: fails before anything is written
+    extra = tr.prepare(task, cfg, draft) if tr.prepare else {}  # e.g. BC's dataset check
+    d = draft.to_dict()
+    d["provenance"] = {**d["provenance"], "trainer": tr.name, **extra}
+    draft = PolicyContract.from_dict(d, f"<draft contract of {task.key}>")
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(rl.config_to_dict(cfg), indent=2))

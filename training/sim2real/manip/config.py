@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bc import BCConfig
 from ..dagger import DaggerConfig
 
 ASSETS = Path(__file__).resolve().parents[3] / "sim_assets" / "panda"
@@ -70,6 +71,8 @@ class ManipTaskConfig:
 class ManipTrainConfig:
     task: ManipTaskConfig = field(default_factory=ManipTaskConfig)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)
+    bc: BCConfig = field(default_factory=BCConfig)
+    """Behaviour cloning (``sim2real train manip --dataset DIR``)."""
     seed: int = 0
     threads: int = 2
     """MuJoCo rollout threads."""
@@ -78,6 +81,7 @@ class ManipTrainConfig:
 __all__ = [
     "ASSETS",
     "READY_POSE_RAD",
+    "BCConfig",
     "DaggerConfig",
     "ManipRandomization",
     "ManipTaskConfig",

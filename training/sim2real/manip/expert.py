@@ -87,18 +87,31 @@ class ScriptedExpert:
         self.g = gains or ExpertGains()
         self.ready = np.asarray(READY_POSE_RAD)
 
+    def twist(self, goal: np.ndarray, yaw: np.ndarray, kin: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The TCP twist [B, 6] (m/s, rad/s; linear then angular, base frame) toward the TCP
+        ``goal`` [B, 3] and tool yaw [B] (rad): what an operator's 6-DoF input commands."""
+        g = self.g
+        _, pos, rot = kin
+        v = g.position_gain_per_s * (goal - pos)
+        speed = np.linalg.norm(v, axis=1, keepdims=True)
+        v = v * np.minimum(1.0, g.max_speed_mps / np.maximum(speed, 1e-9))
+        w = g.orientation_gain_per_s * _rotation_error(rot, yaw)
+        return np.concatenate([v, w], axis=1)
+
     def _joint_action(
         self, q: np.ndarray, goal: np.ndarray, yaw: np.ndarray, kin: tuple[np.ndarray, ...]
     ) -> np.ndarray:
         """Normalised joint actions [B, n] toward the TCP ``goal`` and tool yaw; ``kin`` is
         ``chain.jacobian(q)`` (Jacobian, TCP position and rotation), computed once by the caller."""
+        return self.joint_action_of_twist(q, self.twist(goal, yaw, kin), kin)
+
+    def joint_action_of_twist(
+        self, q: np.ndarray, twist: np.ndarray, kin: tuple[np.ndarray, ...]
+    ) -> np.ndarray:
+        """Normalised joint actions [B, n] realising the TCP ``twist`` [B, 6] at joints ``q`` [B, n]
+        (damped least squares, null-space pull toward the ready posture), clipped to [-1, 1]."""
         g = self.g
-        jac, pos, rot = kin
-        v = g.position_gain_per_s * (goal - pos)
-        speed = np.linalg.norm(v, axis=1, keepdims=True)
-        v = v * np.minimum(1.0, g.max_speed_mps / np.maximum(speed, 1e-9))
-        w = g.orientation_gain_per_s * _rotation_error(rot, yaw)
-        twist = np.concatenate([v, w], axis=1)
+        jac = kin[0]
         jjt = jac @ np.transpose(jac, (0, 2, 1)) + g.damping**2 * np.eye(6)
         pinv = np.transpose(jac, (0, 2, 1)) @ np.linalg.inv(jjt)  # [B, n, 6]
         qd = np.einsum("bij,bj->bi", pinv, twist)
@@ -123,8 +136,23 @@ class ScriptedExpert:
     ) -> np.ndarray:
         """Actions [B, n + 1]. ``width`` [B] finger pad distance (m), object pose [B, 3] + [B, 4]
         (w, x, y, z), ``half_size`` [B] half the cube edge (m), ``target`` [B, 3] (m)."""
-        g = self.g
         kin = self.chain.jacobian(q)
+        goal, yaw, close = self.pick_place_goal(kin, width, obj_pos, obj_quat, half_size, target)
+        a = self._joint_action(q, goal, yaw, kin)
+        return np.concatenate([a, np.where(close, 1.0, -1.0)[:, None]], axis=1)
+
+    def pick_place_goal(
+        self,
+        kin: tuple[np.ndarray, ...],
+        width: np.ndarray,
+        obj_pos: np.ndarray,
+        obj_quat: np.ndarray,
+        half_size: np.ndarray,
+        target: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The TCP goal [B, 3] (m), tool yaw [B] (rad) and whether to close the gripper (bool [B])
+        of :meth:`pick_place`; ``kin`` is ``chain.jacobian(q)``."""
+        g = self.g
         _, pos, rot = kin
         rel = obj_pos - pos
         horiz = np.linalg.norm(rel[:, :2], axis=1)
@@ -164,6 +192,4 @@ class ScriptedExpert:
         between = np.linalg.norm(rel, axis=1) < 0.02
         missed = width < 2 * half_size - 0.012
         closing = between & (width < 0.075) & ~missed
-        close = holding | at_grasp | closing
-        a = self._joint_action(q, goal, yaw, kin)
-        return np.concatenate([a, np.where(close, 1.0, -1.0)[:, None]], axis=1)
+        return goal, yaw, holding | at_grasp | closing

@@ -1,0 +1,221 @@
+"""Behaviour cloning: a base policy regressed on a LeRobot v3 demonstration dataset.
+
+``sim2real train <domain> --task T --dataset DIR`` runs this trainer (``bc`` in
+:mod:`sim2real.trainers`). Before anything is written the dataset is checked against the task's
+contract (:meth:`~sim2real.datasets.lerobot_v3.LeRobotV3Dataset.check_compatible`: fps = control
+rate, robot_type, every feature's dtype/shape/names, and the contract's interface: domain, rate,
+robot description, joint names, observation and action terms) and refused naming the first field
+that differs. The run records the dataset's path, sha256 (:func:`dataset_sha256`), episode and
+frame counts in ``config.json`` (``bc.dataset``) and in the contract's ``provenance.dataset``.
+
+The network is the rsl-rl ``MLPModel`` actor the other trainers use (observation normaliser +
+MLP; :func:`sim2real.onnx_export.make_actor`), so the export and a later fine-tuning start from the
+same module. The normaliser is set once from the training frames' mean and std (not updated while
+fitting); the loss is the mean squared error on the action, the gripper entry (last) weighted by
+``gripper_loss_weight``. A tenth of the episodes (at least one when there are two or more) is held
+out for the validation loss; checkpoints ``model_<epoch>.pt``, ``train_log.json`` (per-epoch train
+and validation loss) and ``train_summary.json`` are written to the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.errors import Sim2RealError
+
+from .gitinfo import git_commit
+from .rl import PPOConfig
+
+SAVE_NAME = "model_{}.pt"
+
+
+@dataclass(frozen=True)
+class BCConfig:
+    """Behaviour cloning from demonstrations (``sim2real train ... --dataset DIR``)."""
+
+    dataset: str = ""
+    """The LeRobot v3 dataset folder (set by ``--dataset``)."""
+    epochs: int = 300
+    """Passes over the training frames."""
+    hidden_dims: tuple[int, ...] = (256, 256, 128)
+    activation: str = "elu"
+    learning_rate: float = 1e-3
+    batch_size: int = 256
+    weight_decay: float = 1e-4
+    gripper_loss_weight: float = 2.0
+    validation_fraction: float = 0.1
+    """Share of the episodes held out for the validation loss (0: none)."""
+    save_every_epochs: int = 50
+    max_wall_time_s: float = 1800.0
+    threads: int = 1
+    """torch threads (the network is small: more threads mostly wait on each other)."""
+
+
+def actor_ppo_config(bc: BCConfig) -> PPOConfig:
+    """The PPO settings whose actor has this network's architecture (for loading and export)."""
+    return PPOConfig(hidden_dims=bc.hidden_dims, activation=bc.activation, init_noise_std=0.3)
+
+
+DATASET_HASHED = ("meta/info.json", "meta/contract.json", "meta/tasks.parquet", "meta/episodes", "data")
+"""What :func:`dataset_sha256` hashes: everything a reader uses (not stats.json, which is derived)."""
+
+
+def dataset_sha256(root: Path) -> str:
+    """sha256 over the dataset's files (relative path and bytes, sorted by path) under
+    :data:`DATASET_HASHED`: two folders with the same demonstrations hash the same."""
+    root = Path(root)
+    h = hashlib.sha256()
+    files: list[Path] = []
+    for name in DATASET_HASHED:
+        p = root / name
+        if p.is_file():
+            files.append(p)
+        elif p.is_dir():
+            files.extend(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+    for f in sorted(files, key=lambda f: f.relative_to(root).as_posix()):
+        rel = f.relative_to(root).as_posix().encode()
+        h.update(len(rel).to_bytes(4, "little") + rel)
+        data = f.read_bytes()
+        h.update(len(data).to_bytes(8, "little") + data)
+    return h.hexdigest()
+
+
+def load_checked(dataset: str | Path, contract: PolicyContract, task_name: str) -> Any:
+    """The dataset at ``dataset``, refused (naming the field) when it does not fit ``contract``.
+
+    Raises:
+        Sim2RealError: no dataset given, not a dataset, a mismatching feature/rate/robot/contract,
+            or no frames.
+    """
+    from .datasets.lerobot_v3 import DatasetSpec, LeRobotV3Dataset
+
+    if not dataset:
+        raise Sim2RealError("behaviour cloning needs a dataset (--dataset DIR)")
+    root = Path(dataset)
+    if not root.is_dir():
+        raise Sim2RealError(f"{root}: no such dataset folder")
+    ds = LeRobotV3Dataset.load(root)
+    # compared as JSON (lists, not the contract's tuples), as the dataset stores it
+    ds.check_compatible(DatasetSpec.from_contract(json.loads(contract.to_json()), task_name))
+    if len(ds) == 0:
+        raise Sim2RealError(f"{root}: the dataset has no frames")
+    return ds
+
+
+def dataset_provenance(dataset: str | Path, contract: PolicyContract, task_name: str) -> dict[str, Any]:
+    """Checks the dataset against ``contract`` and returns what the run records of it."""
+    ds = load_checked(dataset, contract, task_name)
+    root = Path(dataset).resolve()
+    return {
+        "path": str(root),
+        "sha256": dataset_sha256(root),
+        "episodes": ds.num_episodes,
+        "frames": len(ds),
+        "fps": ds.fps,
+        "robot_type": ds.info.get("robot_type"),
+        "recorded_contract_sha256": (ds.info.get("sim2real") or {}).get("contract_sha256"),
+    }
+
+
+def split_episodes(num_episodes: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) episode indices: ``round(fraction * E)`` held out (at least one when
+    ``fraction`` > 0 and E >= 2; none when E < 2), drawn with ``seed``."""
+    idx = np.random.default_rng(seed).permutation(num_episodes)
+    k = round(fraction * num_episodes)
+    if fraction > 0 and num_episodes >= 2:
+        k = max(1, k)
+    k = min(k, num_episodes - 1) if num_episodes >= 1 else 0
+    return np.sort(idx[k:]), np.sort(idx[:k])
+
+
+def run_bc(
+    ds: Any, actor: torch.nn.Module, bc: BCConfig, seed: int, run_dir: Path, t0: float, progress: bool = True
+) -> dict[str, Any]:
+    """Fit ``actor`` (an rsl-rl model with ``obs_normalizer`` and ``mlp``) on ``ds``; writes
+    checkpoints, ``train_log.json`` and ``train_summary.json`` to ``run_dir``; returns the summary."""
+    from tqdm import tqdm
+
+    obs_all = np.asarray(ds.frames["observation.state"], dtype=np.float32)
+    act_all = np.asarray(ds.frames["action"], dtype=np.float32)
+    ep = np.asarray(ds.frames["episode_index"]).reshape(-1)
+    episodes = np.unique(ep)
+    tr_ep, va_ep = split_episodes(len(episodes), bc.validation_fraction, seed)
+    tr = np.isin(ep, episodes[tr_ep])
+    va = np.isin(ep, episodes[va_ep])
+    obs, act = torch.from_numpy(obs_all[tr]), torch.from_numpy(act_all[tr])
+    obs_va, act_va = torch.from_numpy(obs_all[va]), torch.from_numpy(act_all[va])
+
+    # The normaliser from the training frames in one update (its running mean/var of one batch
+    # are that batch's), then frozen: eval mode does not update it.
+    actor.train()
+    actor.obs_normalizer.update(obs)
+    actor.obs_normalizer.eval()
+    weights = torch.ones(act.shape[1])
+    weights[-1] = bc.gripper_loss_weight
+    opt = torch.optim.AdamW(actor.mlp.parameters(), lr=bc.learning_rate, weight_decay=bc.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, bc.epochs))
+    gen = torch.Generator().manual_seed(seed)
+
+    def loss_of(o: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        return (((actor.mlp(actor.obs_normalizer(o)) - a) ** 2) * weights).mean()
+
+    log: list[dict[str, Any]] = []
+    epoch = 0
+    bar = tqdm(range(bc.epochs), desc="BC", unit="epoch", disable=not progress)
+    for epoch in bar:
+        actor.mlp.train()
+        perm = torch.randperm(len(obs), generator=gen)
+        losses = []
+        for s in range(0, len(obs), bc.batch_size):
+            b = perm[s : s + bc.batch_size]
+            loss = loss_of(obs[b], act[b])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(actor.mlp.parameters(), 1.0)
+            opt.step()
+            losses.append(float(loss.detach()))
+        sched.step()
+        actor.eval()
+        with torch.no_grad():
+            val = float(loss_of(obs_va, act_va)) if len(obs_va) else None
+        entry = {
+            "epoch": epoch,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": val,
+            "wall_time_s": time.perf_counter() - t0,
+        }
+        log.append(entry)
+        bar.set_postfix(loss=f"{entry['train_loss']:.4g}", val=f"{val:.4g}" if val is not None else "-")
+        last = epoch + 1 >= bc.epochs or time.perf_counter() - t0 > bc.max_wall_time_s
+        if (epoch + 1) % bc.save_every_epochs == 0 or last:
+            torch.save(
+                {"actor_state_dict": actor.state_dict(), "iter": epoch}, run_dir / SAVE_NAME.format(epoch)
+            )
+            (run_dir / "train_log.json").write_text(json.dumps(log, indent=1))
+        if last:
+            break
+    wall = time.perf_counter() - t0
+    summary = {
+        "algorithm": "behaviour cloning (MSE regression on demonstrations), rsl-rl MLPModel actor",
+        "commit": git_commit(Path(__file__).resolve().parents[2]),
+        "iterations": epoch + 1,
+        "env_steps": 0,
+        "dataset_frames": int(len(obs_all)),
+        "train_frames": int(tr.sum()),
+        "validation_frames": int(va.sum()),
+        "train_episodes": int(len(tr_ep)),
+        "validation_episodes": int(len(va_ep)),
+        "wall_time_s": wall,
+        "final": log[-1],
+    }
+    (run_dir / "train_summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
