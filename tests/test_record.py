@@ -45,7 +45,9 @@ def _session(tmp_path, teleop=None, episodes=1, seed=11, bag=True, rtf=2.0):
     assert not errs
     bt = DdsTransport("sim_bridge")
     bridge = ManipSimBridge(bt, ArmBridgeConfig(real_time_factor=rtf))
-    sim = SimEpisodes(bridge, bt, lambda t: ManipNode(t, params, []), teleop, rtf, 30.0)
+    sim = SimEpisodes(bt, bridge.reset, bridge.advance, lambda: bridge.clock_s, lambda: bridge.outcome,
+                      lambda: bridge.episode_start_s is not None, lambda t: ManipNode(t, params, []), teleop,
+                      real_time_factor=rtf)  # fmt: skip
     try:
         results = record_sim(rec, sim, episodes, seed)
     finally:

@@ -266,20 +266,29 @@ class SimEpisodes:
     """What a domain's recording against its MuJoCo sim bridge provides.
 
     Attributes:
-        bridge: the sim bridge (``advance()``, ``clock_s``, ``outcome``, ``reset(seed)``,
-            ``episode_start_s``), publishing on ``bridge_transport``.
-        bridge_transport: the bridge's transport.
+        bridge_transport: the bridge's transport (its timers are spun with the node's).
+        reset: ``seed -> None``: the bridge starts an episode (start, target or world for ``seed``).
+        advance: one physics step of the bridge (it publishes what is due).
+        clock_s: ``() -> float``: the bridge's simulated time (s).
+        outcome: ``() -> str | None``: ``success``, ``timeout``... once the episode is over.
+        started: ``() -> bool``: the node has commanded (the episode clock runs).
         make_node: ``transport -> node``: the domain's policy node on the given (recording) transport.
         attach_teleop: ``(node, seed) -> None``: give the node its teleoperator (None: the policy alone).
+        on_step: ``node -> None`` called every loop (nav: send the goal once the node listens).
         real_time_factor: simulated seconds per wall second (> 0: the node's loop runs on the
             wall clock and samples the simulated one).
         startup_timeout_s: wall seconds an episode may wait for the node's first command.
     """
 
-    bridge: Any
     bridge_transport: Any
+    reset: Callable[[int], None]
+    advance: Callable[[], None]
+    clock_s: Callable[[], float]
+    outcome: Callable[[], str | None]
+    started: Callable[[], bool]
     make_node: Callable[[Any], Any]
     attach_teleop: Callable[[Any, int], None] | None = None
+    on_step: Callable[[Any], None] | None = None
     real_time_factor: float = 1.0
     startup_timeout_s: float = 30.0
 
@@ -334,7 +343,6 @@ def record_sim(
         def node_transport() -> Any:
             return DdsTransport("record_node", use_sim_time=True)
 
-    b = sim.bridge
     attempts = 0
     limit = max_attempts if max_attempts is not None else 2 * episodes + 5
     kept = 0
@@ -342,36 +350,36 @@ def record_sim(
     while kept < episodes and attempts < limit:
         s = seed + attempts
         attempts += 1
-        b.reset(s)
+        sim.reset(s)
         recorder.begin()
         nt = node_transport()
         node = sim.make_node(recorder.wrap(nt))
         recorder.tap.reset(node)
         if sim.attach_teleop is not None:
             sim.attach_teleop(node, s)
+        ended: list[str] = []
         wall0 = time.monotonic()
 
-        def done(wall0: float = wall0, node: Any = node) -> bool:
-            if b.outcome is not None:
-                return True
+        def done(wall0: float = wall0, node: Any = node, ended: list[str] = ended) -> bool:
+            if sim.on_step is not None:
+                sim.on_step(node)
+            outcome = sim.outcome()
             pressed = episode_buttons(node)
-            for button, outcome in BUTTON_OUTCOMES:
-                if button in pressed:
-                    b.outcome = outcome
-                    return True
-            if b.episode_start_s is None and time.monotonic() - wall0 > sim.startup_timeout_s:
-                b.outcome = "no_commands"
-                return True
-            return False
+            for button, by_button in BUTTON_OUTCOMES:
+                if outcome is None and button in pressed:
+                    outcome = by_button
+            if outcome is None and not sim.started() and time.monotonic() - wall0 > sim.startup_timeout_s:
+                outcome = "no_commands"
+            if outcome is not None:
+                ended.append(outcome)
+            return outcome is not None
 
         try:
-            run_paced(
-                _Both(nt, sim.bridge_transport), b.advance, lambda: b.clock_s, done, sim.real_time_factor
-            )
+            run_paced(_Both(nt, sim.bridge_transport), sim.advance, sim.clock_s, done, sim.real_time_factor)
         finally:
             node.shutdown()
             nt.close()
-        outcome = b.outcome or "stopped"
+        outcome = ended[0] if ended else "stopped"
         res = recorder.end(outcome, keep=outcome not in ("no_commands", "discarded"), seed=s)
         kept += res.kept
         out.append(res)

@@ -77,8 +77,11 @@ def record_cli(a: argparse.Namespace) -> int:
     try:
         bridge = ManipSimBridge(bt, cfg)
         attach = _scripted(bridge) if a.teleop == "scripted" else None
-        sim = SimEpisodes(bridge, bt, lambda t: node_cls(t, params, []), attach, a.real_time_factor,
-                          a.startup_timeout_s)  # fmt: skip
+        sim = SimEpisodes(
+            bt, bridge.reset, bridge.advance, lambda: bridge.clock_s, lambda: bridge.outcome,
+            lambda: bridge.episode_start_s is not None, lambda t: node_cls(t, params, []), attach,
+            real_time_factor=a.real_time_factor, startup_timeout_s=a.startup_timeout_s,
+        )  # fmt: skip
         record_sim(rec, sim, a.episodes, a.seed, report=print_result)
         print(json.dumps({"dataset": str(a.dataset), "bag": a.bag, **rec.summary()}), flush=True)
     finally:
