@@ -77,7 +77,12 @@ def test_tiny_dataset_trains_exports_and_onnx_matches_torch(
     summary = json.loads((bc_run / "train_summary.json").read_text())
     assert summary["iterations"] == 3 and summary["dataset_frames"] == 120
     assert summary["validation_episodes"] == 1 and summary["train_frames"] == 90
-    assert sorted(p.name for p in bc_run.glob("model_*.pt")) == ["model_1.pt", "model_2.pt"]
+    # early stopping: a checkpoint at each new best validation loss; the latest is the best
+    log = json.loads((bc_run / "train_log.json").read_text())
+    vals = [e["val_loss"] for e in log]
+    saved = sorted(int(p.stem.split("_")[1]) for p in bc_run.glob("model_*.pt"))
+    assert saved == [k for k in range(3) if vals[k] < min(vals[:k], default=np.inf)]
+    assert summary["checkpoint_epoch"] == saved[-1] == int(np.argmin(vals))
     out = export_run(bc_run, tmp_path / "policy")
     policy = OnnxPolicy(out)
     task, cfg, _ = run_task(bc_run)

@@ -13,8 +13,10 @@ MLP; :func:`sim2real.onnx_export.make_actor`), so the export and a later fine-tu
 same module. The normaliser is set once from the training frames' mean and std (not updated while
 fitting); the loss is the mean squared error on the action, the gripper entry (last) weighted by
 ``gripper_loss_weight``. A tenth of the episodes (at least one when there are two or more) is held
-out for the validation loss; checkpoints ``model_<epoch>.pt``, ``train_log.json`` (per-epoch train
-and validation loss) and ``train_summary.json`` are written to the run.
+out for the validation loss. A checkpoint ``model_<epoch>.pt`` is written at each new best
+validation loss (early stopping: the latest checkpoint, which export takes, is the best; without
+held-out episodes every ``save_every_epochs``); ``train_log.json`` (per-epoch train and validation
+loss) and ``train_summary.json`` go to the run too.
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ def run_bc(
         return (((actor.mlp(actor.obs_normalizer(o)) - a) ** 2) * weights).mean()
 
     log: list[dict[str, Any]] = []
+    best: dict[str, Any] | None = None
     epoch = 0
     bar = tqdm(range(bc.epochs), desc="BC", unit="epoch", disable=not progress)
     for epoch in bar:
@@ -196,10 +199,15 @@ def run_bc(
         log.append(entry)
         bar.set_postfix(loss=f"{entry['train_loss']:.4g}", val=f"{val:.4g}" if val is not None else "-")
         last = epoch + 1 >= bc.epochs or time.perf_counter() - t0 > bc.max_wall_time_s
-        if (epoch + 1) % bc.save_every_epochs == 0 or last:
-            torch.save(
-                {"actor_state_dict": actor.state_dict(), "iter": epoch}, run_dir / SAVE_NAME.format(epoch)
-            )
+        if val is not None:  # early stopping: a checkpoint at each new best validation loss
+            save = best is None or val < best["val_loss"]
+        else:
+            save = (epoch + 1) % bc.save_every_epochs == 0 or last
+        if save:
+            best = entry
+            state = {"actor_state_dict": actor.state_dict(), "iter": epoch}
+            torch.save(state, run_dir / SAVE_NAME.format(epoch))
+        if save or last:
             (run_dir / "train_log.json").write_text(json.dumps(log, indent=1))
         if last:
             break
@@ -208,6 +216,7 @@ def run_bc(
         "algorithm": "behaviour cloning (MSE regression on demonstrations), rsl-rl MLPModel actor",
         "commit": git_commit(Path(__file__).resolve().parents[2]),
         "iterations": epoch + 1,
+        "checkpoint_epoch": best["epoch"] if best else None,
         "env_steps": 0,
         "dataset_frames": int(len(obs_all)),
         "train_frames": int(tr.sum()),

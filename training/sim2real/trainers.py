@@ -158,7 +158,7 @@ def _run_bc(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progress: 
     ds = load_checked(cfg.bc.dataset, draft, task.name)
     actor = make_actor(actor_ppo_config(cfg.bc), draft.obs_size, draft.action_size)
     summary = run_bc(ds, actor, cfg.bc, cfg.seed, run_dir, t0, progress)
-    return run_dir / SAVE_NAME.format(summary["iterations"] - 1)
+    return run_dir / SAVE_NAME.format(summary["checkpoint_epoch"])
 
 
 def _prepare_bc(task: Task, cfg: Any, draft: PolicyContract) -> dict[str, Any]:
