@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sim2real_runtime.hand_control import HandSafetyConfig
 
+from ..dagger import DaggerConfig
 from ..rl import PPOConfig
 
 ASSETS = Path(__file__).resolve().parents[3] / "sim_assets" / "leap_hand"
@@ -95,6 +96,21 @@ class HandTrainConfig:
             entropy_coef=0.002,
         )
     )
+    dagger: DaggerConfig = field(
+        default_factory=lambda: DaggerConfig(
+            num_envs=64,
+            steps_per_iteration=100,
+            iterations=20,
+            expert_only_iterations=2,
+            hidden_dims=(256, 128),
+            batch_size=2048,
+            updates_per_iteration=200,
+            gripper_loss_weight=1.0,
+            max_wall_time_s=900.0,
+        )
+    )
+    """rotate_z: DAgger on the scripted gait (:mod:`sim2real.hand.scripted`); the hand has no
+    gripper, so the last joint is weighted like the others."""
     seed: int = 0
     max_iterations: int = 300
     max_wall_time_s: float = 600.0

@@ -32,6 +32,7 @@ from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation
 
 from .config import ASSETS, HOME_POSE_RAD, HandRandomization, HandTaskConfig
+from .scripted import ScriptedGait
 from .specs import task_specs
 
 SCENE = ASSETS / "leap_hand.xml"
@@ -257,6 +258,8 @@ class HandVecEnv:
         self.turn = np.zeros(num_envs)
         self.goals_reached = np.zeros(num_envs, dtype=np.int64)
         self.stats = {"episodes": 0, "drops": 0, "turn_rad": 0.0, "time_s": 0.0, "goals": 0}
+        self.physics_substeps = self.worlds.substeps
+        self.expert = ScriptedGait()
         self._reset(np.arange(num_envs))
         self._obs = self._observe()
 
@@ -345,6 +348,10 @@ class HandVecEnv:
     def get_observations(self) -> TensorDict:
         return self._obs
 
+    def expert_action(self) -> np.ndarray:
+        """rotate_z: the scripted gait's action [N, 16] from the current targets (DAgger's label)."""
+        return self.expert.action(self)
+
     # --- stepping -------------------------------------------------------------------------------
     def step(self, actions: torch.Tensor | np.ndarray) -> tuple[TensorDict, torch.Tensor, torch.Tensor, dict]:
         cfg, w = self.cfg, self.worlds
@@ -390,13 +397,7 @@ class HandVecEnv:
         done = dropped | timeout
         log: dict[str, float] = {}
         ended = np.nonzero(done)[0]
-        extras: dict[str, Any] = {
-            "turn_rad": turn.copy(),
-            "goals": goals.copy(),
-            "dropped": dropped.copy(),
-            "episode_turn_rad": self.turn.copy(),
-            "episode_goals": self.goals_reached.copy(),
-        }
+        extras: dict[str, Any] = {"turn_rad": turn.copy(), "goals": goals.copy(), "dropped": dropped.copy()}
         if len(ended):
             log = {
                 "/hand/drop_rate": float(dropped[ended].mean()),
@@ -407,8 +408,15 @@ class HandVecEnv:
             self.stats["turn_rad"] += float(self.turn[ended].sum())
             self.stats["time_s"] += float(self.t[ended].sum() * self.dt)
             self.stats["goals"] += int(self.goals_reached[ended].sum())
+        extras["episode_turn_rad"] = self.turn.copy()
+        extras["episode_goals"] = self.goals_reached.copy()
+        # rotate_z succeeds with a full turn about the palm normal (the issue's target) and no drop;
+        # reorient with at least one goal reached.
+        full = self.turn >= 2 * np.pi if cfg.task == "rotate_z" else self.goals_reached > 0
+        extras["episode_success"] = torch.from_numpy(timeout & full)
         self._reset(ended)
         self._obs = self._observe()
         self.episode_length_buf = torch.from_numpy(self.t.copy())
+        extras["episode_failed"] = torch.from_numpy(dropped)
         extras.update({"time_outs": torch.from_numpy(timeout), "log": log})
         return self._obs, torch.from_numpy(reward.astype(np.float32)), torch.from_numpy(done), extras

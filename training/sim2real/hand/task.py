@@ -139,9 +139,14 @@ def sim_cli(a: argparse.Namespace) -> int:
     return 0
 
 
-for _name, _description, _default in (
-    ("rotate_z", "LEAP hand: keep turning a cube about the palm normal (PPO, privileged critic)", True),
-    ("reorient", "LEAP hand: turn a cube to random goal orientations (PPO, privileged critic)", False),
+for _name, _description, _default, _trainer in (
+    (
+        "rotate_z",
+        "LEAP hand: keep turning a cube about the palm normal (DAgger on a scripted gait)",
+        True,
+        "dagger",
+    ),
+    ("reorient", "LEAP hand: turn a cube to random goal orientations (PPO, privileged critic)", False, "ppo"),
 ):
     register_task(
         Task(
@@ -151,7 +156,7 @@ for _name, _description, _default in (
             config_class=HandTrainConfig,
             default_config=(lambda n=_name: HandTrainConfig(task=replace(HandTaskConfig(), task=n))),
             make_env=make_env,
-            trainer="ppo",
+            trainer=_trainer,
             build_contract=build_contract,
             description_files=lambda cfg: (HAND_FILE, ASSETS / "leap_hand.urdf"),
             simulator=SIMULATOR,

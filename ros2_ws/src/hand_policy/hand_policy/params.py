@@ -50,7 +50,7 @@ class HandNodeParams(node_params.NodeParams):
     watchdog_timeout_s: float = 0.25
     """Joint states (and the cube pose, when observed) older than this: hold."""
     joint_margin_rad: float = 0.02
-    max_delta_rad: float = 0.1
+    max_delta_rad: float = 0.2
     """Largest target change per control step (rad); must not exceed the contract's."""
     max_lead_rad: float = 0.6
     """Current-safe mode: targets within this of the measured joints (rad)."""

@@ -33,8 +33,9 @@ class HandSafetyConfig:
 
     joint_margin_rad: float = 0.02
     """Targets stay this far inside the joint limits (rad)."""
-    max_delta_rad: float = 0.1
-    """Largest target change per control step, every joint (rad); also the action's full scale."""
+    max_delta_rad: float = 0.2
+    """Largest target change per control step, every joint (rad; 4 rad/s at 20 Hz, under half the
+    LEAP's XC330 no-load speed); also the action's full scale."""
     max_lead_rad: float = 0.6
     """Current-safe mode: targets stay within this distance of the measured joints (rad)."""
     current_safe: bool = True

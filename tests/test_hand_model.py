@@ -1,0 +1,215 @@
+"""The LEAP hand as described (issue 15): the MJCF and URDF agree, the palm is up, the joint limits
+and the driver's order and zero are LEAP_Hand_API's, the terms and the safety layer compute what
+they say, and a policy trained on one joint order never drives a hand listed in the other."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import mujoco
+import numpy as np
+import pytest
+from conftest import REPO
+
+from sim2real.draft import build_draft
+from sim2real.tasks import get_task
+from sim2real_runtime.contract import PolicyContract
+from sim2real_runtime.errors import ConfigError, ContractMismatchError
+from sim2real_runtime.hand_control import HandSafety, HandSafetyConfig, check_hand_compatible
+from sim2real_runtime.hand_model import load_hand, with_joint_order
+from sim2real_runtime.hand_terms import JointTargetError, OrientationError, orientation_error_rad
+from sim2real_runtime.terms import TermSpec
+
+ASSETS = REPO / "sim_assets" / "leap_hand"
+SIM_ORDER = ("if_mcp", "if_rot", "if_pip", "if_dip", "mf_mcp", "mf_rot", "mf_pip", "mf_dip",
+             "rf_mcp", "rf_rot", "rf_pip", "rf_dip", "th_cmc", "th_axl", "th_mcp", "th_ipl")  # fmt: skip
+# LEAP_Hand_API leap_hand_utils.LEAPsim_limits(): the driver's order (index, middle, ring: MCP side,
+# MCP forward, PIP, DIP; thumb 12-15), in the simulation's zero.
+LEAP_API_MIN = [-1.047, -0.314, -0.506, -0.366] * 3 + [-0.349, -0.47, -1.20, -1.34]
+LEAP_API_MAX = [1.047, 2.23, 1.885, 2.042] * 3 + [2.094, 2.443, 1.90, 1.88]
+
+
+@pytest.fixture(scope="module")
+def hand():
+    return load_hand(ASSETS / "hand.yaml")
+
+
+@pytest.fixture(scope="module")
+def contract():
+    task = get_task("hand", "rotate_z")
+    return build_draft(task, task.default_config())
+
+
+def test_joint_names_and_order_are_the_simulation_models(hand):
+    assert hand.joint_names == SIM_ORDER
+    m = mujoco.MjModel.from_xml_path(str(ASSETS / "leap_hand.xml"))
+    assert tuple(m.joint(i).name for i in range(16)) == SIM_ORDER
+    assert tuple(m.actuator(i).name for i in range(16)) == tuple(f"{n}_act" for n in SIM_ORDER)
+
+
+def test_limits_in_the_drivers_order_are_leap_hand_apis(hand):
+    """The limits, put in the driver's order, are LEAP_Hand_API's LEAPsim_limits() entry by entry."""
+    np.testing.assert_allclose(hand.lower[hand.hardware_index], LEAP_API_MIN)
+    np.testing.assert_allclose(hand.upper[hand.hardware_index], LEAP_API_MAX)
+
+
+def test_driver_mapping_swaps_mcp_side_and_forward_and_adds_pi(hand):
+    q = np.arange(16) * 0.01  # distinct values: any permutation shows
+    hw = hand.to_hardware(q)
+    # motor 0 (index MCP side) = if_rot, motor 1 (index MCP forward) = if_mcp; thumb unpermuted
+    expect = np.array([1, 0, 2, 3, 5, 4, 6, 7, 9, 8, 10, 11, 12, 13, 14, 15]) * 0.01 + math.pi
+    np.testing.assert_allclose(hw, expect)
+    np.testing.assert_allclose(hand.from_hardware(hw), q)
+    # the driver's open hand (LEAP_Hand_API: 180 degrees on every motor) is the simulation's zero
+    np.testing.assert_allclose(hand.from_hardware(np.full(16, math.pi)), 0.0, atol=1e-12)
+
+
+def test_mjcf_and_urdf_fingertips_agree(hand):
+    m = mujoco.MjModel.from_xml_path(str(ASSETS / "leap_hand.xml"))
+    d = mujoco.MjData(m)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        q = rng.uniform(hand.lower, hand.upper)
+        d.qpos[:16] = q
+        mujoco.mj_kinematics(m, d)
+        rot, pos = d.body("palm").xmat.reshape(3, 3), d.body("palm").xpos
+        mj = np.array([rot.T @ (d.site(s).xpos - pos) for s in ("if_tip", "mf_tip", "rf_tip", "th_tip")])
+        np.testing.assert_allclose(hand.fingertips(q)[0], mj, atol=1e-5)  # 6-digit files
+
+
+def test_urdf_loads_in_mujoco_with_the_same_joints_and_limits(hand):
+    """check_urdf is not installed here; MuJoCo's URDF parser reads it instead."""
+    m = mujoco.MjModel.from_xml_path(str(ASSETS / "leap_hand.urdf"))
+    names = [m.joint(i).name for i in range(m.njnt)]
+    assert sorted(names) == sorted(SIM_ORDER)
+    for i, n in enumerate(names):
+        k = SIM_ORDER.index(n)
+        np.testing.assert_allclose(m.jnt_range[i], [hand.lower[k], hand.upper[k]], atol=1e-9)
+
+
+def test_the_palm_is_up_and_the_cube_rests_on_it():
+    m = mujoco.MjModel.from_xml_path(str(ASSETS / "leap_hand.xml"))
+    d = mujoco.MjData(m)
+    home = [0.8, 0.0, 0.6, 0.4] * 3 + [1.4, 0.6, 0.2, 0.4]
+    d.qpos[:16] = d.ctrl[:] = home
+    mujoco.mj_forward(m, d)
+    normal = d.body("palm").xmat.reshape(3, 3) @ [0.0, 0.0, -1.0]
+    np.testing.assert_allclose(normal, [0.0, 0.0, 1.0], atol=1e-9)
+    for _ in range(200):  # 2 s
+        mujoco.mj_step(m, d)
+    half = m.geom_size[m.geom("cube").id, 0]
+    rest = d.site("palm_center").xpos + half * normal
+    assert np.linalg.norm(d.body("cube").xpos - rest) < 0.02
+    # from the open hand, closing a finger moves its tip along the palm normal (up)
+    d.qpos[:16] = 0.0
+    mujoco.mj_kinematics(m, d)
+    z0 = d.site("if_tip").xpos[2]
+    d.qpos[0] = 0.5
+    mujoco.mj_kinematics(m, d)
+    assert d.site("if_tip").xpos[2] > z0 + 0.01
+
+
+# --------------------------------------------------------------------------- one order, never the other
+
+
+def test_a_sim_order_policy_never_drives_a_hand_listed_in_the_drivers_order(hand, contract):
+    hw_order = with_joint_order(hand, hand.hardware_joint_order)
+    assert hw_order.joint_names[:2] == ("if_rot", "if_mcp")
+    check_hand_compatible(contract, hand, "p")  # the hand it was trained for
+    with pytest.raises(ContractMismatchError) as err:
+        check_hand_compatible(contract, hw_order, "p")
+    assert err.value.field == "joint_names"
+
+
+def test_a_contract_with_another_driver_mapping_is_refused(hand, contract):
+    d = json.loads(contract.to_json())
+    d["robot"]["hardware"]["joint_order"] = list(SIM_ORDER)  # a driver without the swap
+    other = PolicyContract.from_dict(d, "p")
+    with pytest.raises(ContractMismatchError) as err:
+        check_hand_compatible(other, hand, "p")
+    assert err.value.field == "robot.hardware.joint_order"
+    d = json.loads(contract.to_json())
+    d["robot"]["hardware"]["zero_offset_rad"] = 0.0  # a driver in the simulation's zero
+    with pytest.raises(ContractMismatchError) as err:
+        check_hand_compatible(PolicyContract.from_dict(d, "p"), hand, "p")
+    assert err.value.field == "robot.hardware.zero_offset_rad"
+
+
+def test_a_policy_for_another_hand_is_refused(hand, contract):
+    narrower = dataclasses.replace(hand.fingers[0], joints=tuple(
+        dataclasses.replace(j, upper=j.upper - 0.2) for j in hand.fingers[0].joints))  # fmt: skip
+    smaller = dataclasses.replace(hand, fingers=(narrower, *hand.fingers[1:]))
+    with pytest.raises(ContractMismatchError) as err:
+        check_hand_compatible(contract, smaller, "p")
+    assert err.value.field == "robot.joints.upper"
+    d = json.loads(contract.to_json())
+    d["domain"] = "manip"
+    with pytest.raises((ConfigError, ContractMismatchError)):
+        check_hand_compatible(PolicyContract.from_dict(d, "p"), hand, "p")
+
+
+def test_strict_loading_names_the_hand_fields(contract):
+    d = json.loads(contract.to_json())
+    for path, value, field in (
+        (("robot", "hardware", "joint_order"), list(SIM_ORDER[:15]), "robot.hardware.joint_order"),
+        (("robot", "joints", "lower"), [3.0] * 16, "robot.joints.lower[0]"),  # above upper
+        (("robot", "joints", "upper"), [2.5] * 16, "observation.terms[0].params.upper"),  # stored twice
+        (("robot", "safety", "max_delta_rad"), 0.5, "action.terms[0].params.max_delta_rad"),
+        (("robot", "task", "name"), "", "robot.task.name"),
+    ):
+        bad = json.loads(json.dumps(d))
+        box = bad
+        for k in path[:-1]:
+            box = box[k]
+        box[path[-1]] = value
+        with pytest.raises(ConfigError) as err:
+            PolicyContract.from_dict(bad, "p")
+        assert err.value.field == field, (path, err.value)
+    bad = json.loads(json.dumps(d))
+    del bad["robot"]["hardware"]
+    with pytest.raises(ConfigError, match="robot.hardware"):
+        PolicyContract.from_dict(bad, "p")
+
+
+# --------------------------------------------------------------------------- terms and safety
+
+
+def test_orientation_terms_hand_computed():
+    spec = TermSpec("e", OrientationError.kind, 3, "1", "", {})
+    quarter_z = np.array([[math.cos(math.pi / 4), 0.0, 0.0, math.sin(math.pi / 4)]])
+    ident = np.array([[1.0, 0.0, 0.0, 0.0]])
+    out = OrientationError(spec)({"object_quat": ident, "goal_quat": quarter_z})
+    np.testing.assert_allclose(out, [[0.0, 0.0, 0.5]], atol=1e-7)  # 90 deg about z, over pi
+    out = OrientationError(spec)({"object_quat": quarter_z, "goal_quat": ident})
+    np.testing.assert_allclose(out, [[0.0, 0.0, -0.5]], atol=1e-7)
+    assert orientation_error_rad(ident, quarter_z)[0] == pytest.approx(math.pi / 2)
+    assert orientation_error_rad(ident, -ident)[0] == pytest.approx(0.0, abs=1e-6)  # q and -q
+    e = JointTargetError(TermSpec("t", JointTargetError.kind, 2, "1", "", {"scale_rad": 0.5}))
+    out = e({"joint_target": np.array([[0.2, 1.0]]), "joint_pos": np.array([[0.1, 0.0]])})
+    np.testing.assert_allclose(out, [[0.2, 1.5]])  # 0.1 / 0.5; 1.0 / 0.5 clipped at 1.5
+
+
+def test_safety_keeps_every_target_in_limits_step_and_lead(hand):
+    cfg = HandSafetyConfig(joint_margin_rad=0.02, max_delta_rad=0.2, max_lead_rad=0.6)
+    s = HandSafety(hand.lower, hand.upper, cfg)
+    rng = np.random.default_rng(1)
+    q = rng.uniform(hand.lower, hand.upper, (64, 16))
+    target = s.initial_target(q)
+    for _ in range(50):
+        q_meas = q + rng.normal(0, 0.3, q.shape)
+        q_meas[rng.random(q.shape) < 0.02] = np.nan
+        delta = rng.normal(0, 2.0, q.shape)
+        delta[rng.random(q.shape) < 0.05] = np.inf
+        new = s.step(q_meas, target, delta)
+        assert np.all(np.isfinite(new))
+        assert np.all(new >= hand.lower + 0.02 - 1e-12) and np.all(new <= hand.upper - 0.02 + 1e-12)
+        assert np.all(np.abs(new - target) <= 0.2 + 1e-12)
+        ok = np.all(np.isfinite(q_meas), axis=1)
+        np.testing.assert_array_equal(new[~ok], target[~ok])  # a NaN measurement: hold
+        lead = np.abs(new - q_meas)[ok]
+        was = np.abs(target - q_meas)[ok]
+        # inside the lead, or (pulled towards the measurement at most max_delta per step) closer than before
+        assert np.all((lead <= 0.6 + 1e-9) | (lead <= was + 1e-9))
+        target = new
