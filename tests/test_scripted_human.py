@@ -9,16 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from sim2real.human_factors import OUNoise, delay_steps
 from sim2real.manip.config import ManipTaskConfig
 from sim2real.manip.env import ManipEnv, max_delta_rad, panda_chain
-from sim2real.manip.scripted_human import (
-    HumanConfig,
-    OUNoise,
-    ScriptedArmOperator,
-    ScriptedHuman,
-    delay_steps,
-    mapped_actions,
-)
+from sim2real.manip.scripted_human import HumanConfig, ScriptedArmOperator, ScriptedHuman, mapped_actions
 from sim2real_runtime.teleop import TeleopCommand, TeleopConfig, TeleopSource
 from sim2real_runtime.teleop.mapping import ManipTeleop
 
