@@ -174,3 +174,25 @@ def test_record_cli_scripted_operator_resume_and_refusals(dds_env, tmp_path):
     assert sorted(p.name for p in bags.iterdir()) == ["episode_000000", "episode_000001"]
     info, _, frames = read_frames(ds)
     assert len(frames) == len(ds_read) and info["total_episodes"] == 2
+
+
+@pytest.mark.slow
+def test_record_cli_nav_policy_episode_in_a_generated_world(dds_env, tmp_path):
+    ds, bags = tmp_path / "ds", tmp_path / "bags"
+    r = subprocess.run(
+        [sys.executable, "-m", "sim2real.cli", "record", "nav", "--teleop", "none", "--episodes", "1",
+         "--dataset", str(ds), "--bag", str(bags), "--real-time-factor", "4", "--seed", "1",
+         "--episode-time-s", "30"],
+        env=dds_env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    info, episodes, frames = read_frames(ds)
+    assert info["fps"] == 10 and info["robot_type"] == "jackal" and info["total_episodes"] == 1
+    assert info["features"]["action"]["shape"] == [2] and len(frames) == episodes[0]["length"] > 10
+    assert episodes[0]["sim2real/outcome"] in ("success", "collision", "timeout")
+    state = np.array([f["observation.state"] for f in frames])
+    action = np.array([f["action"] for f in frames])
+    np.testing.assert_allclose(state[1:, -2:], action[:-1], atol=1e-6)  # previous_action, last term
+    with Reader(bags / "episode_000000") as rd:
+        counts = {c.topic: c.msgcount for c in rd.connections}
+    assert counts["/scan"] >= len(frames) and counts["/cmd_vel"] >= len(frames) and counts["/goal_pose"] == 1

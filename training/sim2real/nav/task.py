@@ -22,6 +22,7 @@ from sim2real_runtime.errors import Sim2RealError
 
 from ..tasks import Task, TrainOption, register_task
 from .config import NavTrainConfig
+from .record import add_record_args, record_cli
 
 DWA_MAX_SPEED_MPS = 0.0
 """The DWA baseline's speed limit, 0 = the robot's own: the best success of 0.5, 1.0 and 2.0 m/s on
@@ -282,5 +283,7 @@ register_task(
         evaluator=evaluate_cli,
         add_sim_args=add_sim_args,
         sim_bridge=sim_cli,
+        add_record_args=add_record_args,
+        recorder=record_cli,
     )
 )
