@@ -12,6 +12,7 @@ teleop timeout. :func:`make_source` builds the source a node's ``teleop`` parame
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -325,6 +326,7 @@ def make_source(
         dev: Any = JoyDevice(subscribe, clock, topic or "/joy")
     elif kind in ("twist", "twist_stamped"):
         dev = TwistDevice(subscribe, clock, twist_scale, topic or "/teleop/cmd_vel", kind == "twist_stamped")
+        config = dataclasses.replace(config, deadband=0.0)  # a twist is exact: no stick to deaden
     elif kind == "keyboard":
         from sim2real_runtime.teleop.keyboard import KeyboardDevice
 

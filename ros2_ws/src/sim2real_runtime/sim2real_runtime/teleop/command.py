@@ -178,7 +178,8 @@ class DeviceTeleop:
 
     Each call polls the device: axes pass a deadband and are scaled to the domain's twist
     (``axes * twist_scale``); ``engaged`` is the dead-man button, or any axis beyond
-    ``takeover_threshold``, held ``release_s`` after the last such deflection; a change of the
+    ``takeover_threshold``, held ``release_s`` after the last such deflection (letting go of the
+    dead-man with the axes inside the threshold hands back at once); a change of the
     device's gripper state gives ``gripper_toggle``; episode buttons are passed on.
 
     Args:
@@ -196,12 +197,17 @@ class DeviceTeleop:
         self.cfg = config
         self._deflected_s: float | None = None  # last time an axis was beyond the threshold
         self._gripper: bool | None = None  # the device's gripper state at the last poll
+        self._deadman = False  # the dead-man at the last poll
 
     def command(self, now_s: float, signals: Mapping[str, np.ndarray]) -> TeleopCommand | None:
         sample = self.device.poll(now_s)
         if sample is None:
             return None
         axes = deadband(sample.axes, self.cfg.deadband)
+        deadman = sample.pressed("deadman")
+        if self._deadman and not deadman:
+            self._deflected_s = None  # letting go of the dead-man hands back at once
+        self._deadman = deadman
         if float(np.max(np.abs(axes))) > self.cfg.takeover_threshold:
             self._deflected_s = now_s
         deflected = self._deflected_s is not None and now_s - self._deflected_s <= self.cfg.release_s
@@ -210,7 +216,7 @@ class DeviceTeleop:
         toggled = gripper is not None and bool(gripper) != bool(self._gripper)
         self._gripper = gripper
         return TeleopCommand(
-            engaged=sample.pressed("deadman") or deflected,
+            engaged=deadman or deflected,
             twist=axes * self.scale,
             gripper_toggle=toggled,
             buttons=frozenset(b for b in self.EPISODE_BUTTONS if sample.pressed(b)),
