@@ -63,6 +63,11 @@ setup(
         "pyarrow>=14",
         "psutil>=5.9",
     ],
-    extras_require={"test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"]},
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"],
+        # teleop devices (each imported only when that device is opened): a Linux evdev gamepad,
+        # an SDL gamepad, a 3Dconnexion SpaceMouse over raw HID
+        "teleop": ["evdev>=1.6; sys_platform == 'linux'", "pygame>=2.5", "hidapi>=0.14"],
+    },
     entry_points={"console_scripts": ["sim2real=sim2real.cli:main"]},
 )
