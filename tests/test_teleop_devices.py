@@ -318,3 +318,31 @@ def test_live_devices_that_are_not_there_fail_clearly(tmp_path):
         SpaceMouse.open()
     except DeviceLost as exc:  # no 3Dconnexion device on a test machine
         assert "no 3Dconnexion device found" in str(exc)
+
+
+def test_keyboard_in_a_real_terminal():
+    """The live path: a pseudo-terminal in cbreak mode, read without blocking; restored on close;
+    the terminal going away is DeviceLost."""
+    import os
+    import pty
+    import termios
+
+    from sim2real_runtime.teleop.keyboard import TtySource
+
+    master, slave = pty.openpty()
+    stream = os.fdopen(slave, "rb", buffering=0)
+    before = termios.tcgetattr(slave)
+    kb = KeyboardDevice(TtySource(stream))
+    assert not termios.tcgetattr(slave)[3] & termios.ICANON  # cbreak: keys arrive one by one
+    assert kb.poll(0.0).axes.tolist() == [0.0] * 6  # nothing typed: no blocking
+    os.write(master, b"i\x1b[C")
+    s = kb.poll(0.1)
+    assert s.axes.tolist() == [1, 0, 0, 0, 0, 0] and s.pressed("episode_end")
+    kb.close()
+    assert termios.tcgetattr(slave) == before
+    kb2 = KeyboardDevice(TtySource(stream))
+    os.close(master)  # the terminal goes away (ssh dropped)
+    with pytest.raises(DeviceLost, match="keyboard: lost"):
+        kb2.poll(0.2)
+    kb2.close()
+    stream.close()

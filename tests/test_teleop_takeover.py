@@ -278,3 +278,19 @@ def test_quad_operator_nudges_the_reference(request, net):
     for _ in range(5):
         node._policy_step(node_t.clock.t, pos, np.array([1.0, 0, 0, 0]), np.zeros(3), np.zeros(3))
     assert node.intervention and node.ref_offset == pytest.approx([5 * 0.5 / rate, 0.0, 0.0])
+
+
+def test_teleop_parameters_are_checked_and_a_missing_device_is_an_error_state(request, net):
+    node_t, _ = net
+    policy = policy_for(request, "nav")
+    node = make_node("nav", node_t, policy, teleop="wiimote")
+    assert node.state == "error: bad parameter teleop" and node.teleop is None
+    node = make_node("nav", node_t, policy, teleop_timeout_s=0.0)
+    assert node.state == "error: bad parameter teleop_timeout_s"
+    node = make_node("nav", node_t, policy, teleop_deadband=1.0)
+    assert node.state == "error: bad parameter teleop_deadband"
+    node = make_node("nav", node_t, policy, teleop="gamepad")  # no teleop_device: which pad?
+    assert node.state.startswith("error: teleop gamepad:") and "teleop_device" in node.state
+    node = make_node("nav", node_t, policy, teleop="gamepad", teleop_device="/dev/input/no-such-event")
+    assert node.state.startswith("error: teleop gamepad:"), node.state
+    assert node.teleop is None and node.fault

@@ -21,7 +21,7 @@ they return to zero, as teleop_twist_keyboard's ``key_timeout`` does.
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
 import select
 import sys
@@ -84,8 +84,9 @@ class TtySource:
         import termios
 
         if self._saved is not None:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
-            self._saved = None
+            saved, self._saved = self._saved, None
+            with contextlib.suppress(termios.error, OSError):  # the terminal may be gone already
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
 
 
 class ReplayBytes:
@@ -174,8 +175,4 @@ class KeyboardDevice:
             momentary.add(MOMENTARY[ch])
 
     def close(self) -> None:
-        try:
-            self.source.close()
-        except OSError as exc:  # the terminal may be gone already
-            if exc.errno not in (errno.EBADF, errno.EIO, errno.ENOTTY):
-                raise
+        self.source.close()
