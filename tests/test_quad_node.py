@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 from conftest import clocked_transport
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -226,6 +227,7 @@ def test_vehicle_outside_the_training_envelope_is_refused_unless_allowed(
     strong.write_text(
         "name: strong\nmass_kg: 0.02\narm_length_m: 0.046\ninertia_kgm2: [1.7e-5, 1.7e-5, 2.9e-5]\n"
         "motor_max_thrust_n: 0.14\ntorque_to_thrust_m: 0.0074\nmotor_time_constant_s: 0.05\n"
+        + yaml.safe_dump({"flight_controller": CF.as_dict()["flight_controller"]})
     )  # thrust-to-weight 2.85: above the envelope the policy was trained across
     node = make_node(transport, tiny_quad_policy, vehicle=str(strong))
     assert "training_envelope.thrust_to_weight" in node.state and "2.855 (strong)" in node.state

@@ -1,4 +1,5 @@
-"""Vehicle files: the shared Crazyflie file loads; malformed files fail naming file and field."""
+"""Vehicle files: the shared Crazyflie file loads (with our Crazyflie's flight controller, asked
+for explicitly); malformed files fail naming file and field, the flight controller's included."""
 
 from __future__ import annotations
 
@@ -18,19 +19,25 @@ CRAZYFLIE = SHARED / "benchmarks" / "quad" / "crazyflie_2_1.yaml"
 def crazyflie_dict():
     if not CRAZYFLIE.is_file():
         pytest.skip("../shared/benchmarks/quad is not present")
-    return yaml.safe_load(CRAZYFLIE.read_text())
+    data = yaml.safe_load(CRAZYFLIE.read_text())
+    data["flight_controller"] = load_vehicle("crazyflie_2_1").as_dict()["flight_controller"]
+    return data
 
 
 def test_shared_crazyflie_file_loads_with_derived_quantities():
     if not CRAZYFLIE.is_file():
         pytest.skip("../shared/benchmarks/quad is not present")
-    v = load_vehicle(CRAZYFLIE)
+    with pytest.raises(ConfigError) as err:  # an airframe-only file: no rate gains, no curves
+        load_vehicle(CRAZYFLIE)
+    assert err.value.field == "flight_controller" and "missing" in str(err.value)
+    v = load_vehicle(CRAZYFLIE, flight_controller_from="crazyflie_2_1")
     assert v.name == "crazyflie_2_1" and v.mass_kg == 0.0306
     assert v.inertia_kgm2 == (1.395e-5, 1.436e-5, 2.173e-5)
-    # 4 x 0.1488 N / (0.0306 kg x 9.80665 m/s^2) = 1.9834; hover command sqrt(1 / 1.9834) = 0.7101
+    # 4 x 0.1488 N / (0.0306 kg x 9.80665 m/s^2) = 1.9834; the battery-compensated Crazyflie's
+    # thrust is linear in the motor output: hover output 1 / 1.9834 = 0.5042
     assert v.thrust_to_weight == pytest.approx(4 * 0.1488 / (0.0306 * STANDARD_GRAVITY_MPS2))
     assert v.thrust_to_weight == pytest.approx(1.9834, abs=1e-4)
-    assert v.hover_command == pytest.approx(0.7101, abs=1e-4)
+    assert v.hover_command == pytest.approx(0.5042, abs=1e-4)
     assert v.source == str(CRAZYFLIE)
     assert v.as_dict()["inertia_kgm2"] == [1.395e-5, 1.436e-5, 2.173e-5]
 
@@ -49,15 +56,31 @@ def test_shared_crazyflie_file_loads_with_derived_quantities():
         ({"motor_max_thrust_n": 0.05}, "motor_max_thrust_n", "cannot lift mass_kg 0.0306 kg"),
         ({"motor_time_constant": 0.08}, "motor_time_constant", "unknown field"),
         ({"name": ""}, "name", "expected a non-empty string"),
+        ({"flight_controller": None}, "flight_controller", "missing"),
+        ({"fc.rate_p": None}, "flight_controller.rate_p", "missing"),
+        ({"fc.rate_i": [500.0, 500.0]}, "flight_controller.rate_i", "expected a list of 3 numbers"),
+        ({"fc.rate_p": [250.0, 0.0, 120.0]}, "flight_controller.rate_p[1]", "must be > 0"),
+        ({"fc.rate_error_unit": "rpm"}, "flight_controller.rate_error_unit", "known: rad/s, deg/s"),
+        ({"fc.thrust_curve": [0.0, 2.5, -1.5]}, "flight_controller.thrust_curve", "not monotonic"),
+        ({"fc.thrust_curve": [0.0, 0.5, 0.2]}, "flight_controller.thrust_curve", "must give 1"),
+        (
+            {"fc.firmware_thrust_curve": [0.2, -0.4, 1.2]},
+            "flight_controller.firmware_thrust_curve",
+            "not monotonic",
+        ),
+        ({"fc.battery_sag_fraction": 0.7}, "flight_controller.battery_sag_fraction", "must be < 0.5"),
+        ({"fc.battery_compensated": "yes"}, "flight_controller.battery_compensated", "true or false"),
     ],
 )
 def test_malformed_vehicle_names_the_field(crazyflie_dict, tmp_path, change, field, message):
     data = dict(crazyflie_dict)
+    data["flight_controller"] = dict(data["flight_controller"])
     for k, v in change.items():
+        target, key = (data["flight_controller"], k[3:]) if k.startswith("fc.") else (data, k)
         if v is None:
-            data.pop(k)
+            target.pop(key)
         else:
-            data[k] = v
+            target[key] = v
     f = tmp_path / "bad_vehicle.yaml"
     f.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as err:

@@ -18,7 +18,7 @@ import torch
 from tensordict import TensorDict
 
 from sim2real_runtime.quad_reference import Lissajous, lookahead_times
-from sim2real_runtime.quad_terms import CtbrAction, max_tilt_rad, quad_specs, with_rotation
+from sim2real_runtime.quad_terms import CtbrAction, limit_tilt, max_tilt_rad, quad_specs, with_rotation
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation, TermSpec
 from sim2real_runtime.vehicle import VehicleConfig
@@ -104,6 +104,7 @@ class QuadEnv:
         self.max_episode_length = int(round(cfg.episode_time_s * cfg.control_rate_hz))
         b = num_envs
         self.sim = BatchQuadSim([vehicle] * b, cfg.physics_rate_hz)
+        self.base_latency_s = np.full(b, vehicle.flight_controller.odometry_latency_s)
         self.ref = Lissajous(
             np.zeros((b, 3)), np.zeros((b, 2)), np.ones(b), np.ones(b), np.zeros((b, 2)), np.zeros(b)
         )
@@ -127,7 +128,9 @@ class QuadEnv:
 
     # -------------------------------------------------------------------------------- resets
     def sample_vehicles(self, n: int) -> tuple[list[VehicleConfig], np.ndarray]:
-        """n randomised copies of the nominal vehicle and their scales [n, 5]."""
+        """n randomised copies of the nominal vehicle and their scales [n, 5]: airframe (mass,
+        inertia, thrust, drag torque, motor time constant) and autopilot (rate gains, mixer
+        scaling, thrust curve, battery sag, odometry latency, rotor drag)."""
         dr, v0, r = self.cfg.dr, self.nominal, self.rng
         if not self.randomize:
             return [v0] * n, np.tile([1.0, 1.0, 1.0, v0.motor_time_constant_s, 0.0], (n, 1))
@@ -138,10 +141,31 @@ class QuadEnv:
         k = r.uniform(*dr.torque_to_thrust_scale, n)
         lo, hi = dr.motor_time_constant_s
         tau = np.exp(r.uniform(math.log(lo), math.log(hi), n))
+        gain = r.uniform(*dr.rate_gain_scale, (n, 3))
+        mix = r.uniform(*dr.mixer_scale, n)
+        bend = r.uniform(0.0, dr.thrust_curve_blend, n)
+        toward_quadratic = r.random(n) < 0.5
+        sag = r.uniform(*dr.battery_sag_fraction, n)
+        comp = r.random(n) < 0.5
+        drag = r.uniform(*dr.rotor_drag_scale, n)
+        fc0 = v0.flight_controller
         out = []
         for i in range(n):
             ix = np.array(v0.inertia_kgm2) * inertia[i]
             ix[2] = min(ix[2], ix[0] + ix[1])  # keep the triangle inequality of a real body
+            other = np.array([0.0, 0.0, 1.0]) if toward_quadratic[i] else np.array([0.0, 1.0, 0.0])
+            curve = (1 - bend[i]) * np.asarray(fc0.thrust_curve) + bend[i] * other
+            fc = dataclasses.replace(
+                fc0,
+                rate_p=tuple(np.asarray(fc0.rate_p) * gain[i, 0]),
+                rate_i=tuple(np.asarray(fc0.rate_i) * gain[i, 1]),
+                rate_d=tuple(np.asarray(fc0.rate_d) * gain[i, 2]),
+                mixer_per_output=tuple(np.asarray(fc0.mixer_per_output) * mix[i]),
+                thrust_curve=tuple(curve),
+                battery_sag_fraction=float(sag[i]),
+                battery_compensated=bool(comp[i]),
+                rotor_drag_per_s=fc0.rotor_drag_per_s * float(drag[i]),
+            )
             out.append(
                 dataclasses.replace(
                     v0,
@@ -150,6 +174,7 @@ class QuadEnv:
                     motor_max_thrust_n=v0.motor_max_thrust_n * thrust[i],
                     torque_to_thrust_m=v0.torque_to_thrust_m * k[i],
                     motor_time_constant_s=float(tau[i]),
+                    flight_controller=fc,
                 )
             )
         return out, np.stack([m, inertia.mean(axis=1), thrust, tau, np.zeros(n)], axis=1)
@@ -190,7 +215,8 @@ class QuadEnv:
             self.sim.vel[ids] = self._sub(ids).velocity(t) + r.normal(0, 0.3, (n, 3))
             self.sim.quat[ids] = random_tilt_quats(r, n, math.radians(cfg.start_tilt_deg))
             self.sim.omega[ids] = r.normal(0.0, 0.5, (n, 3))
-            lat = r.uniform(*dr.latency_s, n)
+            lat = self.base_latency_s[ids] * r.uniform(0.5, 1.5, n) + r.uniform(*dr.latency_s, n)
+            lat = np.minimum(lat, self.dt)  # at most one control period (the command buffer)
             self.delay_substeps[ids] = np.round(lat * cfg.physics_rate_hz).astype(np.int64)
             scales[:, 4] = lat
             self.thrust_gain[ids] = r.uniform(0.95, 1.05, n)
@@ -269,13 +295,22 @@ class QuadEnv:
     def apply(self, actions: np.ndarray) -> np.ndarray:
         """Step the simulator one control period under normalised actions [B, 4]; returns the
         physical command [B, 4] (collective acceleration, body rates)."""
-        cmd = self.action_term(actions)
         s = self.sim
+        cmd = self.action_term(actions)
+        # The runtime's tilt limiter (QuadController does the same): the aggressiveness sets the tilt.
+        cmd = limit_tilt(
+            cmd, quat_to_matrix(s.quat), max_tilt_rad(self.aggressiveness, self.cfg.tilt_range_deg)
+        )
         old, new = self.cmd, cmd
         s.external_accel = self.wind + self.gust
-        for j in range(self.substeps):
-            c = np.where((j < self.delay_substeps)[:, None], old, new)
-            s.step(c[:, 0] * s.mass * self.thrust_gain, c[:, 1:], 1)
+        # The node knows only the nominal vehicle file: it turns the collective acceleration into
+        # the autopilot's setpoint with the nominal mass and curves (the thrust gain is its error).
+        nom = self.nominal
+        sp_old = nom.collective_setpoint(old[:, 0] * nom.mass_kg * self.thrust_gain)
+        sp_new = nom.collective_setpoint(new[:, 0] * nom.mass_kg * self.thrust_gain)
+        s.step(
+            sp_new, new[:, 1:], self.substeps, previous=(sp_old, old[:, 1:]), delay_steps=self.delay_substeps
+        )
         self.cmd = cmd
         if self.randomize:  # the gust: Ornstein-Uhlenbeck with a 1 s correlation time
             k = self.dt / 1.0

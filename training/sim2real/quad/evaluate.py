@@ -49,9 +49,13 @@ class EvalConditions:
     attitude_noise_std_rad: float = 0.005
     rates_noise_std_radps: float = 0.02
     latency_s: float = 0.004
-    """Odometry-to-motor delay (s)."""
+    """Odometry-to-motor delay (s) on top of the vehicle file's odometry_latency_s (the sum is
+    capped at one control period)."""
     wind_accel_mps2: float = 0.0
     """Constant horizontal wind force per unit mass (m/s^2), along +x."""
+    gust_accel_std_mps2: float = 0.2
+    """Standard deviation of the gusts (m/s^2; horizontal, a third of it vertical): an
+    Ornstein-Uhlenbeck process with a 1 s correlation time, seeded per episode."""
     start_offset_m: float = 0.3
     """Hover: initial distance from the hover point (m), in a random direction."""
     aggressiveness: float = 1.0
@@ -112,7 +116,8 @@ def fly(
         window = period
     sim.reset(start)
     n = int(round(duration * control_rate_hz))
-    delay = max(0.0, min(cond.latency_s, dt))
+    delay = max(0.0, min(cond.latency_s + vehicle.flight_controller.odometry_latency_s, dt))
+    gust = np.zeros(3)
     cmd = safety.level(np.array([1.0, 0, 0, 0]))
     times, pos_log, ref_log, tilts = [], [], [], []
     crashed = False
@@ -135,7 +140,9 @@ def fly(
         if why:
             events[why] = events.get(why, 0) + 1
         # latency: the previous command stays in force for ``delay`` of this period
-        sim.data.xfrc_applied[1, 0] = cond.wind_accel_mps2 * vehicle.mass_kg
+        sd = cond.gust_accel_std_mps2 * math.sqrt(2 * dt)
+        gust += -dt * gust + rng.normal(0.0, sd, 3) * [1.0, 1.0, 0.3]
+        sim.wind_force_n = (np.array([cond.wind_accel_mps2, 0.0, 0.0]) + gust) * vehicle.mass_kg
         if delay > 0:
             sim.step(cmd[0] * vehicle.mass_kg, cmd[1:], delay)
         s = sim.step(new[0] * vehicle.mass_kg, new[1:], dt - delay)

@@ -1,17 +1,12 @@
-"""An X-configuration quadrotor in MuJoCo, driven like a flight controller in rate mode.
+"""An X-configuration quadrotor in MuJoCo, driven like its flight controller in rate mode.
 
-The policy's action is CTBR: a collective thrust (N) and body rates (rad/s, FLU). Between it and
-the rigid body sit the parts of a flight controller that a companion computer cannot bypass on
-PX4 (offboard VehicleRatesSetpoint) or a Crazyflie (rate mode):
-
-- a body-rate PID loop (:class:`RateController`), gains scaled by the vehicle's inertia, so one set
-  of gains serves a 30 g and a 2 kg vehicle;
-- a mixer (:func:`allocation_matrix`, :meth:`QuadSim.mix`): collective thrust and body torques ->
-  four rotor thrusts, clipped to [0, motor_max_thrust_n];
-- first-order motors (:class:`Motors`): rotor speed lags the command by motor_time_constant_s,
-  thrust = motor_max_thrust_n * speed**2;
-- MuJoCo: one free rigid body with the vehicle's mass and principal inertia, four site actuators
-  applying each rotor's thrust along body z and its drag torque about body z.
+The policy's action is CTBR: a collective thrust and body rates (rad/s, FLU). Between it and the
+rigid body sits the vehicle's own autopilot as its file describes it
+(:mod:`sim2real.quad.flight_controller`: the firmware's rate PID with its gains and units, its
+mixer and desaturation, its thrust-model inversion, first-order motors, the real thrust curve,
+battery sag), then MuJoCo: one free rigid body with the vehicle's mass and principal inertia,
+four site actuators applying each rotor's thrust along body z and its drag torque about body z,
+and rotor drag (a force against the velocity across the rotor discs).
 
 Frames follow REP-103: world ENU (z up), body FLU. Rotors: 0 front-right, 1 back-left, 2
 front-left, 3 back-right (diagonal pairs spin the same way); a rotor spinning counter-clockwise
@@ -28,96 +23,16 @@ import numpy as np
 
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
-ROTOR_SPIN = np.array([1.0, 1.0, -1.0, -1.0])
-"""+1: the rotor spins counter-clockwise seen from above (its drag torque on the body is -z)."""
+from .flight_controller import (
+    ROTOR_SPIN,
+    allocation_matrix,
+    fc_step,
+    pack_params,
+    rotor_positions,
+    rotor_signs,
+)
 
-
-def rotor_positions(vehicle: VehicleConfig) -> np.ndarray:
-    """Rotor centres [4, 2] (x, y) in the body frame (m): on the diagonals at arm_length_m."""
-    d = vehicle.arm_length_m / math.sqrt(2.0)
-    return np.array([[d, -d], [-d, d], [d, d], [-d, -d]])
-
-
-def allocation_matrix(vehicle: VehicleConfig) -> np.ndarray:
-    """A [4, 4]: (collective thrust (N), torque x, y, z (N m)) = A @ rotor thrusts (N)."""
-    xy = rotor_positions(vehicle)
-    return np.stack(
-        [
-            np.ones(4),
-            xy[:, 1],  # roll: thrust at +y lifts the left side -> +x torque
-            -xy[:, 0],  # pitch: thrust at +x lifts the nose -> -y torque
-            -ROTOR_SPIN * vehicle.torque_to_thrust_m,
-        ]
-    )
-
-
-class Motors:
-    """Four first-order motors: normalised speed in [0, 1] follows the command with time constant
-    ``motor_time_constant_s``; thrust (N) = ``motor_max_thrust_n * speed**2``."""
-
-    def __init__(self, vehicle: VehicleConfig, dt_s: float) -> None:
-        self.max_thrust = vehicle.motor_max_thrust_n
-        self.alpha = 1.0 - math.exp(-dt_s / vehicle.motor_time_constant_s)
-        self.speed = np.zeros(4)
-
-    def reset(self, speed: float) -> None:
-        self.speed[:] = speed
-
-    def step(self, command: np.ndarray) -> np.ndarray:
-        """Advance one step towards ``command`` [4] (clipped to [0, 1]); thrusts [4] (N)."""
-        self.speed += self.alpha * (np.clip(command, 0.0, 1.0) - self.speed)
-        return self.max_thrust * self.speed**2
-
-
-@dataclass(frozen=True)
-class RateGains:
-    """Body-rate PID gains in angular-acceleration units (torque = inertia * gain * error), so they
-    carry over between vehicles. Roll and pitch share one set; yaw has its own."""
-
-    kp_rp_per_s: float = 18.0
-    """Roll/pitch proportional gain (1/s)."""
-    ki_rp_per_s2: float = 20.0
-    """Roll/pitch integral gain (1/s^2)."""
-    kd_rp: float = 0.2
-    """Roll/pitch derivative gain (1)."""
-    kp_yaw_per_s: float = 8.0
-    """Yaw proportional gain (1/s)."""
-    ki_yaw_per_s2: float = 4.0
-    """Yaw integral gain (1/s^2)."""
-    integral_limit_radps_s: float = 0.3
-    """Clamp of each axis' integrated rate error (rad)."""
-
-
-DEFAULT_GAINS = RateGains()
-
-
-class RateController:
-    """Body-rate PID with inertia scaling, as a flight controller's rate loop (PX4's structure).
-
-    ``__call__`` returns the body torque [3] (N m) for a rate setpoint [3] and measured rates [3].
-    """
-
-    def __init__(self, vehicle: VehicleConfig, dt_s: float, gains: RateGains = DEFAULT_GAINS) -> None:
-        self.inertia = np.asarray(vehicle.inertia_kgm2)
-        self.dt = dt_s
-        self.kp = np.array([gains.kp_rp_per_s, gains.kp_rp_per_s, gains.kp_yaw_per_s])
-        self.ki = np.array([gains.ki_rp_per_s2, gains.ki_rp_per_s2, gains.ki_yaw_per_s2])
-        self.kd = np.array([gains.kd_rp, gains.kd_rp, 0.0])
-        self.limit = gains.integral_limit_radps_s
-        self.integral = np.zeros(3)
-        self.prev_rate = np.zeros(3)
-
-    def reset(self) -> None:
-        self.integral[:] = 0.0
-        self.prev_rate[:] = 0.0
-
-    def __call__(self, rate_sp: np.ndarray, rate: np.ndarray) -> np.ndarray:
-        err = rate_sp - rate
-        self.integral = np.clip(self.integral + err * self.dt, -self.limit, self.limit)
-        # Derivative on the measurement (no kick on setpoint steps), as PX4 does.
-        d_rate = (rate - self.prev_rate) / self.dt
-        self.prev_rate = rate.copy()
-        return self.inertia * (self.kp * err + self.ki * self.integral - self.kd * d_rate)
+__all__ = ["ROTOR_SPIN", "QuadSim", "QuadState", "allocation_matrix", "quad_mjcf", "rotor_positions"]
 
 
 def quad_mjcf(vehicle: VehicleConfig, physics_rate_hz: float = 500.0) -> str:
@@ -170,33 +85,39 @@ class QuadState:
 
 
 class QuadSim:
-    """One quadrotor in MuJoCo under CTBR commands.
+    """One quadrotor in MuJoCo under CTBR commands, through its own autopilot.
 
     Args:
-        vehicle: the vehicle file.
-        physics_rate_hz: MuJoCo step, motor and rate-loop rate (Hz).
-        gains: the rate loop's gains.
+        vehicle: the vehicle file (airframe and ``flight_controller``).
+        physics_rate_hz: MuJoCo step and autopilot rate (Hz).
     """
 
-    def __init__(
-        self, vehicle: VehicleConfig, physics_rate_hz: float = 500.0, gains: RateGains = DEFAULT_GAINS
-    ):
+    def __init__(self, vehicle: VehicleConfig, physics_rate_hz: float = 500.0):
         self.vehicle = vehicle
         self.dt = 1.0 / physics_rate_hz
         self.model = mujoco.MjModel.from_xml_string(quad_mjcf(vehicle, physics_rate_hz))
         self.data = mujoco.MjData(self.model)
-        self.motors = Motors(vehicle, self.dt)
-        self.rates = RateController(vehicle, self.dt, gains)
-        self.alloc_inv = np.linalg.inv(allocation_matrix(vehicle))
+        self.params = pack_params(vehicle, self.dt)
+        self.signs = rotor_signs(vehicle)
+        self.speed = np.zeros(4)
+        self.integral = np.zeros(3)
+        self.dfilt = np.zeros(3)
+        self.prev_omega = np.zeros(3)
+        self.rotor = np.zeros(4)
+        self._work = np.zeros(7)
+        self.wind_force_n = np.zeros(3)
+        """Extra world-frame force (N) held on the body (wind); rotor drag is added to it."""
 
     def reset(self, position_m: np.ndarray = (0.0, 0.0, 1.0), hover: bool = True) -> QuadState:
-        """At rest, level, at ``position_m``; motors spinning at the hover command if ``hover``."""
+        """At rest, level, at ``position_m``; motors at the hover output if ``hover``."""
         mujoco.mj_resetData(self.model, self.data)
         self.data.qpos[0:3] = position_m
         self.data.qpos[3:7] = (1.0, 0.0, 0.0, 0.0)
         mujoco.mj_forward(self.model, self.data)
-        self.motors.reset(self.vehicle.hover_command if hover else 0.0)
-        self.rates.reset()
+        self.speed[:] = self.vehicle.hover_command if hover else 0.0
+        self.integral[:] = 0.0
+        self.dfilt[:] = 0.0
+        self.prev_omega[:] = 0.0
         return self.state()
 
     def state(self) -> QuadState:
@@ -205,26 +126,36 @@ class QuadSim:
             d.qpos[0:3].copy(), d.qpos[3:7].copy(), d.qvel[0:3].copy(), d.qvel[3:6].copy(), d.time
         )
 
-    def mix(self, thrust_n: float, torque_nm: np.ndarray) -> np.ndarray:
-        """Rotor thrusts [4] (N) for a collective thrust and body torque, clipped to the motors'
-        range. A simple mixer: PX4's also desaturates (shifts collective thrust, gives up yaw
-        first); that is not modelled here."""
-        t = self.alloc_inv @ np.array([thrust_n, *torque_nm])
-        return np.clip(t, 0.0, self.vehicle.motor_max_thrust_n)
-
     def step(self, thrust_n: float, body_rates_radps: np.ndarray, duration_s: float) -> QuadState:
-        """Hold a CTBR command for ``duration_s`` (whole physics steps) and return the state.
+        """Hold a CTBR command for ``duration_s`` (whole physics steps) and return the state. The
+        thrust (N) goes to the autopilot as the node sends it: the vehicle file's
+        :meth:`~sim2real_runtime.vehicle.VehicleConfig.collective_setpoint`.
 
         A non-finite command is refused (ValueError): the safety layer stops NaN before here.
         """
+        if not math.isfinite(thrust_n):
+            raise ValueError(f"non-finite CTBR command ({thrust_n}, {body_rates_radps})")
+        return self.step_setpoint(self.vehicle.collective_setpoint(thrust_n), body_rates_radps, duration_s)
+
+    def step_setpoint(self, setpoint: float, body_rates_radps: np.ndarray, duration_s: float) -> QuadState:
+        """As :meth:`step` with the autopilot's normalised collective setpoint in [0, 1]."""
         sp = np.asarray(body_rates_radps, dtype=np.float64)
-        if not (math.isfinite(thrust_n) and np.all(np.isfinite(sp))):
-            raise ValueError(f"non-finite CTBR command ({thrust_n}, {sp})")
+        if not (math.isfinite(setpoint) and np.all(np.isfinite(sp))):
+            raise ValueError(f"non-finite CTBR command ({setpoint}, {sp})")
         m, d = self.model, self.data
-        t_max = self.vehicle.motor_max_thrust_n
+        drag = self.vehicle.flight_controller.rotor_drag_per_s * self.vehicle.mass_kg
         for _ in range(max(1, round(duration_s / self.dt))):
-            torque = self.rates(sp, d.qvel[3:6])
-            thrusts = self.mix(thrust_n, torque)
-            d.ctrl[:] = self.motors.step(np.sqrt(thrusts / t_max))
+            fc_step(self.params, self.signs, sp, float(setpoint), d.qvel[3:6].copy(), self.integral,
+                    self.dfilt, self.prev_omega, self.speed, self.dt, self.rotor, self._work)  # fmt: skip
+            d.ctrl[:] = self.rotor
+            z = _body_z(d.qpos[3:7])
+            v = d.qvel[0:3]
+            d.xfrc_applied[1, 0:3] = self.wind_force_n - drag * (v - np.dot(v, z) * z)
             mujoco.mj_step(m, d)
         return self.state()
+
+
+def _body_z(q: np.ndarray) -> np.ndarray:
+    """Body z axis in the world of a (w, x, y, z) attitude."""
+    w, x, y, z = q
+    return np.array([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)])

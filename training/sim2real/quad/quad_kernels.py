@@ -1,8 +1,8 @@
-"""Numba kernel of :class:`~sim2real.quad.batch_sim.BatchQuadSim`: the same rate loop, mixer,
-motors and RK4 rigid body, one vehicle per loop iteration (``prange`` over both cores).
+"""Numba kernel of :class:`~sim2real.quad.batch_sim.BatchQuadSim`: each vehicle's own autopilot
+(:func:`~sim2real.quad.flight_controller.fc_step`, the function MuJoCo's model calls too), rotor
+drag and the RK4 rigid body, one vehicle per loop iteration (``prange`` over both cores).
 
-``tests/test_quad_sim.py`` holds it to the numpy implementation (and that to MuJoCo), so the
-kernel is a faster copy of tested maths, not a second model.
+``tests/test_quad_sim.py`` holds it to MuJoCo's trajectories for the same commands.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import math
 
 import numba as nb
 import numpy as np
+
+from .flight_controller import fc_step
 
 _G = 9.80665
 
@@ -36,12 +38,14 @@ def _deriv(q, w, f_total, tq, mass, ix, iy, iz, ext, out):
 
 @nb.njit(cache=True, parallel=True)
 def step_batch(
-    pos, vel, quat, omega, speed, integral, prev_omega,
-    thrust, rates_sp, mass, inertia, max_thrust, alpha, torque_rows, alloc_inv, ext,
-    kp, ki, kd, i_limit, dt, n_steps,
+    pos, vel, quat, omega, speed, integral, dfilt, prev_omega,
+    setpoint, rates_sp, mass, inertia, params, signs, torque_rows, drag, ext, dt, n_steps,
+    setpoint_old, rates_old, delay_steps,
 ):  # fmt: skip
-    """Advance every vehicle ``n_steps`` physics steps of ``dt`` under held CTBR commands, in place.
-    Shapes as in BatchQuadSim (B leading)."""
+    """Advance every vehicle ``n_steps`` physics steps of ``dt`` under held commands (normalised
+    collective setpoint [B], body rates [B, 3]), in place; vehicle i holds the previous command
+    (``setpoint_old``, ``rates_old``) for its first ``delay_steps[i]`` steps (latency). Shapes as
+    in BatchQuadSim (B leading)."""
     b = pos.shape[0]
     for i in nb.prange(b):
         k = np.empty((4, 10))
@@ -50,31 +54,27 @@ def step_batch(
         w = np.empty(3)
         tq = np.empty(3)
         rotor = np.empty(4)
-        wrench = np.empty(4)
+        e = np.empty(3)
+        work = np.empty(7)
         ix, iy, iz = inertia[i, 0], inertia[i, 1], inertia[i, 2]
-        for _ in range(n_steps):
-            for a in range(3):
-                err = rates_sp[i, a] - omega[i, a]
-                integral[i, a] = min(max(integral[i, a] + err * dt, -i_limit), i_limit)
-                d_om = (omega[i, a] - prev_omega[i, a]) / dt
-                prev_omega[i, a] = omega[i, a]
-                wrench[a + 1] = inertia[i, a] * (kp[a] * err + ki[a] * integral[i, a] - kd[a] * d_om)
-            wrench[0] = thrust[i]
-            f_total = 0.0
-            for r in range(4):
-                t = 0.0
-                for c in range(4):
-                    t += alloc_inv[i, r, c] * wrench[c]
-                t = min(max(t, 0.0), max_thrust[i])
-                cmd = math.sqrt(t / max_thrust[i])
-                speed[i, r] += alpha[i] * (cmd - speed[i, r])
-                rotor[r] = max_thrust[i] * speed[i, r] ** 2
-                f_total += rotor[r]
+        for j in range(n_steps):
+            late = j < delay_steps[i]
+            fc_step(params[i], signs[i], rates_old[i] if late else rates_sp[i],
+                    setpoint_old[i] if late else setpoint[i], omega[i], integral[i],
+                    dfilt[i], prev_omega[i], speed[i], dt, rotor, work)  # fmt: skip
+            f_total = rotor[0] + rotor[1] + rotor[2] + rotor[3]
             for a in range(3):
                 s = 0.0
                 for r in range(4):
                     s += torque_rows[i, a, r] * rotor[r]
                 tq[a] = s
+            # rotor drag against the velocity across the rotor discs, held over the step
+            qw, qx, qy, qz = quat[i, 0], quat[i, 1], quat[i, 2], quat[i, 3]
+            zx, zy, zz = 2 * (qx * qz + qw * qy), 2 * (qy * qz - qw * qx), 1 - 2 * (qx * qx + qy * qy)
+            vz = vel[i, 0] * zx + vel[i, 1] * zy + vel[i, 2] * zz
+            e[0] = ext[i, 0] - drag[i] * (vel[i, 0] - vz * zx)
+            e[1] = ext[i, 1] - drag[i] * (vel[i, 1] - vz * zy)
+            e[2] = ext[i, 2] - drag[i] * (vel[i, 2] - vz * zz)
             # RK4 with the wrench held over the step
             for stage in range(4):
                 h = 0.0 if stage == 0 else (0.5 * dt if stage < 3 else dt)
@@ -82,7 +82,7 @@ def step_batch(
                     q[c] = quat[i, c] + (h * k[stage - 1, 3 + c] if stage else 0.0)
                 for c in range(3):
                     w[c] = omega[i, c] + (h * k[stage - 1, 7 + c] if stage else 0.0)
-                _deriv(q, w, f_total, tq, mass[i], ix, iy, iz, ext[i], d)
+                _deriv(q, w, f_total, tq, mass[i], ix, iy, iz, e, d)
                 for c in range(10):
                     k[stage, c] = d[c]
             # position uses the velocity stages: v, v + dt/2 k1, v + dt/2 k2, v + dt k3

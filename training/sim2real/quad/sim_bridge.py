@@ -92,6 +92,9 @@ class BridgeConfig:
     """MuJoCo, motor and rate-loop rate (Hz); publishing rates round to whole steps."""
     odom_rate_hz: float = 100.0
     """Odometry rate (Hz); PX4's bridge rate-limits vehicle_odometry to 100 Hz."""
+    px4_status_version: int = 0
+    """px4: the VehicleStatus version published, as a PX4 release would (0: 1.15 on
+    ``vehicle_status``; 1: 1.16/1.17 and 4: 1.18 on ``vehicle_status_v<N>``, their layouts)."""
     status_rate_hz: float = 5.0
     """px4: vehicle_status rate (Hz), also published at once on every nav_state change."""
     clock_rate_hz: float = 250.0
@@ -177,13 +180,16 @@ class QuadSimBridge:
         self.pub_clock = transport.publisher("/clock", "rosgraph_msgs/msg/Clock", CLOCK_QOS)
         fmu = config.px4_namespace.rstrip("/") + "/fmu"
         if self.px4:
-            for n in ("px4_msgs/msg/VehicleOdometry", "px4_msgs/msg/VehicleStatus"):
+            self._status_type = px4.vehicle_status_type(config.px4_status_version)
+            for n in ("px4_msgs/msg/VehicleOdometry", self._status_type):
                 self._cls[n] = transport.msg(n)
             self.pub_odom = transport.publisher(
                 f"{fmu}/out/vehicle_odometry", "px4_msgs/msg/VehicleOdometry", px4.FMU_OUT_QOS
             )
             self.pub_status = transport.publisher(
-                f"{fmu}/out/vehicle_status", "px4_msgs/msg/VehicleStatus", px4.FMU_OUT_QOS
+                px4.vehicle_status_topic(config.px4_namespace, config.px4_status_version),
+                self._status_type,
+                px4.FMU_OUT_QOS,
             )
         else:
             self._cls["nav_msgs/msg/Odometry"] = transport.msg("nav_msgs/msg/Odometry")
@@ -275,9 +281,11 @@ class QuadSimBridge:
         k = self._k + 1
         self._k = k
         self.clock_s = self._offset_s + k * self.dt
-        thrust, rates = self._command_in_force()
+        setpoint, rates = self._command_in_force()
         if not (self._crashed or self._held):
-            self.state = self.sim.step(thrust, rates, self.dt)
+            # The wire's normalised thrust is what the firmware gets: its own thrust model and the
+            # vehicle's motors (the vehicle file) turn it into thrust.
+            self.state = self.sim.step_setpoint(setpoint, rates, self.dt)
             self._check_crash()
         if k >= round((self._n_odom + 1) * self.odom_steps):
             self._n_odom += 1
@@ -333,7 +341,7 @@ class QuadSimBridge:
         cos_tilt = max(quat_to_matrix(s.quat_wxyz)[2, 2], 0.5)
         thrust = self.vehicle.mass_kg * (STANDARD_GRAVITY_MPS2 - 2.0 * s.velocity_mps[2]) / cos_tilt
         thrust = min(max(thrust, 0.0), self.max_thrust_n)
-        return thrust, level_rates(s.quat_wxyz, self.cfg.level_gain_per_s)
+        return self.vehicle.collective_setpoint(thrust), level_rates(s.quat_wxyz, self.cfg.level_gain_per_s)
 
     def _check_crash(self) -> None:
         s = self.state
@@ -373,7 +381,7 @@ class QuadSimBridge:
         if not (math.isfinite(thrust) and np.all(np.isfinite(rates))):
             self._refuse("VehicleRatesSetpoint")
             return
-        self._cmd = (thrust, rates, self.clock_s)
+        self._cmd = (thrust / self.max_thrust_n, rates, self.clock_s)  # the normalised setpoint
         self.commands_received += 1
 
     def _on_cmd_vel_legacy(self, msg: Any) -> None:
@@ -400,7 +408,13 @@ class QuadSimBridge:
             thrust = 0.0
         if thrust > 0.0:
             self._held = False
-        self._cmd = (thrust, rates, self.clock_s)
+        # The firmware's legacy thrust after the cuts, as a fraction of full command (battery
+        # compensation makes it linear in thrust; the vehicle file's curves say so).
+        self._cmd = (
+            px4.cmd_vel_legacy_thrust_u16(msg) / 65535.0 if thrust > 0.0 else 0.0,
+            rates,
+            self.clock_s,
+        )
 
     # ----------------------------------------------------------------------------- messages
 
@@ -452,7 +466,7 @@ class QuadSimBridge:
             self.pub_odom.publish(msg)
 
     def _publish_status(self) -> None:
-        msg = self._cls["px4_msgs/msg/VehicleStatus"]()
+        msg = self._cls[self._status_type]()
         now_us = round(self.clock_s * 1e6)
         msg.timestamp = now_us
         msg.armed_time = round(self._offset_s * 1e6)

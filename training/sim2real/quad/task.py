@@ -33,7 +33,6 @@ def build_contract(cfg: QuadTrainConfig) -> PolicyContract:
     from sim2real_runtime.vehicle import load_vehicle
 
     from .env import task_specs
-    from .mujoco_quad import DEFAULT_GAINS
 
     t = cfg.task
     obs_specs, act_spec = task_specs(t)
@@ -41,9 +40,16 @@ def build_contract(cfg: QuadTrainConfig) -> PolicyContract:
     robot["training_envelope"] = quad_training_envelope(
         robot, t.dr.mass_scale, t.dr.thrust_scale, t.dr.motor_time_constant_s
     )
+    dr = t.dr
     robot["rate_loop"] = {
-        "model": "inertia-scaled PID (sim2real.quad.mujoco_quad.RateGains)",
-        **vars(DEFAULT_GAINS),
+        "model": "the vehicle file's flight_controller (sim2real.quad.flight_controller.fc_step), randomised",
+        "rate_gain_scale_low": dr.rate_gain_scale[0],
+        "rate_gain_scale_high": dr.rate_gain_scale[1],
+        "mixer_scale_low": dr.mixer_scale[0],
+        "mixer_scale_high": dr.mixer_scale[1],
+        "thrust_curve_blend": dr.thrust_curve_blend,
+        "battery_sag_fraction_high": dr.battery_sag_fraction[1],
+        "rotor_drag_scale_high": dr.rotor_drag_scale[1],
     }
     return PolicyContract(
         domain="quad",

@@ -46,7 +46,7 @@ from sim2real_runtime.quad_control import QuadController, QuadSafety, QuadSafety
 from sim2real_runtime.quad_reference import SampledReference, lookahead_times
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.teleop.mapping import QuadTeleop
-from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
+from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig, curve_inverse, curve_value
 
 from .params import QuadNodeParams
 
@@ -88,7 +88,12 @@ class QuadNode(PolicyNode):
         if p.interface == "crazyflie":
             # Crazyswarm2 and the firmware clip the legacy thrust at 60000 of 65535: above that
             # a command would be cut silently, so the limit says so instead.
-            fraction = min(fraction, (px4.CF_MAX_THRUST_U16 / 65535.0) ** 2)
+            # (the thrust that setpoint gives, through the vehicle file's thrust model and curve).
+            fc = description.flight_controller
+            top = curve_value(
+                fc.thrust_curve, curve_inverse(fc.firmware_thrust_curve, px4.CF_MAX_THRUST_U16 / 65535.0)
+            )
+            fraction = min(fraction, float(top))
         controller = self.domain.controller(
             policy, description, control_rate_hz, allow_outside_envelope=p.allow_outside_envelope
         )
@@ -165,7 +170,16 @@ class QuadNode(PolicyNode):
         if p.interface == "px4":
             ns = p.px4_namespace.rstrip("/")
             self.subscribe(self.odom_topic, PX4_ODOM, px4.PX4_CLIENT_QOS, self.on_px4_odometry)
-            self.subscribe(f"{ns}/fmu/out/vehicle_status", PX4_STATUS, px4.PX4_CLIENT_QOS, self.on_px4_status)
+            # PX4 >= 1.16 versions VehicleStatus (topic vehicle_status_v<N>, another layout): the
+            # release given, or every known version with ``auto`` (the one PX4 publishes arrives).
+            wanted = px4.vehicle_status_version(p.px4_version)
+            for version in px4.VEHICLE_STATUS_VERSIONS if wanted is None else (wanted,):
+                self.subscribe(
+                    px4.vehicle_status_topic(ns, version),
+                    px4.vehicle_status_type(version),
+                    px4.PX4_CLIENT_QOS,
+                    lambda msg, v=version: self.on_px4_status(msg, v),
+                )
         else:
             self.subscribe(self.odom_topic, ODOM, SENSOR_DATA, self.on_odometry)
         self.subscribe(p.reference_pose_topic, POSE_STAMPED, DEFAULT, self.on_reference_pose)
@@ -240,8 +254,15 @@ class QuadNode(PolicyNode):
             return
         self._store_odometry(pos, quat, vel, rates)
 
-    def on_px4_status(self, msg: Any) -> None:
-        # The constants live on the message class (px4_msgs' and ours alike).
+    def on_px4_status(self, msg: Any, version: int = 0) -> None:
+        if getattr(self, "px4_status_version", None) != version:
+            self.px4_status_version = version
+            """The VehicleStatus version that arrived (0: PX4 1.15, 1: 1.16/1.17, 4: 1.18)."""
+            self.log.info(
+                f"PX4 VehicleStatus version {version} on "
+                f"{px4.vehicle_status_topic(self.p.px4_namespace, version)}"
+            )
+        # The constants live on the message class (px4_msgs' and ours alike; unchanged by version).
         self.armed = msg.arming_state == type(msg).ARMING_STATE_ARMED
         self.offboard = msg.nav_state == type(msg).NAVIGATION_STATE_OFFBOARD
 
@@ -447,13 +468,19 @@ class QuadNode(PolicyNode):
             c = self.safety.level(None)
         thrust_n = float(c[0]) * self.vehicle.mass_kg
         full = 4.0 * self.vehicle.motor_max_thrust_n
+        # the autopilot's normalised thrust for it, through the vehicle file's thrust model and curve
+        setpoint = float(self.vehicle.collective_setpoint(thrust_n))
         if self.p.interface == "px4":
             stamp_us = int(self.t.now_s() * 1e6)
             self.mode_pub.publish(px4.offboard_mode_body_rate(stamp_us, cls=self._mode_cls))
-            self.rates_pub.publish(px4.rates_setpoint(thrust_n, c[1:], full, stamp_us, cls=self._rates_cls))
+            self.rates_pub.publish(
+                px4.rates_setpoint(thrust_n, c[1:], full, stamp_us, cls=self._rates_cls, setpoint=setpoint)
+            )
         else:
             self.cmd_pub.publish(
-                px4.cmd_vel_legacy(thrust_n, c[1:], full, self.p.cf_backend, cls=self._twist_cls)
+                px4.cmd_vel_legacy(
+                    thrust_n, c[1:], full, self.p.cf_backend, cls=self._twist_cls, setpoint=setpoint
+                )
             )
         self.last_cmd = c
         self.published += 1

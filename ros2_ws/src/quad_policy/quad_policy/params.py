@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from sim2real_ros import node_params
+from sim2real_ros.px4 import PX4_RELEASES
 from sim2real_runtime.errors import ConfigError
 
 INTERFACES = ("px4", "crazyflie")
@@ -35,6 +36,10 @@ class QuadNodeParams(node_params.NodeParams):
     """Crazyswarm2 server, ``cpp`` or ``cflib``: they disagree on the sign of the pitch field."""
     px4_namespace: str = ""
     """Prefix of the PX4 topics (multi-vehicle setups use e.g. ``/px4_1``)."""
+    px4_version: str = "auto"
+    """PX4 release (``1.15``, ``1.16``, ``1.17``, ``1.18``) or ``auto``: PX4 >= 1.16 publishes
+    VehicleStatus version 1 (1.16, 1.17) or 4 (1.18) on ``/fmu/out/vehicle_status_v<N>``; ``auto``
+    listens on every known status topic and uses the one that arrives."""
     world_frame: str = "world"
     """Frame of the odometry (ENU) and of references; references in other frames are refused.
     For PX4 the node's world frame is PX4's local frame turned to ENU."""
@@ -72,6 +77,14 @@ class QuadNodeParams(node_params.NodeParams):
         if self.interface not in INTERFACES:
             errors.append(
                 ConfigError(source, "interface", f"expected one of {INTERFACES}, got {self.interface!r}")
+            )
+        if self.px4_version != "auto" and self.px4_version not in PX4_RELEASES:
+            errors.append(
+                ConfigError(
+                    source,
+                    "px4_version",
+                    f"expected 'auto' or one of {', '.join(PX4_RELEASES)}, got {self.px4_version!r}",
+                )
             )
         if not 0.0 <= self.aggressiveness <= 1.0:
             errors.append(

@@ -37,7 +37,7 @@ from cyclonedds.sub import DataReader
 from cyclonedds.topic import Topic
 
 from .actions import DdsActionClient, DdsActionServer, _user_data
-from .msgs import MESSAGES, dds_type_name
+from .msgs import MESSAGES, PX4_VERSIONED, dds_type_name
 from .transport import CLOCK, DEFAULT, QoS, stamp_to_s
 
 
@@ -147,6 +147,8 @@ class DdsTransport:
         self.subscribe(topic, "std_msgs/msg/Float64", DEFAULT, on_msg)
 
     def msg(self, ros_type: str) -> type:
+        if ros_type in PX4_VERSIONED:  # "<type>#v<N>": a px4_msgs layout of PX4 >= 1.16
+            return PX4_VERSIONED[ros_type]
         dds_type_name(ros_type)  # raises KeyError naming the known types
         return MESSAGES[ros_type]
 

@@ -905,3 +905,131 @@ class Joy(IdlStruct, typename=_dds_name("sensor_msgs/msg/Joy")):
 
 
 MESSAGES["sensor_msgs/msg/Joy"] = Joy
+
+
+# --------------------------------------------------------------------------- px4_msgs, versioned
+#
+# PX4 1.16 and later version their uORB messages (MESSAGE_VERSION). Of the types we carry only
+# VehicleStatus changed: version 1 in px4_msgs release/1.16 (392e831c1f659429ca83902e66820d7094591410)
+# and release/1.17 (86d8239e962f6939e05c3737784f60c02fa884db), version 4 in release/1.18
+# (598c7aad7b2386f9406ebd2a2f841619fddc3c78) and main. PX4 publishes a version N > 0 on
+# ``/fmu/out/vehicle_status_v<N>``; the DDS type name stays ``px4_msgs::msg::dds_::VehicleStatus_``
+# (the layout differs, so one process needs one class per version). The classes below carry the
+# same constants as :class:`VehicleStatus` (the values did not change for the ones we use).
+
+
+def _status_constants(cls: type) -> type:
+    for name in dir(VehicleStatus):
+        if name.isupper():
+            setattr(cls, name, getattr(VehicleStatus, name))
+    return cls
+
+
+@final
+@_status_constants
+@cdrv0
+@dataclass
+class VehicleStatusV1(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleStatus")):
+    """VehicleStatus MESSAGE_VERSION 1 (PX4 1.16, 1.17): version 0 without
+    ``avoidance_system_required`` and ``avoidance_system_valid``."""
+
+    timestamp: uint64 = 0
+    armed_time: uint64 = 0
+    takeoff_time: uint64 = 0
+    arming_state: uint8 = 0
+    latest_arming_reason: uint8 = 0
+    latest_disarming_reason: uint8 = 0
+    nav_state_timestamp: uint64 = 0
+    nav_state_user_intention: uint8 = 0
+    nav_state: uint8 = 0
+    executor_in_charge: uint8 = 0
+    valid_nav_states_mask: uint32 = 0
+    can_set_nav_states_mask: uint32 = 0
+    failure_detector_status: uint16 = 0
+    hil_state: uint8 = 0
+    vehicle_type: uint8 = 0
+    failsafe: bool = False
+    failsafe_and_user_took_over: bool = False
+    failsafe_defer_state: uint8 = 0
+    gcs_connection_lost: bool = False
+    gcs_connection_lost_counter: uint8 = 0
+    high_latency_data_link_lost: bool = False
+    is_vtol: bool = False
+    is_vtol_tailsitter: bool = False
+    in_transition_mode: bool = False
+    in_transition_to_fw: bool = False
+    system_type: uint8 = 0
+    system_id: uint8 = 0
+    component_id: uint8 = 0
+    safety_button_available: bool = False
+    safety_off: bool = False
+    power_input_valid: bool = False
+    usb_connected: bool = False
+    open_drone_id_system_present: bool = False
+    open_drone_id_system_healthy: bool = False
+    parachute_system_present: bool = False
+    parachute_system_healthy: bool = False
+    rc_calibration_in_progress: bool = False
+    calibration_enabled: bool = False
+    pre_flight_checks_pass: bool = False
+
+
+@final
+@_status_constants
+@cdrv0
+@dataclass
+class VehicleStatusV4(IdlStruct, typename=_dds_name("px4_msgs/msg/VehicleStatus")):
+    """VehicleStatus MESSAGE_VERSION 4 (PX4 1.18, main): version 1 with ``nav_state_display`` and
+    ``accepts_offboard_setpoints`` after ``executor_in_charge``, without
+    ``failure_detector_status``, with ``traffic_avoidance_system_present``."""
+
+    timestamp: uint64 = 0
+    armed_time: uint64 = 0
+    takeoff_time: uint64 = 0
+    arming_state: uint8 = 0
+    latest_arming_reason: uint8 = 0
+    latest_disarming_reason: uint8 = 0
+    nav_state_timestamp: uint64 = 0
+    nav_state_user_intention: uint8 = 0
+    nav_state: uint8 = 0
+    executor_in_charge: uint8 = 0
+    nav_state_display: uint8 = 0
+    accepts_offboard_setpoints: bool = False
+    valid_nav_states_mask: uint32 = 0
+    can_set_nav_states_mask: uint32 = 0
+    hil_state: uint8 = 0
+    vehicle_type: uint8 = 0
+    failsafe: bool = False
+    failsafe_and_user_took_over: bool = False
+    failsafe_defer_state: uint8 = 0
+    gcs_connection_lost: bool = False
+    gcs_connection_lost_counter: uint8 = 0
+    high_latency_data_link_lost: bool = False
+    is_vtol: bool = False
+    is_vtol_tailsitter: bool = False
+    in_transition_mode: bool = False
+    in_transition_to_fw: bool = False
+    system_type: uint8 = 0
+    system_id: uint8 = 0
+    component_id: uint8 = 0
+    safety_button_available: bool = False
+    safety_off: bool = False
+    power_input_valid: bool = False
+    usb_connected: bool = False
+    open_drone_id_system_present: bool = False
+    open_drone_id_system_healthy: bool = False
+    parachute_system_present: bool = False
+    parachute_system_healthy: bool = False
+    traffic_avoidance_system_present: bool = False
+    rc_calibration_in_progress: bool = False
+    calibration_enabled: bool = False
+    pre_flight_checks_pass: bool = False
+
+
+PX4_VERSIONED = {
+    "px4_msgs/msg/VehicleStatus#v1": VehicleStatusV1,
+    "px4_msgs/msg/VehicleStatus#v4": VehicleStatusV4,
+}
+"""Layout-tagged type names (``<ros type>#v<N>``: the ROS type's MESSAGE_VERSION N layout) -> IDL
+class, for the ``dds`` transport; rclpy's transport drops the tag (the installed px4_msgs has one
+layout, the one of the PX4 it was built for)."""

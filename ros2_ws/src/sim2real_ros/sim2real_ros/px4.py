@@ -116,6 +116,41 @@ TRANSIENT_LOCAL, KEEP_LAST 1. Matches FMU_OUT_QOS writers (subscribing) and FMU_
 (publishing)."""
 
 
+PX4_RELEASES = {"1.15": 0, "1.16": 1, "1.17": 1, "1.18": 4}
+"""PX4 release -> the VehicleStatus MESSAGE_VERSION it publishes (px4_msgs release/<x> branches;
+1.15 is unversioned, i.e. 0). The other types we use keep version 0 and their topic names."""
+VEHICLE_STATUS_VERSIONS = (0, 1, 4)
+
+
+def vehicle_status_version(px4_version: str) -> int | None:
+    """The VehicleStatus version of a PX4 release (``"1.15"``, ``"1.16"``...); ``"auto"`` -> None
+    (listen to every known version and use the one that arrives).
+
+    Raises:
+        ValueError: an unknown release, naming the known ones.
+    """
+    if px4_version == "auto":
+        return None
+    if px4_version not in PX4_RELEASES:
+        raise ValueError(f"px4_version {px4_version!r}: expected 'auto' or one of {', '.join(PX4_RELEASES)}")
+    return PX4_RELEASES[px4_version]
+
+
+def vehicle_status_topic(namespace: str, version: int) -> str:
+    """PX4's VehicleStatus topic: ``<ns>/fmu/out/vehicle_status``, with ``_v<N>`` for a version
+    N > 0 (PX4's uXRCE-DDS client names a versioned topic so from 1.16 on)."""
+    suffix = f"_v{version}" if version > 0 else ""
+    return f"{namespace.rstrip('/')}/fmu/out/vehicle_status{suffix}"
+
+
+def vehicle_status_type(version: int) -> str:
+    """The type name to subscribe with: ``px4_msgs/msg/VehicleStatus``, tagged ``#v<N>`` for a
+    version N > 0 (the DDS transport's class of that layout; rclpy drops the tag)."""
+    if version not in VEHICLE_STATUS_VERSIONS:
+        raise ValueError(f"VehicleStatus version {version}: known {VEHICLE_STATUS_VERSIONS}")
+    return "px4_msgs/msg/VehicleStatus" + (f"#v{version}" if version > 0 else "")
+
+
 def px4_odometry_state(msg: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """``px4_msgs/VehicleOdometry`` (NED / FRD) -> our frames (ENU / FLU).
 
@@ -165,6 +200,7 @@ def rates_setpoint(
     max_total_thrust_n: float,
     timestamp_us: int = 0,
     cls: type | None = None,
+    setpoint: float | None = None,
 ) -> Any:
     """A CTBR command as ``px4_msgs/VehicleRatesSetpoint`` for ``/fmu/in/vehicle_rates_setpoint``.
 
@@ -174,6 +210,9 @@ def rates_setpoint(
         max_total_thrust_n: the vehicle's total thrust at full throttle (N).
         timestamp_us: ``timestamp`` (µs).
         cls: the message class (default :class:`sim2real_ros.msgs.VehicleRatesSetpoint`).
+        setpoint: the normalised thrust to send instead of ``thrust_n / max_total_thrust_n``: what
+            the vehicle file says gives ``thrust_n`` through PX4's THR_MDL_FAC model and the real
+            motors (:meth:`sim2real_runtime.vehicle.VehicleConfig.collective_setpoint`).
 
     Rates go out in FRD: roll = p, pitch = -q, yaw = -r. Thrust goes out normalised,
     ``thrust_body = [0, 0, -thrust_n / max_total_thrust_n]`` clipped to [-1, 0]. That assumes PX4's
@@ -189,7 +228,10 @@ def rates_setpoint(
     msg.timestamp = int(timestamp_us)
     frd = flu_to_frd(rates)
     msg.roll, msg.pitch, msg.yaw = float(frd[0]), float(frd[1]), float(frd[2])
-    throttle = float(np.clip(thrust_n / max_total_thrust_n, 0.0, 1.0))
+    raw = thrust_n / max_total_thrust_n if setpoint is None else setpoint
+    if not math.isfinite(raw):
+        raise ValueError(f"non-finite thrust setpoint {raw}")
+    throttle = float(np.clip(raw, 0.0, 1.0))
     msg.thrust_body = [0.0, 0.0, -throttle if throttle > 0.0 else 0.0]  # no -0.0 on the wire
     return msg
 
@@ -240,6 +282,7 @@ def cmd_vel_legacy(
     max_total_thrust_n: float,
     backend: str = "cpp",
     cls: type | None = None,
+    setpoint: float | None = None,
 ) -> Any:
     """A CTBR command as the ``geometry_msgs/Twist`` of Crazyswarm2's ``/<cf>/cmd_vel_legacy``.
 
@@ -250,6 +293,11 @@ def cmd_vel_legacy(
         backend: the Crazyswarm2 server: ``"cpp"`` (crazyflie_server.cpp, the launch default) or
             ``"cflib"`` (crazyflie_server.py). They send the pitch with opposite signs (below).
         cls: the message class (default :class:`sim2real_ros.msgs.Twist`).
+        setpoint: the normalised thrust (fraction of 65535) to send instead of the default
+            ``sqrt(thrust_n / max_total_thrust_n)``. The stock Crazyflie compensates the battery
+            voltage so that thrust is LINEAR in the command (motorsCompensateBatteryVoltage), which
+            the vehicle file's curves say: pass
+            :meth:`sim2real_runtime.vehicle.VehicleConfig.collective_setpoint` (the node does).
 
     The chain, read in the sources named in the module docstring:
 
@@ -281,7 +329,12 @@ def cmd_vel_legacy(
     _finite_command(thrust_n, rates, max_total_thrust_n)
     sign = _pitch_sign(backend)
     deg = np.degrees(rates)
-    u16 = round(65535.0 * math.sqrt(min(max(thrust_n / max_total_thrust_n, 0.0), 1.0)))
+    if setpoint is None:
+        u16 = round(65535.0 * math.sqrt(min(max(thrust_n / max_total_thrust_n, 0.0), 1.0)))
+    else:
+        if not math.isfinite(setpoint):
+            raise ValueError(f"non-finite thrust setpoint {setpoint}")
+        u16 = round(65535.0 * min(max(setpoint, 0.0), 1.0))
     msg = (cls or _msgs_class("Twist"))()
     msg.linear.x = float(sign * deg[1])
     msg.linear.y = float(deg[0])

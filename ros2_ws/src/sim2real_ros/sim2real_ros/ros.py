@@ -81,6 +81,9 @@ class RclpyTransport:
         # rosidl_generator_py's ``pkg.action`` module exports the action class and its services'
         # messages, not ``<Action>_Goal``/``_Result``/``_Feedback``: those are the action's
         # ``Goal``/``Result``/``Feedback`` attributes.
+        # "<type>#v<N>" names a px4_msgs layout for our DDS classes; the installed px4_msgs has one
+        # layout (the one of the PX4 it was built for), so rclpy uses the plain type.
+        ros_type = ros_type.split("#", 1)[0]
         pkg, kind, name = ros_type.split("/") if ros_type.count("/") == 2 else ("", "", "")
         if kind == "action":
             for part in ("Goal", "Result", "Feedback"):

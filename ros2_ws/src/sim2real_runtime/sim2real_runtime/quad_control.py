@@ -23,7 +23,7 @@ from .contract import PolicyContract, check_control_rate, check_domain
 from .controller import PolicyController
 from .errors import ContractMismatchError
 from .policy import OnnxPolicy
-from .quad_terms import with_rotation
+from .quad_terms import limit_tilt, max_tilt_rad, with_rotation
 from .rotations import quat_to_matrix
 from .vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
@@ -203,6 +203,10 @@ class QuadController(PolicyController):
         look = next(s for s in policy.contract.observation if s.kind == "reference_lookahead")
         self.lookahead_points = int(look.params["num_points"])
         self.lookahead_horizon_s = float(look.params["horizon_s"])
+        agg = next((s for s in policy.contract.observation if s.kind == "user_input"), None)
+        rng = agg.params.get("tilt_range_deg") if agg is not None else None
+        self.tilt_range_deg: tuple[float, float] | None = (float(rng[0]), float(rng[1])) if rng else None
+        """The tilt limit at aggressiveness 0 and 1 (deg) the contract promises (the limiter)."""
 
     def step(
         self,
@@ -228,4 +232,10 @@ class QuadController(PolicyController):
             "ref_lookahead": np.asarray(ref_lookahead_m, dtype=np.float64)[None],
             "aggressiveness": np.array([[aggressiveness]], dtype=np.float64),
         }
-        return self.action_term(self.infer(with_rotation(signals)))[0]
+        signals = with_rotation(signals)
+        cmd = self.action_term(self.infer(signals))
+        if self.tilt_range_deg is not None:  # the tilt the aggressiveness stands for, as trained
+            cmd = limit_tilt(
+                cmd, signals["rotation"], max_tilt_rad(aggressiveness, self.tilt_range_deg)[None]
+            )
+        return cmd[0]

@@ -141,6 +141,37 @@ class ReferenceLookahead(FramedTerm):
         return _clip(rel, float(self.spec.params["clip_m"])).reshape(len(rel), 3 * k).astype(np.float32)
 
 
+class ReferenceFeedforward(FramedTerm):
+    """The reference's velocity minus the vehicle's, and the reference's acceleration, in
+    ``params["frame"]``: float [B, 6] (m/s, m/s^2), clipped to ``clip_mps`` / ``clip_mps2``.
+
+    Both come from the reference now and the first two lookahead points (``spacing_s`` apart:
+    ``horizon_s / num_points`` of the lookahead term) by second-order finite differences, so the
+    node needs no extra input. This is the feed-forward a PD controller gets from the reference's
+    derivatives; without it a policy must infer the velocity from positions and lags behind.
+    """
+
+    kind = "reference_feedforward"
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        p = self.spec.params
+        dt = float(p["spacing_s"])
+        p0 = np.asarray(signals["ref_position"])
+        ahead = np.asarray(signals["ref_lookahead"])
+        if ahead.ndim != 3 or ahead.shape[1] < 2:
+            raise ValueError(
+                f"reference_feedforward needs >= 2 lookahead points, got shape {ahead.shape[1:]}"
+            )
+        p1, p2 = ahead[:, 0], ahead[:, 1]
+        v_ref = (-3.0 * p0 + 4.0 * p1 - p2) / (2.0 * dt)
+        a_ref = (p0 - 2.0 * p1 + p2) / dt**2
+        dv = _in_frame(v_ref - np.asarray(signals["velocity"]), signals, self.frame)
+        acc = _in_frame(a_ref, signals, self.frame)
+        return np.concatenate(
+            [_clip(dv, float(p["clip_mps"])), _clip(acc, float(p["clip_mps2"]))], axis=1
+        ).astype(np.float32)
+
+
 class UserInput(ObsTerm):
     """A user-set scalar (``params["signal"]``), clipped to [``low``, ``high``]: float [B, 1]. A
     non-finite value reads as ``default``. On the robot it is a run-time ROS parameter."""
@@ -155,10 +186,37 @@ class UserInput(ObsTerm):
 
 
 def max_tilt_rad(aggressiveness: np.ndarray | float, tilt_range_deg: tuple[float, float]) -> np.ndarray:
-    """The tilt limit (rad) an aggressiveness in [0, 1] stands for: linear in ``tilt_range_deg``."""
-    a = np.clip(np.asarray(aggressiveness, dtype=np.float64), 0.0, 1.0)
+    """The tilt limit (rad) an aggressiveness in [0, 1] stands for: linear in ``tilt_range_deg``.
+    Values outside [0, 1] are clamped; a non-finite one reads as 0 (the gentlest)."""
+    a = np.asarray(aggressiveness, dtype=np.float64)
+    a = np.clip(np.where(np.isfinite(a), a, 0.0), 0.0, 1.0)
     lo, hi = tilt_range_deg
     return np.radians(lo + (hi - lo) * a)
+
+
+TILT_LIMIT_BAND_RAD = np.radians(6.0)
+"""Below the tilt limit by this much the limiter starts blending in the levelling rates."""
+TILT_LIMIT_GAIN_PER_S = 8.0
+"""Tilt error to levelling body rate (rad/s per rad) of the tilt limiter."""
+
+
+def limit_tilt(cmd: np.ndarray, rotation: np.ndarray, limit_rad: np.ndarray) -> np.ndarray:
+    """CTBR commands [B, 4] with the body rates blended towards levelling as the tilt nears
+    ``limit_rad`` [B] (rad): unchanged below ``limit - TILT_LIMIT_BAND_RAD``, all levelling at the
+    limit (rates that would tilt further are removed, yaw kept). The policy is trained through
+    this, so the aggressiveness input sets the tilt the vehicle reaches, whatever the policy says.
+    ``rotation`` [B, 3, 3] body to world."""
+    z_body = rotation[:, :, 2]
+    tilt = np.arccos(np.clip(z_body[:, 2], -1.0, 1.0))
+    s = np.clip((tilt - (limit_rad - TILT_LIMIT_BAND_RAD)) / TILT_LIMIT_BAND_RAD, 0.0, 1.0)
+    if not np.any(s > 0):
+        return cmd
+    # Levelling rates: rotate body z towards world z (axis z_body x e_z), in the body frame.
+    err_world = np.cross(z_body, np.array([0.0, 0.0, 1.0]))
+    level = TILT_LIMIT_GAIN_PER_S * np.einsum("bji,bj->bi", rotation, err_world)
+    out = np.array(cmd, dtype=np.float64, copy=True)
+    out[:, 1:3] = (1.0 - s[:, None]) * out[:, 1:3] + s[:, None] * level[:, :2]
+    return out
 
 
 def quad_specs(
@@ -203,6 +261,11 @@ def quad_specs(
                  f"{ref} at future times, minus the position",
                  {"num_points": lookahead_points, "horizon_s": lookahead_horizon_s,
                   "clip_m": position_clip_m, "frame": frame}),
+        TermSpec("reference_feedforward", ReferenceFeedforward.kind, 6, "m/s, m/s^2",
+                 f"{ref} velocity minus {odom} velocity, and the reference acceleration "
+                 "(finite differences of the reference now and the first two lookahead points)",
+                 {"spacing_s": lookahead_horizon_s / lookahead_points, "clip_mps": velocity_clip_mps,
+                  "clip_mps2": 10.0, "frame": frame}),
         TermSpec("aggressiveness", UserInput.kind, 1, "1", "ROS parameter 'aggressiveness'",
                  {"signal": "aggressiveness", "low": 0.0, "high": 1.0, "default": 0.5,
                   "meaning": "tilt limit linear in tilt_range_deg", "tilt_range_deg": list(tilt_range_deg)}),

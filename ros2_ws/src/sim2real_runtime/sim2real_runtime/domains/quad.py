@@ -113,7 +113,11 @@ def validate_quad_contract(contract: Any, source: str) -> None:
                 raise ConfigError(
                     source, f"{where}.default", f"{p['default']} outside [low, high] = [{lo}, {hi}]"
                 )
-        for key in ("clip_m", "clip_mps", "clip_radps"):
+        elif spec.kind == quad_terms.ReferenceFeedforward.kind:
+            require_number(p, "spacing_s", source, where, positive=True)
+            if spec.size != 6:
+                raise ConfigError(source, f"observation.terms[{i}].size", f"{spec.size} != 6")
+        for key in ("clip_m", "clip_mps", "clip_mps2", "clip_radps"):
             if key in p:
                 require_number(p, key, source, where, positive=True)
     for i, spec in enumerate(contract.action):
@@ -142,6 +146,7 @@ DOMAIN = register_domain(
             quad_terms.LinearVelocity.kind,
             quad_terms.BodyRates.kind,
             quad_terms.ReferenceLookahead.kind,
+            quad_terms.ReferenceFeedforward.kind,
             quad_terms.UserInput.kind,
             PreviousAction.kind,
         ),
