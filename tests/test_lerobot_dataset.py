@@ -179,6 +179,19 @@ def test_resume_with_other_features_rate_robot_or_contract_is_refused_naming_the
     LeRobotV3Writer.resume(root, DatasetSpec.from_contract(contract)).close()  # the lock was released
 
 
+def test_a_contract_built_in_memory_matches_its_json(tmp_path, contract):
+    """Tuples in a contract built from config dataclasses equal the lists JSON gives back."""
+    rng = np.random.default_rng(7)
+    record(tmp_path / "ds", DatasetSpec.from_contract(contract), [("t", frames_for(rng, 3))])
+    tupled = copy.deepcopy(contract)
+    tupled["joint_names"] = tuple(tupled["joint_names"])
+    tupled["robot"]["gripper"] = {
+        **tupled["robot"]["gripper"],
+        "joints": tuple(tupled["robot"]["gripper"]["joints"]),
+    }
+    LeRobotV3Dataset.load(tmp_path / "ds").check_compatible(DatasetSpec.from_contract(tupled))
+
+
 def test_corrupt_or_half_written_files_are_named(tmp_path, contract):
     rng = np.random.default_rng(3)
     spec = DatasetSpec.from_contract(contract)

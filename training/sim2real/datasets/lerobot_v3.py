@@ -144,7 +144,10 @@ def term_names(terms: Sequence[Mapping[str, Any]], joint_names: Sequence[str] = 
 
 
 def _contract_dict(contract: Any) -> dict[str, Any]:
-    return contract.to_dict() if hasattr(contract, "to_dict") else dict(contract)
+    """The contract as JSON holds it (tuples become lists), so a contract built in memory
+    compares equal to the same contract read back from meta/contract.json."""
+    d = contract.to_dict() if hasattr(contract, "to_dict") else dict(contract)
+    return json.loads(json.dumps(d))
 
 
 def contract_sha256(contract: Any) -> str:

@@ -417,3 +417,21 @@ def print_result(r: EpisodeResult) -> None:
     what = f"episode {r.episode_index}" if r.kept else "discarded"
     print(f"seed {r.seed}: {r.outcome} after {r.steps} steps ({what}; missed periods {r.missed_periods}; "
           f"saved in {r.save_s * 1000:.0f} ms)", flush=True)  # fmt: skip
+
+
+def run_record(a: Any, spec: DatasetSpec, make_sim: Callable[[Any], SimEpisodes]) -> int:
+    """``sim2real record <domain>`` against the domain's sim bridge: the recorder (dataset, bag)
+    first, so an existing folder is refused before anything starts, then the episodes."""
+    import json
+
+    from sim2real_ros.dds import DdsTransport
+
+    rec = Recorder(a.dataset, spec, a.task, a.bag, a.resume)
+    bt = DdsTransport("sim_bridge")
+    try:
+        record_sim(rec, make_sim(bt), a.episodes, a.seed, report=print_result)
+        print(json.dumps({"dataset": str(a.dataset), "bag": a.bag, **rec.summary()}), flush=True)
+    finally:
+        rec.close()
+        bt.close()
+    return 0

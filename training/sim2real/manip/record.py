@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,10 @@ def _scripted(bridge: Any) -> Any:
     return attach
 
 
-def record_cli(a: argparse.Namespace) -> int:
-    """Record ``--episodes`` episodes of ``--task`` with the policy (and a teleoperator)."""
+def session(a: argparse.Namespace) -> tuple[Any, Any]:
+    """``(dataset spec, bridge transport -> SimEpisodes)`` for the recording options ``a``."""
     from sim2real.datasets.lerobot_v3 import DatasetSpec
-    from sim2real.datasets.recorder import Recorder, SimEpisodes, print_result, record_sim
-    from sim2real_ros.dds import DdsTransport
+    from sim2real.datasets.recorder import SimEpisodes
     from sim2real_ros.policy_node import domain_nodes
     from sim2real_runtime.contract import check_domain
     from sim2real_runtime.policy import OnnxPolicy
@@ -72,22 +70,24 @@ def record_cli(a: argparse.Namespace) -> int:
     params, errors = _params(node_cls, values)
     if errors:
         raise errors[0]
-    rec = Recorder(a.dataset, spec, a.task, a.bag, a.resume)
-    bt = DdsTransport("sim_bridge")
-    try:
+
+    def make_sim(bt: Any) -> SimEpisodes:
         bridge = ManipSimBridge(bt, cfg)
         attach = _scripted(bridge) if a.teleop == "scripted" else None
-        sim = SimEpisodes(
+        return SimEpisodes(
             bt, bridge.reset, bridge.advance, lambda: bridge.clock_s, lambda: bridge.outcome,
             lambda: bridge.episode_start_s is not None, lambda t: node_cls(t, params, []), attach,
             real_time_factor=a.real_time_factor, startup_timeout_s=a.startup_timeout_s,
         )  # fmt: skip
-        record_sim(rec, sim, a.episodes, a.seed, report=print_result)
-        print(json.dumps({"dataset": str(a.dataset), "bag": a.bag, **rec.summary()}), flush=True)
-    finally:
-        rec.close()
-        bt.close()
-    return 0
+
+    return spec, make_sim
+
+
+def record_cli(a: argparse.Namespace) -> int:
+    """Record ``--episodes`` episodes of ``--task`` with the policy (and a teleoperator)."""
+    from sim2real.datasets.recorder import run_record
+
+    return run_record(a, *session(a))
 
 
 def _params(node_cls: Any, values: dict[str, Any]) -> tuple[Any, list[Exception]]:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +55,11 @@ def _scripted(kind: str) -> Any:
     return attach
 
 
-def record_cli(a: argparse.Namespace) -> int:
-    """Record ``--episodes`` episodes with the policy (and a teleoperator)."""
+def session(a: argparse.Namespace) -> tuple[Any, Any]:
+    """``(dataset spec, bridge transport -> SimEpisodes)`` for the recording options ``a``."""
     from sim2real.datasets.lerobot_v3 import DatasetSpec
-    from sim2real.datasets.recorder import Recorder, SimEpisodes, print_result, record_sim
+    from sim2real.datasets.recorder import SimEpisodes
     from sim2real_ros.convert import fill_header, set_yaw
-    from sim2real_ros.dds import DdsTransport
     from sim2real_ros.node_params import params_from_mapping
     from sim2real_ros.policy_node import domain_nodes
     from sim2real_ros.transport import DEFAULT
@@ -82,11 +80,8 @@ def record_cli(a: argparse.Namespace) -> int:
     params, errors = params_from_mapping(node_cls.PARAMS, values, "<sim2real record>")
     if errors:
         raise errors[0]
-    rec = Recorder(
-        a.dataset, DatasetSpec.from_contract(policy.contract, task=a.task), a.task, a.bag, a.resume
-    )
-    bt = DdsTransport("sim_bridge")
-    try:
+
+    def make_sim(bt: Any) -> SimEpisodes:
         bridge = NavSimBridge(bt, robot, BridgeConfig(real_time_factor=a.real_time_factor))
         goal_pub = bt.publisher(params.goal_topic, "geometry_msgs/msg/PoseStamped", DEFAULT)
         ep: dict[str, Any] = {}
@@ -111,18 +106,21 @@ def record_cli(a: argparse.Namespace) -> int:
             ep["sent"] = True
 
         attach = _scripted(a.teleop) if a.teleop == "scripted" else None
-        sim = SimEpisodes(
+        return SimEpisodes(
             bt, reset, bridge.advance, lambda: bridge.clock_s,
             lambda: bridge.status() if ep["sent"] else None,
             lambda: bridge.cmds_received > ep["cmds"], lambda t: node_cls(t, params, []), attach, send_goal,
             real_time_factor=a.real_time_factor, startup_timeout_s=a.startup_timeout_s,
         )  # fmt: skip
-        record_sim(rec, sim, a.episodes, a.seed, report=print_result)
-        print(json.dumps({"dataset": str(a.dataset), "bag": a.bag, **rec.summary()}), flush=True)
-    finally:
-        rec.close()
-        bt.close()
-    return 0
+
+    return DatasetSpec.from_contract(policy.contract, task=a.task), make_sim
+
+
+def record_cli(a: argparse.Namespace) -> int:
+    """Record ``--episodes`` episodes with the policy (and a teleoperator)."""
+    from sim2real.datasets.recorder import run_record
+
+    return run_record(a, *session(a))
 
 
 def _with_time_limit(scenario: Any, time_limit_s: float) -> Any:
