@@ -133,10 +133,26 @@ def test_path_follower_lookahead_progress_and_remaining():
     np.testing.assert_allclose(f.step(np.array([0.0, 0.0])), [3.0, 0.0])
     np.testing.assert_allclose(f.step(np.array([5.0, 0.5])), [8.0, 0.0])
     assert f.remaining_m(np.array([5.0, 0.5])) == pytest.approx(0.5 + 15.0)
-    np.testing.assert_allclose(f.step(np.array([9.0, 0.0])), [10.0, 2.0])  # round the corner
-    # Progress never goes back.
-    np.testing.assert_allclose(f.step(np.array([0.0, 0.0])), [10.0, 2.0])
-    np.testing.assert_allclose(f.step(np.array([10.0, 9.0])), [10.0, 10.0])  # clipped at the end
+    # Round the corner the goal is pulled back to stay in sight: the chord from (9, 0) to (10, y)
+    # passes the corner (10, 0) at y / hypot(1, y) <= 0.3 m, so y = 0.3 / sqrt(1 - 0.09) = 0.3145.
+    f.update(np.array([9.0, 0.0]))
+    goal = f.lookahead(np.array([9.0, 0.0]))
+    assert goal[0] == 10.0 and 0.25 <= goal[1] <= 0.3145
+    # That local goal is 1.05 m away: step() pushes it out to 2 m along the same line.
+    pushed = f.step(np.array([9.0, 0.0]))
+    assert np.hypot(*(pushed - (9.0, 0.0))) == pytest.approx(2.0)
+    np.testing.assert_allclose(
+        (pushed - (9.0, 0.0)) / 2.0, (goal - (9.0, 0.0)) / np.hypot(*(goal - (9.0, 0.0)))
+    )
+    np.testing.assert_allclose(f.step(np.array([10.0, 0.0])), [10.0, 3.0])  # at the corner: full 3 m
+    # Progress never goes back; a robot that strayed from the path drives back to its progress point.
+    np.testing.assert_allclose(f.step(np.array([0.0, 0.0])), [10.0, 0.0])
+    assert f.progress_m == pytest.approx(10.0) and f.offset_m == pytest.approx(10.0)
+    # Clipped at the end, and the final goal is never pushed out.
+    np.testing.assert_allclose(f.step(np.array([10.0, 9.0])), [10.0, 10.0])
+    for _ in range(2):  # at (and past) the end of the path
+        np.testing.assert_allclose(f.step(np.array([10.2, 10.3])), [10.0, 10.0])
+    assert f.progress_m == pytest.approx(f.length_m)
     np.testing.assert_allclose(f.final, [10.0, 10.0])
 
 
@@ -145,6 +161,19 @@ def test_path_follower_does_not_jump_along_a_path_that_comes_back():
     f = PathFollower(np.array([[0.0, 0.0], [20.0, 0.0], [20.0, 0.5], [0.0, 0.5]]))
     f.update(np.array([1.0, 0.3]))
     assert f.progress_m == pytest.approx(1.0)
+
+
+def test_path_follower_does_not_advance_past_a_wall():
+    # Through a doorway at (0, 0) in a wall along x = 0, then down a corridor at x = 1 on the far
+    # side. A robot that missed the doorway, at (-1, -3) on the near side, is nearest the corridor
+    # path (2 m away) but must not skip ahead: its goal is where it left the path.
+    path = np.array([[-3.0, 0.0], [0.0, 0.0], [1.0, 0.0], [1.0, -5.0]])
+    f = PathFollower(path, PathFollowConfig(lookahead_m=3.0))
+    f.step(np.array([-1.0, 0.0]))
+    assert f.progress_m == pytest.approx(2.0)
+    f.update(np.array([-1.0, -3.0]))
+    np.testing.assert_allclose(f.lookahead(np.array([-1.0, -3.0])), [-1.0, 0.0])
+    assert f.progress_m == pytest.approx(2.0)
 
 
 def test_path_follower_single_point_and_bad_paths():

@@ -3,6 +3,11 @@
 Per episode: success (goal within tolerance before the time limit, no collision), collision,
 timeout, time, path length and BARN score; aggregates per controller; a plot of the trajectories
 over the maps. Episodes run in a process pool (one simulator and controller per worker).
+
+With a global planner (``--global-planner astar``) the controller is the local planner: A* plans
+on the scenario's map once per episode (:func:`sim2real.nav.planner.plan_path`) and the controller
+drives to the lookahead point on that path (:class:`sim2real_runtime.path_follow.PathFollower`, the
+node's own), as it would under Nav2 with the node following ``/plan``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from sim2real_runtime.path_follow import DEFAULT_LOOKAHEAD_M, PathFollowConfig, PathFollower
 from sim2real_runtime.robot import RobotConfig, load_robot
 
 from .scenario import Scenario, load_scenario
@@ -41,6 +47,8 @@ class EpisodeResult:
     score: float
     trajectory: list[list[float]] = field(default_factory=list)
     """[[x, y], ...] at the control rate (m), when recorded."""
+    plan: list[list[float]] = field(default_factory=list)
+    """The global planner's path [[x, y], ...] (m, every 0.5 m or so), when one was used."""
 
 
 @dataclass(frozen=True)
@@ -54,14 +62,21 @@ class ControllerSpec:
     """DWA only: forward speed limit below the robot's (BARN's DWA baseline used 0.5 m/s)."""
     collision_guard: bool | None = None
     """Policy only: run the runtime's collision guard after the policy; None: as in training."""
+    global_planner: str | None = None
+    """``astar``: follow an A* path on the scenario's map (this controller is the local planner)."""
+    lookahead_m: float = DEFAULT_LOOKAHEAD_M
+    """With a global planner: the lookahead distance along the path (m)."""
 
     @property
     def label(self) -> str:
+        plan = f"+{self.global_planner}" if self.global_planner else ""
         if self.kind == "policy":
-            return f"policy:{Path(self.policy or '').name}" + (
-                "(no guard)" if self.collision_guard is False else ""
+            return (
+                f"policy:{Path(self.policy or '').name}"
+                + ("(no guard)" if self.collision_guard is False else "")
+                + plan
             )
-        return f"{self.kind}@{self.max_speed_mps:g}mps" if self.max_speed_mps else self.kind
+        return (f"{self.kind}@{self.max_speed_mps:g}mps" if self.max_speed_mps else self.kind) + plan
 
 
 Controller = Callable[[SensorFrame, np.ndarray], tuple[float, float]]
@@ -117,17 +132,23 @@ def run_episode(
     label: str,
     run: int,
     record: bool = True,
+    plan: np.ndarray | None = None,
+    follow: PathFollowConfig | None = None,
 ) -> EpisodeResult:
-    """One episode to success, collision or the scenario's time limit."""
+    """One episode to success, collision or the scenario's time limit.
+
+    ``plan``: a global path [N, 2] (m, map frame) to follow: the controller's goal is then the
+    lookahead point on it (``follow``); success is still judged at the scenario's goal."""
     frame = sim.reset(scenario, seed)
     if hasattr(reset, "reset"):
         reset.reset()
     goal = np.asarray(scenario.goal, dtype=np.float64)
+    follower = PathFollower(plan, follow or PathFollowConfig()) if plan is not None else None
     traj = [[float(frame.pose[0]), float(frame.pose[1])]]
     length = 0.0
     success = collision = False
     while True:
-        v, w = step(frame, goal)
+        v, w = step(frame, goal if follower is None else follower.step(frame.pose[:2]))
         prev = frame.pose[:2].copy()
         frame = sim.step(v, w)
         length += float(np.hypot(*(frame.pose[:2] - prev)))
@@ -152,6 +173,7 @@ def run_episode(
         path_length_m=round(length, 3),
         score=scenario.barn_score(success, frame.time_s),
         trajectory=traj if record else [],
+        plan=[] if plan is None or not record else np.round(plan[::5], 3).tolist(),
     )
 
 
@@ -175,7 +197,25 @@ def _worker_run(spec: ControllerSpec, sim_kind: str, rate_hz: float, path: str, 
         scenarios[path] = load_scenario(path)
     step, obj = _WORKER["ctrl"]
     seed = zlib.crc32(f"{Path(path).name}:{run}".encode())
-    return run_episode(_WORKER["sim"], scenarios[path], step, obj, seed, spec.label, run)
+    plan = None
+    if spec.global_planner is not None:
+        plan = global_plan(spec.global_planner, scenarios[path], load_robot(spec.robot))
+    follow = PathFollowConfig(lookahead_m=spec.lookahead_m)
+    return run_episode(
+        _WORKER["sim"], scenarios[path], step, obj, seed, spec.label, run, plan=plan, follow=follow
+    )
+
+
+GLOBAL_PLANNERS = ("astar",)
+
+
+def global_plan(kind: str, scenario: Scenario, robot: RobotConfig) -> np.ndarray:
+    """The global planner ``kind``'s path [N, 2] (m) on the scenario's map, for ``robot``."""
+    if kind != "astar":
+        raise ValueError(f"unknown global planner {kind!r} ({', '.join(GLOBAL_PLANNERS)})")
+    from .planner import plan_path
+
+    return plan_path(scenario, 0.5 * min(robot.footprint_length_m, robot.footprint_width_m))
 
 
 def evaluate(

@@ -52,6 +52,9 @@ def plot_trajectories(
                 if r.scenario != sc.name or r.controller != label or not r.trajectory:
                     continue
                 t = np.asarray(r.trajectory)
+                if r.plan:
+                    pl = np.asarray(r.plan)
+                    ax.plot(pl[:, 0], pl[:, 1], "--", color=COLORS[ci % len(COLORS)], lw=0.8, alpha=0.6)
                 ax.plot(t[:, 0], t[:, 1], color=COLORS[ci % len(COLORS)], lw=1.2, alpha=0.85)
                 end = "o" if r.success else ("x" if r.collision else "s")
                 ax.plot(t[-1, 0], t[-1, 1], end, color=COLORS[ci % len(COLORS)], ms=6)
@@ -60,6 +63,11 @@ def plot_trajectories(
         ax.tick_params(labelsize=6)
         xs = [sc.start[0], sc.goal[0], *sc.circles[:, 0]] if len(sc.circles) else [sc.start[0], sc.goal[0]]
         ys = [sc.start[1], sc.goal[1], *sc.circles[:, 1]] if len(sc.circles) else [sc.start[1], sc.goal[1]]
+        for r in results:  # and wherever the robots went
+            if r.scenario == sc.name and r.trajectory:
+                t = np.asarray(r.trajectory)
+                xs += [float(t[:, 0].min()), float(t[:, 0].max())]
+                ys += [float(t[:, 1].min()), float(t[:, 1].max())]
         ax.set_xlim(min(xs) - 1, max(xs) + 1)
         ax.set_ylim(min(ys) - 1, max(ys) + 1.5)
     summary = summarize(results)

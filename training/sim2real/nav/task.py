@@ -86,6 +86,15 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
     p.add_argument("--no-guard", action="store_true", help="evaluate the policy without the collision guard")
     p.add_argument(
+        "--global-planner",
+        choices=["astar"],
+        help="plan a path on the scenario's map (A*, footprint inflated) and follow it: the policy "
+        "(and DWA) drive to a lookahead point on it, as local planners under Nav2",
+    )
+    p.add_argument(
+        "--lookahead-m", type=float, default=3.0, help="lookahead along the global path (m, default 3)"
+    )
+    p.add_argument(
         "--dwa-max-speed-mps",
         type=float,
         default=DWA_MAX_SPEED_MPS,
@@ -124,12 +133,25 @@ def evaluate_cli(a: argparse.Namespace) -> int:
         rate = pol.contract.control_rate_hz
         specs.append(
             ControllerSpec(
-                "policy", robot_name, str(Path(a.policy)), collision_guard=False if a.no_guard else None
+                "policy",
+                robot_name,
+                str(Path(a.policy)),
+                collision_guard=False if a.no_guard else None,
+                global_planner=a.global_planner,
+                lookahead_m=a.lookahead_m,
             )
         )
     if a.planner:
         robot_name = a.robot or (specs[0].robot if specs else "jackal")
-        specs.append(ControllerSpec(a.planner, robot_name, max_speed_mps=a.dwa_max_speed_mps))
+        specs.append(
+            ControllerSpec(
+                a.planner,
+                robot_name,
+                max_speed_mps=a.dwa_max_speed_mps,
+                global_planner=a.global_planner,
+                lookahead_m=a.lookahead_m,
+            )
+        )
     if not specs:
         raise Sim2RealError("eval nav: give --policy DIR, --planner dwa, or both")
     # Validate every file before running anything; a start or goal the footprint cannot reach is
@@ -137,6 +159,12 @@ def evaluate_cli(a: argparse.Namespace) -> int:
     radius_m = max(load_robot(s.robot).footprint_radius_m for s in specs)
     paths = find_scenarios(a.scenarios)
     scenarios = [load_scenario(p, radius_m) for p in paths]
+    if a.global_planner:  # a world without a path is refused before any episode runs
+        from .evaluate import global_plan
+
+        for sc in scenarios:
+            for s in specs:
+                global_plan(a.global_planner, sc, load_robot(s.robot))
     t0 = time.time()
     results = evaluate(specs, paths, runs=a.runs, sim_kind=a.sim, control_rate_hz=rate, workers=a.workers)
     wall = time.time() - t0
