@@ -169,7 +169,7 @@ def test_strict_loading_names_the_hand_fields(contract):
         assert err.value.field == field, (path, err.value)
     bad = json.loads(json.dumps(d))
     del bad["robot"]["hardware"]
-    with pytest.raises(ConfigError, match="robot.hardware"):
+    with pytest.raises(ConfigError, match=r"robot\.hardware"):
         PolicyContract.from_dict(bad, "p")
 
 

@@ -24,15 +24,15 @@ import numpy as np
 class GaitConfig:
     """One finger-gait cycle (rad, s); simulation joint order."""
 
-    mcp_mean_rad: float = 1.06
-    mcp_amp_rad: float = 0.35
-    side_amp_rad: float = 0.75
-    period_s: float = 0.5
-    pip_rad: float = 0.69
-    dip_rad: float = 0.2
-    finger_phase_rad: float = 5.08
+    mcp_mean_rad: float = 1.478
+    mcp_amp_rad: float = 0.222
+    side_amp_rad: float = 0.246
+    period_s: float = 1.511
+    pip_rad: float = 0.682
+    dip_rad: float = 0.402
+    finger_phase_rad: float = 5.327
     """Phase step from one finger to the next (rad)."""
-    thumb_rad: tuple[float, float, float, float] = field(default=(1.03, 1.18, -0.23, 0.95))
+    thumb_rad: tuple[float, float, float, float] = field(default=(0.589, -0.131, 1.055, 0.081))
     """th_cmc, th_axl, th_mcp, th_ipl."""
 
 

@@ -27,6 +27,7 @@ import numpy as np
 from sim2real_ros import node_main
 from sim2real_ros.policy_node import PolicyNode
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA
+from sim2real_runtime.errors import ContractMismatchError
 from sim2real_runtime.hand_control import HandController, HandSafetyConfig
 from sim2real_runtime.hand_model import HandDescription
 from sim2real_runtime.policy import OnnxPolicy
@@ -62,14 +63,14 @@ class HandNode(PolicyNode):
     ) -> Any:
         p = self.p
         cfg = HandSafetyConfig(p.joint_margin_rad, p.max_delta_rad, p.max_lead_rad, p.current_safe)
-        trained = float((policy.contract.robot.get("safety") or {}).get("max_delta_rad", 0.0))
+        controller = self.domain.controller(policy, hand, cfg, control_rate_hz)  # domain, joints, rate...
+        # a larger per-step change than the policy was trained with would be a step it never saw
+        trained = float(policy.contract.robot["safety"]["max_delta_rad"])
         if p.max_delta_rad > trained + 1e-9:
-            from sim2real_runtime.errors import ContractMismatchError
-
             raise ContractMismatchError(
                 str(policy.path), "robot.safety.max_delta_rad", trained, p.max_delta_rad
             )
-        return self.domain.controller(policy, hand, cfg, control_rate_hz)
+        return controller
 
     def loaded_message(self, policy: OnnxPolicy) -> str:
         p, s = self.p, self.controller.safety
