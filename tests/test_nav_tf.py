@@ -126,6 +126,21 @@ def test_path_is_followed_with_a_lookahead_point(transport, jackal):
     np.testing.assert_allclose(steps[-1], [6.0, 0.0], atol=1e-9)  # the policy's goal
 
 
+def test_a_replan_to_the_same_end_keeps_the_policy_state(transport, jackal):
+    node = make_node(transport)
+    clock = transport.clock
+    node.tf.on_tf(tf_msg("map", "odom", clock.t, 0.0, 0.0, 0.0), "/tf")
+    node.on_path(path_msg([(0.5 * k, 0.0) for k in range(21)]))
+    drive(node, jackal, clock, 12)
+    resets = []
+    node.controller.reset = lambda: resets.append(1)
+    cmd = node.last_cmd.copy()
+    node.on_path(path_msg([(0.5 * k, 0.1 * k) for k in range(1, 21)] + [(10.0, 0.1)]))  # same end
+    assert not resets and node.last_cmd[0] >= cmd[0] - 1e-9 and node.state == "driving"
+    node.on_path(path_msg([(0.0, 0.5 * k) for k in range(21)]))  # another end: a new plan
+    assert resets == [1]
+
+
 def _recovers(node, jackal, clock):
     """After bad input the node is up: a good goal in odom makes it drive."""
     node.on_goal(goal_msg(5.0, 0.0, frame="odom"))

@@ -254,9 +254,21 @@ class NavPolicyNode(PolicyNode):
         self._set_plan(topic, frame, xy)
 
     def _set_plan(self, topic: str, frame: str, xy: np.ndarray) -> None:
+        """A new plan; a replan (Nav2 republishes /plan about once a second) to the same end, in the
+        same frame, keeps the policy's state, schedule, command and progress timer: the robot
+        drives on smoothly. Any other plan starts afresh, as a new goal."""
+        old = self.plan
+        replan = (
+            old is not None
+            and frame == self.plan_frame
+            and float(np.hypot(*(old.final - xy[-1]))) <= self.p.goal_tolerance_m
+        )
         self.plan = PathFollower(xy, PathFollowConfig(lookahead_m=self.p.lookahead_m))
         self.plan_frame, self.plan_topic = frame, topic
         self.goal_fault = None
+        if replan:
+            self.control()
+            return
         self.best_dist = math.inf
         self.progress_time_s = self.t.now_s()
         self.scheduler.reset()
