@@ -163,7 +163,11 @@ def run_ppo(
             env, rsl_rl_config(ppo, limits.save_interval), log_dir=str(run_dir), device="cpu"
         )
     if resume is not None:
-        runner.load(str(resume))
+        ckpt = torch.load(str(resume), weights_only=False, map_location="cpu")
+        if "critic_state_dict" in ckpt:
+            runner.load(str(resume))
+        else:  # an imitation checkpoint (DAgger): PPO starts from its actor, with a fresh critic
+            runner.alg.load(ckpt, {"actor": True}, strict=True)
     setup_s = time.time() - t0
     steps_per_it = ppo.num_envs * ppo.steps_per_env
     bar = tqdm(total=limits.max_iterations, desc="PPO", unit="it")

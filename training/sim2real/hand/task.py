@@ -24,6 +24,15 @@ SIMULATOR = "MuJoCo (sim_assets/leap_hand/leap_hand.xml), batched with mujoco.ro
 HAND_FILE = ASSETS / "hand.yaml"
 
 
+def default_config(name: str) -> HandTrainConfig:
+    """``rotate_z_rl`` is rotate_z trained with PPO; its fine-tuning rate is lower (it usually starts
+    from the DAgger policy's actor)."""
+    cfg = HandTrainConfig(task=replace(HandTaskConfig(), task=name.removesuffix("_rl")))
+    if name.endswith("_rl"):
+        cfg = replace(cfg, ppo=replace(cfg.ppo, learning_rate=3e-4, desired_kl=0.005, init_noise_std=0.3))
+    return cfg
+
+
 def build_contract(cfg: HandTrainConfig) -> PolicyContract:
     """The hand contract of a training config: joints (simulation order), limits, the driver's
     order and zero, safety limits, task."""
@@ -147,6 +156,12 @@ for _name, _description, _default, _trainer in (
         "dagger",
     ),
     ("reorient", "LEAP hand: turn a cube to random goal orientations (PPO, privileged critic)", False, "ppo"),
+    (
+        "rotate_z_rl",
+        "LEAP hand rotate_z with PPO: from scratch, or --resume a rotate_z DAgger checkpoint",
+        False,
+        "ppo",
+    ),
 ):
     register_task(
         Task(
@@ -154,7 +169,7 @@ for _name, _description, _default, _trainer in (
             name=_name,
             description=_description,
             config_class=HandTrainConfig,
-            default_config=(lambda n=_name: HandTrainConfig(task=replace(HandTaskConfig(), task=n))),
+            default_config=(lambda n=_name: default_config(n)),
             make_env=make_env,
             trainer=_trainer,
             build_contract=build_contract,
@@ -165,7 +180,7 @@ for _name, _description, _default, _trainer in (
             iteration_stats=iteration_stats,
             postfix_keys=("angvel_radps", "drop_rate", "goals_per_episode"),
             summary_aliases=(("final_angvel_radps", "angvel_radps"), ("final_drop_rate", "drop_rate")),
-            accepts_config=(lambda cfg, n=_name: cfg.task.task == n),
+            accepts_config=(lambda cfg, n=_name: cfg.task.task == n.removesuffix("_rl")),
             add_eval_args=add_eval_args,
             evaluator=evaluate_cli,
             add_sim_args=add_sim_args,
