@@ -7,6 +7,7 @@
     sim2real sim <domain> ...                   MuJoCo sim bridge over ROS 2 topics (Cyclone DDS)
     sim2real deploy <domain> --policy DIR ...   the <domain>_policy node over Cyclone DDS
     sim2real record <domain> --teleop T ...     demonstrations -> LeRobot v3 dataset (+ rosbag2 MCAP)
+    sim2real finetune <domain> --base DIR --dataset DIR --run-dir R   residual RL on a base policy
     sim2real worlds                             write a BARN-style benchmark (scenarios + Nav2 maps)
     sim2real benchmark nav                      worlds + policy + baseline + table + plot
     sim2real robot urdf NAME                    print the URDF generated from a robot configuration
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dp = sub.add_parser("deploy", help="run a policy node").add_subparsers(dest="domain", required=True)
     rc = sub.add_parser("record", help="record demonstrations").add_subparsers(dest="domain", required=True)
+    fn = sub.add_parser("finetune", help="residual RL on a base policy").add_subparsers(
+        dest="domain", required=True
+    )
     for domain in domains():
         title = get_domain(domain).title
         t = tr.add_parser(domain, help=title)
@@ -169,6 +173,15 @@ def build_parser() -> argparse.ArgumentParser:
             if not owns:  # the task's own options may use --task (quad: the reference flown)
                 _task_option(v, domain, dest="task_name")
             v.set_defaults(func=_dispatch(hook), hook_owns_task=owns)
+        from .residual.online import ONLINE
+
+        if domain in ONLINE:  # domains with an online environment adapter
+            from .residual.cli import add_finetune_args, finetune_cli
+
+            f = fn.add_parser(domain, help=f"residual RL on a base policy: {title}")
+            _task_option(f, domain)
+            add_finetune_args(f)
+            f.set_defaults(func=finetune_cli)
         d = dp.add_parser(
             domain,
             help=f"the {get_domain(domain).node_package} node over Cyclone DDS: --policy DIR "

@@ -115,6 +115,10 @@ def export_run(
     """
     run_dir = Path(run_dir)
     check_out_dir(Path(out_dir), overwrite)
+    from .residual.finetune import RUN_FILE, export_finetune_run
+
+    if (run_dir / RUN_FILE).is_file():  # a fine-tuning run: base + residual in one graph
+        return export_finetune_run(run_dir, Path(out_dir), checkpoint, overwrite=overwrite)
     task, cfg, draft = run_task(run_dir, domain)
     checkpoint = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
     if not checkpoint.is_file():

@@ -142,7 +142,7 @@ class ResidualLearner:
             for net, tgt in ((self.actor, self.actor_target), (self.critic, self.critic_target)):
                 for p, pt in zip(net.parameters(), tgt.parameters()):
                     pt.lerp_(p, cfg.tau)
-        return {"actor_loss": float(loss.detach()), "residual_abs_mean": float(res.abs().mean())}
+        return {"actor_loss": float(loss.detach()), "residual_abs_mean": float(res.detach().abs().mean())}
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -1,0 +1,186 @@
+"""Residual policy as one ONNX file (a zero residual reproduces the base bit for bit; otherwise
+base + residual as torch computes it; the contract records the base's hash, the scale and both
+provenances, and keeps the base's interface), and ``sim2real finetune`` end to end on a tiny
+budget: checkpoints and replay restored exactly on resume, ``sim2real export --run``, and a base
+or dataset that does not fit the task refused naming the field."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sim2real.cli import main
+from sim2real.datasets.lerobot_v3 import DatasetSpec, open_writer
+from sim2real.draft import build_draft
+from sim2real.manip.config import ManipTaskConfig, ManipTrainConfig
+from sim2real.residual.export import export_residual, file_sha256, residual_contract
+from sim2real.residual.finetune import REPLAY_FILE, FinetuneConfig, Finetuner, latest
+from sim2real.residual.learner import ResidualConfig
+from sim2real.residual.nets import ResidualActor
+from sim2real.residual.replay import FIELDS
+from sim2real.tasks import get_task
+from sim2real_runtime.controller import SWAP_FIELDS
+from sim2real_runtime.errors import Sim2RealError
+from sim2real_runtime.policy import OnnxPolicy
+
+TASK = get_task("manip", "pick_place")
+
+
+def _run(policy: Path, obs: np.ndarray) -> np.ndarray:
+    return OnnxPolicy(policy).session.run(["actions"], {"obs": obs})[0]
+
+
+def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
+    base = random_policy("manip", "pick_place")
+    contract = residual_contract(base, 0.1, {"residual": {"seed": 0}})
+    actor = ResidualActor(contract.obs_size, contract.action_size, (32, 32), 0.1)
+    out = export_residual(actor, base, contract, tmp_path / "res")
+    obs = np.random.default_rng(1).normal(0, 2, (256, contract.obs_size)).astype(np.float32)
+    assert np.array_equal(_run(out, obs), _run(base, obs))  # exactly, not approximately
+    c = OnnxPolicy(out).contract
+    b = OnnxPolicy(base).contract
+    for key in SWAP_FIELDS:  # the interface stays the base's: the nodes (and a hot reload) accept it
+        assert c.to_dict()[key] == b.to_dict()[key]
+    prov = c.provenance
+    assert prov["trainer"] == "residual"
+    assert prov["base"]["sha256"] == file_sha256(Path(base) / "policy.onnx")
+    assert prov["base"]["provenance"] == json.loads(b.to_json())["provenance"]
+    assert prov["residual"] == {"scale": 0.1, "seed": 0}
+
+
+def test_nonzero_residual_is_base_plus_scaled_residual(random_policy, tmp_path):
+    base = random_policy("manip", "pick_place")
+    contract = residual_contract(base, 0.2, {})
+    torch.manual_seed(0)
+    actor = ResidualActor(contract.obs_size, contract.action_size, (32,), 0.2)
+    torch.nn.init.normal_(actor.net[-1].weight, std=1.0)
+    out = export_residual(actor, base, contract, tmp_path / "res")
+    obs = np.random.default_rng(2).normal(0, 1, (64, contract.obs_size)).astype(np.float32)
+    b = _run(base, obs)
+    with torch.no_grad():
+        res = actor(torch.from_numpy(obs), torch.from_numpy(b)).numpy()
+    assert np.abs(res).max() > 0.05 and np.abs(res).max() <= 0.2
+    np.testing.assert_allclose(_run(out, obs), b + res, atol=1e-5)
+    # the base changed after fine-tuning: export refuses naming it
+    other = random_policy("manip", "reach")
+    with pytest.raises(Sim2RealError, match=r"provenance\.base\.sha256"):
+        export_residual(actor, other, contract, tmp_path / "res2")
+
+
+def _dataset(root: Path, contract: dict, episodes: int = 3, length: int = 12) -> Path:
+    """Synthetic demonstrations in the task's terms; every other episode ends in success."""
+    rng = np.random.default_rng(0)
+    spec = DatasetSpec.from_contract(contract, "pick_place")
+    n_obs, n_act = int(contract["observation"]["size"]), int(contract["action"]["size"])
+    with open_writer(root, spec, fsync=False) as wr:
+        for e in range(episodes):
+            for k in range(length):
+                end = k == length - 1
+                wr.add_frame(
+                    {
+                        "observation.state": rng.normal(0, 1, n_obs).astype(np.float32),
+                        "action": rng.uniform(-1, 1, n_act).astype(np.float32),
+                        "intervention": False,
+                        "next.reward": float(end and e % 2 == 0),
+                        "next.done": end,
+                        "next.success": end and e % 2 == 0,
+                    }
+                )
+            wr.save_episode("pick_place")
+    return root
+
+
+TINY = FinetuneConfig(
+    residual=ResidualConfig(
+        actor_hidden=(16,),
+        critic_hidden=(16, 16),
+        ensemble=3,
+        batch_size=8,
+        critic_warmup_updates=4,
+        utd_ratio=1.0,
+        nstep=2,
+    ),
+    budget_steps=16,
+    num_envs=2,
+    checkpoint_every_steps=8,
+    online_capacity=1000,
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return _dataset(
+        tmp_path_factory.mktemp("demo") / "ds", json.loads(build_draft(TASK, TASK.default_config()).to_json())
+    )
+
+
+def test_demo_transitions_count(random_policy, demo, tmp_path):
+    ft = Finetuner(TASK, random_policy("manip", "pick_place"), demo, TINY, tmp_path / "run", progress=False)
+    # 2 successful episodes keep their 12 frames, the one without success drops its last frame
+    assert len(ft.demo) == 12 + 11 + 12
+    d = ft.demo.data
+    assert np.count_nonzero(d["discount"] == 0) == 2 * 2  # the last n=2 windows of each success
+    assert d["ret"].max() == pytest.approx(1.0)
+
+
+def test_finetune_resume_restores_buffers_and_counts_then_exports(random_policy, demo, tmp_path):
+    base = random_policy("manip", "pick_place")
+    run = tmp_path / "run"
+    ft = Finetuner(TASK, base, demo, TINY, run, progress=False)
+    s = ft.run()
+    assert s["env_steps"] == 16 and s["updates"] == 16  # utd 1: one update per transition
+    assert latest(run).name == "finetune_16.pt"
+    saved = {f: ft.online.data[f][: len(ft.online)].copy() for f in FIELDS}
+    with pytest.raises(Sim2RealError, match="--resume"):
+        Finetuner(TASK, base, demo, TINY, run, progress=False)
+    back = Finetuner(TASK, base, demo, replace(TINY, budget_steps=24), run, resume=True, progress=False)
+    assert (back.steps, back.learner.updates, back.online.added) == (16, 16, ft.online.added)
+    for f in FIELDS:
+        assert np.array_equal(back.online.data[f][: len(back.online)], saved[f])
+    for pa, pb in zip(ft.learner.critic.parameters(), back.learner.critic.parameters()):
+        assert torch.equal(pa, pb)
+    back.run()
+    assert back.steps == 24 and latest(run).name == "finetune_24.pt"
+    # the replay file and the checkpoint must agree: a replay from another moment is refused
+    np.savez(run / REPLAY_FILE, **{**ft.online.state()})
+    with pytest.raises(Sim2RealError, match="interrupted between"):
+        Finetuner(TASK, base, demo, TINY, run, resume=True, progress=False)
+    # sim2real export --run: one ONNX, its contract the base's interface + the residual's provenance
+    out = tmp_path / "pol"
+    assert main(["export", "--run", str(run), "--out", str(out)]) == 0
+    c = OnnxPolicy(out).contract
+    assert c.provenance["base"]["sha256"] == file_sha256(Path(base) / "policy.onnx")
+    assert c.provenance["residual"]["env_steps"] == 24
+    assert c.provenance["residual"]["checkpoint"] == "finetune_24.pt"
+
+
+def test_a_base_of_another_task_is_refused_naming_the_field(random_policy, demo, tmp_path):
+    with pytest.raises(Sim2RealError, match=r"robot\.task\.name"):
+        Finetuner(TASK, random_policy("manip", "reach"), demo, TINY, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_dataset_of_another_contract_is_refused_naming_the_field(random_policy, tmp_path):
+    other = ManipTrainConfig(task=replace(ManipTaskConfig(), control_rate_hz=20.0))
+    ds = _dataset(tmp_path / "ds20", json.loads(build_draft(TASK, other).to_json()), episodes=1)
+    with pytest.raises(Sim2RealError, match="fps"):
+        Finetuner(TASK, random_policy("manip", "pick_place"), ds, TINY, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+    rc = main(
+        [
+            "finetune",
+            "manip",
+            "--base",
+            str(random_policy("manip", "pick_place")),
+            "--dataset",
+            str(ds),
+            "--run-dir",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert rc == 2
