@@ -15,9 +15,10 @@ import pytest
 from conftest import REPO, clocked_transport
 from test_policy_node import make_node, policy_for, pose_msg, record
 
-from sim2real_ros import msgs
+from sim2real_ros import msgs, px4
 from sim2real_ros.convert import make_odom, make_scan
 from sim2real_ros.dds import DdsTransport
+from sim2real_ros.policy_node import within_limits
 from sim2real_ros.teleop_arbiter import HOLD, HUMAN, POLICY
 from sim2real_ros.transport import DEFAULT, LATCHED
 from sim2real_runtime.teleop import DeviceTeleop, TeleopCommand
@@ -267,17 +268,34 @@ def test_arm_takes_a_scripted_tool_twist_through_dls_and_its_safety_layer(reques
 
 
 def test_quad_operator_nudges_the_reference(request, net):
+    """A scripted operator pushes the reference along world x at 0.5 m/s from 0.2 s on; the policy
+    keeps flying (its CTBR commands pass the safety layer), the nudge integrates per control step."""
     node_t, _ = net
+    clock = node_t.clock
     node = make_node("quad", node_t, policy_for(request, "quad"))
-    node.attach_teleop(ScriptedTwist([0.5, 0.0, 0.0, 0, 0, 0], start_s=0.0))
+    got = record(node.cmd_pub)
+    start = clock.t + 0.2
+    node.attach_teleop(ScriptedTwist([0.5, 0.0, 0.0, 0, 0, 0], start_s=start))
+    node.on_reference_pose(pose_msg([0.0, 0.0, 1.0], "world"))
+    steps = 0
+    for _ in range(200):  # 1 s at the node's 200 Hz loop
+        clock.t += 0.005
+        m = msgs.Odometry()
+        m.header.frame_id = "world"
+        m.pose.pose.position.z, m.pose.pose.orientation.w = 1.0, 1.0
+        node.on_odometry(m)
+        before = node.scheduler.last_s
+        node.on_tick()
+        if node.scheduler.last_s != before and node.teleop.last.source == HUMAN:
+            steps += 1
+    assert node.state == "flying" and node.intervention and got
     rate = node.controller.control_rate_hz
-    ref = np.array([0.0, 0.0, 1.0])
-    hold = node.safety.fence_reference(ref)
-    node.engaged, node.hold_point = True, hold.copy()
-    pos = np.array([0.0, 0.0, 1.0])
-    for _ in range(5):
-        node._policy_step(node_t.clock.t, pos, np.array([1.0, 0, 0, 0]), np.zeros(3), np.zeros(3))
-    assert node.intervention and node.ref_offset == pytest.approx([5 * 0.5 / rate, 0.0, 0.0])
+    assert steps > 10 and node.ref_offset == pytest.approx([steps * 0.5 / rate, 0.0, 0.0])
+    v = node.vehicle
+    for tw in got[-steps:]:  # the policy's commands, through the safety layer
+        thrust_n, rates = px4.cmd_vel_legacy_command(tw, 4.0 * v.motor_max_thrust_n, node.p.cf_backend)
+        cmd = np.array([thrust_n / v.mass_kg, *rates])
+        assert within_limits(cmd, node.safety.low, node.safety.high, tol=1e-6), cmd
 
 
 def test_teleop_parameters_are_checked_and_a_missing_device_is_an_error_state(request, net):
