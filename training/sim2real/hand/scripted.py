@@ -24,15 +24,15 @@ import numpy as np
 class GaitConfig:
     """One finger-gait cycle (rad, s); simulation joint order."""
 
-    mcp_mean_rad: float = 1.478
-    mcp_amp_rad: float = 0.222
-    side_amp_rad: float = 0.246
-    period_s: float = 1.511
-    pip_rad: float = 0.682
-    dip_rad: float = 0.402
-    finger_phase_rad: float = 5.327
+    mcp_mean_rad: float = 1.408
+    mcp_amp_rad: float = 0.286
+    side_amp_rad: float = 0.241
+    period_s: float = 1.766
+    pip_rad: float = 0.527
+    dip_rad: float = 0.361
+    finger_phase_rad: float = 6.272
     """Phase step from one finger to the next (rad)."""
-    thumb_rad: tuple[float, float, float, float] = field(default=(0.589, -0.131, 1.055, 0.081))
+    thumb_rad: tuple[float, float, float, float] = field(default=(0.158, -0.885, 0.673, -0.024))
     """th_cmc, th_axl, th_mcp, th_ipl."""
 
 

@@ -61,6 +61,22 @@ class HandBridgeConfig:
     real_time_factor: float = 1.0
 
 
+def command_periods(times_s: list[float], rate_hz: float = 20.0) -> dict[str, Any]:
+    """Intervals between commands (simulated s): mean, largest, and how many were missed (a gap
+    longer than 1.5 periods counts ``round(gap / period) - 1`` missed periods)."""
+    if len(times_s) < 2:
+        return {"command_period_mean_s": None, "command_period_max_s": None, "missed_periods": 0}
+    gaps = np.diff(np.asarray(times_s))
+    period = 1.0 / rate_hz
+    missed = int(sum(round(g / period) - 1 for g in gaps if g > 1.5 * period))
+    return {
+        "command_period_mean_s": round(float(gaps.mean()), 5),
+        "command_period_max_s": round(float(gaps.max()), 5),
+        "missed_periods": missed,
+        "expected_periods": int(round((times_s[-1] - times_s[0]) / period)),
+    }
+
+
 def _every(rate_hz: float, dt: float) -> int:
     if not rate_hz > 0:
         raise ValueError(f"publishing rates must be > 0 Hz, got {rate_hz}")
@@ -89,6 +105,8 @@ class HandSimBridge:
         self.cube_delay = round(c.cube_latency_s / self.dt)
         self.clock_s = 0.0
         self.commands_received = self.commands_refused = 0
+        self.command_times_s: list[float] = []
+        """Simulated time of every accepted command (the node's period, as the hand sees it)."""
         self._pending: deque[tuple[int, Any]] = deque()
         names = ("rosgraph_msgs/msg/Clock", "sensor_msgs/msg/JointState", "geometry_msgs/msg/PoseStamped")
         self._cls = {n: transport.msg(n) for n in names}
@@ -149,6 +167,7 @@ class HandSimBridge:
             "goals_reached": self.goals_reached,
             "commands_received": self.commands_received,
             "commands_refused": self.commands_refused,
+            **command_periods(self.command_times_s),
         }
 
     def advance(self) -> None:
@@ -207,6 +226,7 @@ class HandSimBridge:
             return
         self.data.ctrl[:] = np.clip(q_sim, self.lower, self.upper)
         self.commands_received += 1
+        self.command_times_s.append(self.clock_s)
         if self.episode_start_s is None:
             self.episode_start_s = self.clock_s
             self.t.log.info(f"first hand command at t = {self.clock_s:.3f} s: the episode starts")
