@@ -124,3 +124,40 @@ def test_a_vector_term_without_its_frame_is_refused_when_built():
             p = dict(params) if frame is None else {**params, "frame": frame}
             with pytest.raises(ValueError, match=r"params\.frame"):
                 Observation([spec(kind, 3, **p)])
+
+
+def test_tilt_limiter_by_hand():
+    """Below the band the policy's rates pass; at the limit they are the levelling rates (8/s x the
+    tilt error, rolling back), yaw and thrust untouched; half-way through the band, the mean."""
+    from sim2real_runtime.quad_terms import TILT_LIMIT_BAND_RAD, limit_tilt
+
+    def rolled(theta):  # body rolled by theta about x
+        c, s = math.cos(theta), math.sin(theta)
+        return np.array([[[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]])
+
+    limit = np.array([math.radians(20.0)])
+    cmd = np.array([[9.0, 1.0, -0.5, 0.3]])
+    np.testing.assert_allclose(limit_tilt(cmd, rolled(math.radians(10.0)), limit), cmd)
+    at = math.radians(21.0)
+    out = limit_tilt(cmd, rolled(at), limit)
+    np.testing.assert_allclose(out, [[9.0, -8.0 * math.sin(at), 0.0, 0.3]], atol=1e-12)
+    mid = limit[0] - TILT_LIMIT_BAND_RAD / 2
+    out = limit_tilt(cmd, rolled(mid), limit)
+    np.testing.assert_allclose(
+        out[0, 1:3], 0.5 * np.array([1.0, -0.5]) + 0.5 * np.array([-8.0 * math.sin(mid), 0.0])
+    )
+
+
+def test_reference_feedforward_by_hand():
+    """A reference moving at 1 m/s along x with 2 m/s^2, lookahead every 0.1 s: the term gives the
+    velocity error and the acceleration exactly (second-order differences are exact on a parabola)."""
+    from sim2real_runtime.quad_terms import ReferenceFeedforward, with_rotation
+
+    spec = TermSpec("ff", ReferenceFeedforward.kind, 6, "m/s, m/s^2", "",
+                    {"spacing_s": 0.1, "clip_mps": 3.0, "clip_mps2": 10.0, "frame": "world ENU"})  # fmt: skip
+    t = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    ahead = np.stack([t + t**2, 0 * t, 0 * t], axis=1)[None]  # x = t + t^2 (v 1, a 2 at t = 0)
+    sig = with_rotation({"quat_wxyz": np.array([[1.0, 0, 0, 0]]), "position": np.zeros((1, 3)),
+                         "velocity": np.array([[0.25, 0.0, 0.0]]), "ref_position": np.zeros((1, 3)),
+                         "ref_lookahead": ahead})  # fmt: skip
+    np.testing.assert_allclose(ReferenceFeedforward(spec)(sig), [[0.75, 0, 0, 2.0, 0, 0]], atol=1e-5)

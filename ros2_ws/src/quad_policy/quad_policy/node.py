@@ -132,6 +132,8 @@ class QuadNode(PolicyNode):
         # The operator's nudge of the reference (m, world ENU; teleop): it persists after the
         # operator releases, until a new reference arrives or control (re)engages.
         self.ref_offset = np.zeros(3)
+        self._ref_seen: np.ndarray | None = None  # the reference the policy saw last (m)
+        self._ref_limited = False
         self.armed = p.interface != "px4"  # the Crazyflie path has no arming state to read
         self.offboard = p.interface != "px4"
         self.engaged = False  # the policy is flying (reset on every (re)engagement)
@@ -365,6 +367,7 @@ class QuadNode(PolicyNode):
             self.controller.reset()
             self.hold_point = pos.copy()
             self.ref_offset = np.zeros(3)
+            self._ref_seen = None
             self.scheduler.reset()
         if self.scheduler.due(now):
             self.target = self._policy_step(now, pos, quat, vel, rates)
@@ -402,6 +405,7 @@ class QuadNode(PolicyNode):
             self.ref_offset = self.safety.fence_reference(nudged) - ref_now
         ref_now = self.safety.fence_reference(ref_now + self.ref_offset)
         ahead = self.safety.fence_reference(ahead + self.ref_offset)
+        ref_now, ahead = self._limit_reference_speed(ref_now, ahead, 1.0 / c.control_rate_hz)
         try:
             return np.asarray(
                 c.step(pos, quat, vel, rates, ref_now, ahead, self.aggressiveness), dtype=np.float64
@@ -409,6 +413,32 @@ class QuadNode(PolicyNode):
         except Exception as exc:  # onnxruntime or shape errors: level, say why, stay up
             self._warn("policy", f"policy step failed: {type(exc).__name__}: {exc}")
             return self.safety.level(quat)
+
+    def _limit_reference_speed(
+        self, ref_now: np.ndarray, ahead: np.ndarray, dt: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A reference that jumps (a new hold point metres away, a path starting elsewhere) is
+        followed at ``max_reference_speed_mps``: the reference the policy sees moves at most that
+        far per control period, the lookahead shifted with it. Said once per jump."""
+        prev = self._ref_seen
+        if prev is not None and self.engaged:
+            step = ref_now - prev
+            dist = float(np.linalg.norm(step))
+            limit = self.p.max_reference_speed_mps * dt
+            if dist > limit:
+                if not self._ref_limited:
+                    self._warn(
+                        "reference",
+                        f"reference moved {dist:.2f} m in one control period: followed at "
+                        f"max_reference_speed_mps {self.p.max_reference_speed_mps:g} m/s",
+                    )
+                self._ref_limited = True
+                shift = prev + step * (limit / dist) - ref_now
+                ref_now, ahead = ref_now + shift, ahead + shift
+            else:
+                self._ref_limited = False
+        self._ref_seen = None if not self.engaged else np.array(ref_now, dtype=np.float64)
+        return ref_now, ahead
 
     def _descend(self, now: float, why: str, attitude: np.ndarray | None) -> None:
         assert self.safety is not None

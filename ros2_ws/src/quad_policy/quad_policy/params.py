@@ -20,7 +20,13 @@ class QuadNodeParams(node_params.NodeParams):
     :class:`sim2real_ros.node_params.NodeParams`'. ``loop_rate_hz`` (200 Hz) is the command loop:
     watchdog, safety and setpoint stream; the policy runs inside it at its contract's rate."""
 
-    POSITIVE = ("odom_timeout_s", "land_cutoff_s", "max_tilt_deg", "max_thrust_fraction")
+    POSITIVE = (
+        "odom_timeout_s",
+        "land_cutoff_s",
+        "max_tilt_deg",
+        "max_thrust_fraction",
+        "max_reference_speed_mps",
+    )
     vehicle: str = "crazyflie_2_1"
     """Vehicle name under ``sim_assets/`` or a path to a ``vehicle.yaml`` (mass and thrust convert
     the policy's mass-normalised thrust)."""
@@ -65,6 +71,8 @@ class QuadNodeParams(node_params.NodeParams):
     """Tilt beyond which the command levels the vehicle (deg)."""
     max_thrust_fraction: float = 0.9
     """Collective thrust limit as a fraction of the vehicle's full thrust."""
+    max_reference_speed_mps: float = 2.0
+    """A reference that moves faster (a jump of metres) is followed at this speed (m/s)."""
     geofence_min_m: tuple[float, float, float] = (-2.0, -2.0, 0.0)
     """Lower corner of the allowed box in the world frame (m)."""
     geofence_max_m: tuple[float, float, float] = (2.0, 2.0, 2.5)
