@@ -320,6 +320,7 @@ def test_common_parameters_mean_the_same_in_every_node(package):
         "teleop",
         "teleop_topic",
         "teleop_device",
+        "teleop_joy_mapping",
         "teleop_timeout_s",
         "teleop_threshold",
         "teleop_release_s",
@@ -327,6 +328,8 @@ def test_common_parameters_mean_the_same_in_every_node(package):
         "teleop_linear_scale_mps",
         "teleop_angular_scale_radps",
         "intervention_topic",
+        "reload_watch",
+        "reload_period_s",
     }
     assert [f.name for f in dataclasses.fields(cls)][: len(common)] == common
     assert cls().control_rate_hz == 0.0 and cls().state_topic == f"/{package}/state"

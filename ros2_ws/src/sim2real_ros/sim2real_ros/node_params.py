@@ -67,6 +67,10 @@ class NodeParams:
     teleop_device: str = ""
     """gamepad: the ``/dev/input/event*`` path; sdl: the joystick index ("": 0); spacemouse: a
     hidraw path ("": the first 3Dconnexion device found)."""
+    teleop_joy_mapping: str = ""
+    """joy: teleop_twist_joy-style mapping as ``name=value`` pairs separated by commas, e.g.
+    ``axis_linear.x=1,scale_linear.x=0.5,axis_angular.yaw=0,enable_button=4`` (-1: unused); names
+    not given keep the Xbox defaults (:class:`sim2real_ros.teleop_inputs.JoyMapping`)."""
     teleop_timeout_s: float = 0.3
     """The human in control and no input for this long (host steady clock): hold / stop (s)."""
     teleop_threshold: float = 0.2
@@ -85,6 +89,12 @@ class NodeParams:
     """std_msgs/Bool (latched) published when control changes hands: True while the human (or a
     hold the human's device caused) commands, False while the policy does; a recorder stores it
     per frame as ``intervention``. "": ``<state_topic's namespace>/intervention``."""
+    reload_watch: bool = False
+    """Hot reload: watch ``policy_path`` and swap a new policy written there (atomically) in
+    between two control steps; one that does not fit the running contract, or whose first control
+    step is not finite, is refused and the running policy stays (:mod:`sim2real_ros.policy_reload`)."""
+    reload_period_s: float = 0.5
+    """How often ``reload_watch`` looks at the file (s, > 0; a changed stat is then hashed)."""
 
     def check(self, source: str) -> list[ConfigError]:
         """A domain's own rules beyond types, POSITIVE and ``max_* >= 0`` (override)."""
@@ -134,7 +144,7 @@ def params_from_mapping(
             errors.append(exc)
     params = cls(**ok)
     if isinstance(params, NodeParams):
-        positive = (*positive, "loop_rate_hz", *type(params).POSITIVE)
+        positive = (*positive, "loop_rate_hz", "reload_period_s", *type(params).POSITIVE)
         if not params.control_rate_hz >= 0:
             errors.append(
                 ConfigError(
@@ -198,6 +208,13 @@ def _teleop_errors(params: NodeParams, source: str) -> list[ConfigError]:
             errors.append(
                 ConfigError(source, name, f"must be {'>' if name == 'teleop_timeout_s' else '>='} 0, got {v}")
             )
+    if params.teleop_joy_mapping:
+        try:
+            from .teleop_inputs import JoyMapping
+
+            JoyMapping.parse(params.teleop_joy_mapping, "teleop_joy_mapping")
+        except ValueError as exc:
+            errors.append(ConfigError(source, "teleop_joy_mapping", str(exc)))
     if not params.teleop_deadband < 1:
         errors.append(ConfigError(source, "teleop_deadband", f"must be < 1, got {params.teleop_deadband}"))
     return errors

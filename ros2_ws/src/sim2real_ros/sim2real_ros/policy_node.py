@@ -45,6 +45,7 @@ from sim2real_runtime.safety import Watchdog
 from sim2real_runtime.teleop import TeleopConfig, TeleopSource
 
 from .node_params import NodeParams
+from .policy_reload import PolicyWatch, TrialPolicy
 from .teleop_arbiter import POLICY, Decision, TeleopArbiter
 from .transport import DEFAULT, LATCHED, Publisher, QoS, Transport, stamp_to_s
 
@@ -184,7 +185,10 @@ class PolicyNode:
         topic = params.intervention_topic or params.state_topic.rsplit("/", 1)[0] + "/intervention"
         self.intervention_pub = transport.publisher(topic, BOOL, LATCHED)
         self.intervention_pub.publish(self._bool_cls(data=False))
+        self.reload = PolicyWatch(self)
         self._set_state("error: " + self.fault if self.fault else self.initial_state())
+        if params.reload_watch and self.controller is not None:
+            self._publish_version()
         self.on_started()
         # Subscriptions last: a transport may deliver from its own thread as soon as they exist.
         self.subscribe_inputs()
@@ -193,6 +197,8 @@ class PolicyNode:
             self._open_teleop()
         transport.timer(1.0 / params.loop_rate_hz, self.on_tick)
         transport.timer(TYPE_CHECK_PERIOD_S, self.check_types)
+        if params.reload_watch:  # hot reload: polled between two control steps (see policy_reload)
+            transport.timer(params.reload_period_s, self.reload.check)
 
     # ----------------------------------------------------------------------------- hooks
 
@@ -272,7 +278,10 @@ class PolicyNode:
         The controller keeps its state (previous action, targets, schedule). The new policy must
         have the running one's interface (domain, rate, robot, joints, observation and action
         terms). The swap is one reference assignment, and the transport serialises the node's
-        callbacks, so a control step runs wholly on the old or wholly on the new policy.
+        callbacks, so a control step runs wholly on the old or wholly on the new policy. The new
+        policy is on trial (:class:`~sim2real_ros.policy_reload.TrialPolicy`): a non-finite action
+        at its first control step puts the old one back (which computes that step); a finite one
+        makes it the running version (:attr:`policy_version`, published on the state topic).
 
         Returns:
             None when swapped; else why not (the field that differs, or the load error): the old
@@ -282,7 +291,7 @@ class PolicyNode:
             why = f"no policy is running ({self.fault or 'not loaded'})"
         else:
             try:
-                policy = OnnxPolicy(path)
+                policy = TrialPolicy(path, self.controller.policy, self._trial_verdict)
                 self.controller.swap_policy(policy)
             except Sim2RealError as exc:
                 why = str(exc)
@@ -293,6 +302,28 @@ class PolicyNode:
                 return None
         self.log.error(f"policy swap refused: {why}; the running policy stays")
         return why
+
+    @property
+    def policy_version(self) -> str:
+        """``<sha256 of the running policy file, 12 hex>#<policies swapped in since start>``."""
+        return self.reload.version
+
+    def _trial_verdict(self, policy: TrialPolicy, why: str | None) -> None:
+        """A swapped-in policy's first control step: confirm it, or put the previous one back."""
+        if why is None:
+            self.reload.confirmed(policy)
+            self.log.info(f"policy {self.policy_version} ({policy.path}) confirmed at its first control step")
+            self._publish_version()
+            return
+        self.controller.swap_policy(policy.fallback)
+        self.reload.refused(policy.sha256, why)
+        self.log.error(f"policy swap refused: {policy.path}: {why}; the previous policy drives on")
+
+    def _publish_version(self) -> None:
+        """``policy <version> <path>`` on the state topic, then the state again (the latched value)."""
+        path = self.controller.policy.path if self.controller is not None else self.p.policy_path
+        self.state_pub.publish(self._str_cls(data=f"policy {self.policy_version} {path}"))
+        self.state_pub.publish(self._str_cls(data=self.state))
 
     def shutdown(self) -> None:
         """On exit: the state ``stopped: shutdown`` and the domain's last safe command."""
@@ -345,7 +376,7 @@ class PolicyNode:
             mapping = self.domain.teleop(self.controller, self.teleop_config())
             source = make_source(
                 p.teleop, mapping.twist_scale, self.teleop_config(), self.subscribe,
-                self.t.monotonic_s, p.teleop_topic, p.teleop_device,
+                self.t.monotonic_s, p.teleop_topic, p.teleop_device, p.teleop_joy_mapping,
             )  # fmt: skip
             self.attach_teleop(source)
         except (Sim2RealError, ValueError, ImportError, OSError) as exc:
