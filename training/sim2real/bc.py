@@ -56,6 +56,19 @@ class BCConfig:
     gripper_loss_weight: float = 2.0
     validation_fraction: float = 0.1
     """Share of the episodes held out for the validation loss (0: none)."""
+    reaction_delay_s: float = 0.2
+    """The demonstrator's reaction delay (s): each observation is paired with the action recorded
+    this much later (``round(delay * fps)`` frames, the episode's last action at its end), the
+    action that responded to it. A person acts on what they saw ~0.2 s before; cloned unshifted,
+    the policy learns to wait out a delay it does not have (it hovers over the cube, because
+    whether the hand has closed yet depends on time since alignment, not on the state). 0 for
+    demonstrations without delay (a policy's or a controller's)."""
+    ignored_terms: tuple[str, ...] = ()
+    """Observation terms the network may not read: their first-layer weights are held at zero, so
+    the exported policy provably ignores them. The previous action by default: a demonstrator's
+    actions are smooth, so a cloned policy that sees its last action learns to repeat it (the
+    "copycat" problem of behaviour cloning with history, Wen et al. 2020) and never starts or
+    stops a motion itself."""
     save_every_epochs: int = 50
     max_wall_time_s: float = 1800.0
     threads: int = 1
@@ -139,16 +152,56 @@ def split_episodes(num_episodes: int, fraction: float, seed: int) -> tuple[np.nd
     return np.sort(idx[k:]), np.sort(idx[:k])
 
 
+def ignored_columns(contract: PolicyContract, terms: tuple[str, ...]) -> np.ndarray:
+    """Indices of the observation entries of ``terms`` in ``contract``'s observation vector.
+
+    Raises:
+        Sim2RealError: a term the contract's observation does not have.
+    """
+    cols, at = [], 0
+    names = [t.name for t in contract.observation]
+    for t in contract.observation:
+        if t.name in terms:
+            cols.extend(range(at, at + t.size))
+        at += t.size
+    unknown = sorted(set(terms) - set(names))
+    if unknown:
+        raise Sim2RealError(f"bc.ignored_terms: {unknown} not in the observation ({', '.join(names)})")
+    return np.asarray(cols, dtype=int)
+
+
+def shifted_index(episode_index: np.ndarray, shift: int) -> np.ndarray:
+    """For frames [T] (episodes contiguous), the index ``shift`` frames later in the same episode,
+    clamped to the episode's last frame: int [T]."""
+    ep = np.asarray(episode_index).reshape(-1)
+    idx = np.arange(len(ep))
+    if shift <= 0 or len(ep) == 0:
+        return idx
+    starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
+    ends = np.r_[starts[1:], len(ep)] - 1  # last frame of each run
+    last = np.repeat(ends, np.diff(np.r_[starts, len(ep)]))
+    return np.minimum(idx + shift, last)
+
+
 def run_bc(
-    ds: Any, actor: torch.nn.Module, bc: BCConfig, seed: int, run_dir: Path, t0: float, progress: bool = True
+    ds: Any,
+    actor: torch.nn.Module,
+    bc: BCConfig,
+    seed: int,
+    run_dir: Path,
+    t0: float,
+    progress: bool = True,
+    ignored: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Fit ``actor`` (an rsl-rl model with ``obs_normalizer`` and ``mlp``) on ``ds``; writes
-    checkpoints, ``train_log.json`` and ``train_summary.json`` to ``run_dir``; returns the summary."""
+    checkpoints, ``train_log.json`` and ``train_summary.json`` to ``run_dir``; returns the summary.
+    ``ignored``: observation columns whose first-layer weights stay zero."""
     from tqdm import tqdm
 
     obs_all = np.asarray(ds.frames["observation.state"], dtype=np.float32)
-    act_all = np.asarray(ds.frames["action"], dtype=np.float32)
     ep = np.asarray(ds.frames["episode_index"]).reshape(-1)
+    shift = round(bc.reaction_delay_s * float(ds.fps))
+    act_all = np.asarray(ds.frames["action"], dtype=np.float32)[shifted_index(ep, shift)]
     episodes = np.unique(ep)
     tr_ep, va_ep = split_episodes(len(episodes), bc.validation_fraction, seed)
     tr = np.isin(ep, episodes[tr_ep])
@@ -163,6 +216,14 @@ def run_bc(
     actor.obs_normalizer.eval()
     weights = torch.ones(act.shape[1])
     weights[-1] = bc.gripper_loss_weight
+    first = actor.mlp[0]
+    cut = torch.from_numpy(np.asarray(ignored if ignored is not None else [], dtype=np.int64))
+
+    def mask() -> None:
+        with torch.no_grad():
+            first.weight[:, cut] = 0.0
+
+    mask()
     opt = torch.optim.AdamW(actor.mlp.parameters(), lr=bc.learning_rate, weight_decay=bc.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, bc.epochs))
     gen = torch.Generator().manual_seed(seed)
@@ -185,6 +246,7 @@ def run_bc(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(actor.mlp.parameters(), 1.0)
             opt.step()
+            mask()
             losses.append(float(loss.detach()))
         sched.step()
         actor.eval()
@@ -217,6 +279,7 @@ def run_bc(
         "commit": git_commit(Path(__file__).resolve().parents[2]),
         "iterations": epoch + 1,
         "checkpoint_epoch": best["epoch"] if best else None,
+        "action_shift_frames": shift,
         "env_steps": 0,
         "dataset_frames": int(len(obs_all)),
         "train_frames": int(tr.sum()),

@@ -142,7 +142,7 @@ def _dagger_actor(cfg: Any) -> rl.PPOConfig:
 def _run_bc(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progress: bool, t0: float) -> Path:
     import torch
 
-    from .bc import SAVE_NAME, actor_ppo_config, load_checked, run_bc
+    from .bc import SAVE_NAME, actor_ppo_config, ignored_columns, load_checked, run_bc
     from .draft import DRAFT_NAME
     from .onnx_export import make_actor
 
@@ -157,13 +157,15 @@ def _run_bc(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progress: 
     )
     ds = load_checked(cfg.bc.dataset, draft, task.name)
     actor = make_actor(actor_ppo_config(cfg.bc), draft.obs_size, draft.action_size)
-    summary = run_bc(ds, actor, cfg.bc, cfg.seed, run_dir, t0, progress)
+    ignored = ignored_columns(draft, cfg.bc.ignored_terms)
+    summary = run_bc(ds, actor, cfg.bc, cfg.seed, run_dir, t0, progress, ignored)
     return run_dir / SAVE_NAME.format(summary["checkpoint_epoch"])
 
 
 def _prepare_bc(task: Task, cfg: Any, draft: PolicyContract) -> dict[str, Any]:
-    from .bc import dataset_provenance
+    from .bc import dataset_provenance, ignored_columns
 
+    ignored_columns(draft, cfg.bc.ignored_terms)  # an unknown term: refused before anything is written
     return {"dataset": dataset_provenance(cfg.bc.dataset, draft, task.name)}
 
 
