@@ -346,3 +346,15 @@ def test_keyboard_in_a_real_terminal():
         kb2.poll(0.2)
     kb2.close()
     stream.close()
+
+
+def test_joy_mapping_from_the_node_parameter_string():
+    m = JoyMapping.parse("axis_linear.x=2, scale_linear.x=-0.5,axis_angular.yaw=-1,enable_button=0")
+    assert m.axes["x"] == 2 and m.scales["x"] == -0.5 and m.axes["yaw"] == -1 and m.buttons["deadman"] == 0
+    assert m.axes["y"] == JoyMapping().axes["y"]  # names not given keep the defaults
+    with pytest.raises(ValueError, match="expected name=value"):
+        JoyMapping.parse("axis_linear.x")
+    with pytest.raises(ValueError, match="enable_button must be a button index"):
+        JoyMapping.parse("enable_button=1.5")
+    with pytest.raises(ValueError, match=r"axis_linear\.x: not a number"):
+        JoyMapping.parse("axis_linear.x=left")

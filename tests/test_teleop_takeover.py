@@ -312,3 +312,15 @@ def test_teleop_parameters_are_checked_and_a_missing_device_is_an_error_state(re
     node = make_node("nav", node_t, policy, teleop="gamepad", teleop_device="/dev/input/no-such-event")
     assert node.state.startswith("error: teleop gamepad:"), node.state
     assert node.teleop is None and node.fault
+
+
+def test_a_joy_mapping_parameter_reaches_the_device(request, net):
+    node_t, _ = net
+    policy = policy_for(request, "nav")
+    node = make_node(
+        "nav", node_t, policy, teleop="joy", teleop_joy_mapping="axis_linear.x=2,enable_button=0"
+    )
+    dev = node.teleop.source.device
+    assert dev.mapping.axes["x"] == 2 and dev.mapping.buttons["deadman"] == 0
+    bad = make_node("nav", node_t, policy, teleop="joy", teleop_joy_mapping="axis_linear.q=1")
+    assert bad.state == "error: bad parameter teleop_joy_mapping"

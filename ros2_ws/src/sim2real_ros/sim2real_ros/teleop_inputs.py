@@ -120,6 +120,28 @@ class JoyMapping:
                 raise BadDeviceInput(source, f"unknown parameter {key!r} (known: {', '.join(known)})")
         return cls(axes, scales, buttons)
 
+    @classmethod
+    def parse(cls, text: str, source: str = "teleop_joy_mapping") -> JoyMapping:
+        """A mapping from ``name=value,name=value`` (the node parameter ``teleop_joy_mapping``).
+
+        Raises:
+            ValueError: a malformed pair, an unknown name or a bad value, naming it.
+        """
+        values: dict[str, Any] = {}
+        for pair in filter(None, (p.strip() for p in text.split(","))):
+            name, eq, value = pair.partition("=")
+            if not eq:
+                raise ValueError(f"expected name=value, got {pair!r}")
+            try:  # an integer (an index) where it reads as one, else a number (a scale)
+                number = float(value)
+            except ValueError as exc:
+                raise ValueError(f"{name.strip()}: not a number: {value!r}") from exc
+            values[name.strip()] = int(number) if value.strip().lstrip("+-").isdigit() else number
+        try:
+            return cls.from_params(values, source)
+        except BadDeviceInput as exc:
+            raise ValueError(exc.message) from exc
+
     @staticmethod
     def param_name(axis: str) -> str:
         return f"axis_{'linear' if axis in _LINEAR else 'angular'}.{axis}"
@@ -315,6 +337,7 @@ def make_source(
     clock: Callable[[], float],
     topic: str = "",
     device: str = "",
+    joy_mapping: str = "",
 ) -> DeviceTeleop:
     """The teleop source the node parameter ``teleop`` names (not ``none``).
 
@@ -323,7 +346,7 @@ def make_source(
         DeviceLost: the device is not there.
     """
     if kind == "joy":
-        dev: Any = JoyDevice(subscribe, clock, topic or "/joy")
+        dev: Any = JoyDevice(subscribe, clock, topic or "/joy", JoyMapping.parse(joy_mapping))
     elif kind in ("twist", "twist_stamped"):
         dev = TwistDevice(subscribe, clock, twist_scale, topic or "/teleop/cmd_vel", kind == "twist_stamped")
         config = dataclasses.replace(config, deadband=0.0)  # a twist is exact: no stick to deaden
