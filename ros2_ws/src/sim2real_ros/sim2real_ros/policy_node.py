@@ -136,6 +136,9 @@ class PolicyNode:
         estop: whether the e-stop is engaged.
         type_fault: input topic -> why it is unusable (published with another message type).
         published: commands published (tests, benchmarks).
+        teleop: the teleop arbiter beside the policy (None without teleop).
+        intervention: whether the last control step was not the policy's (published on
+            ``intervention_topic``).
     """
 
     DOMAIN: ClassVar[str]

@@ -79,7 +79,6 @@ class TeleopArbiter:
         self.log = log
         self.last = Decision(POLICY)
         self.lost: DeviceLost | None = None
-        self._last_cmd: TeleopCommand | None = None
 
     @property
     def intervention(self) -> bool:
