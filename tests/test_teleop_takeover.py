@@ -324,3 +324,13 @@ def test_a_joy_mapping_parameter_reaches_the_device(request, net):
     assert dev.mapping.axes["x"] == 2 and dev.mapping.buttons["deadman"] == 0
     bad = make_node("nav", node_t, policy, teleop="joy", teleop_joy_mapping="axis_linear.q=1")
     assert bad.state == "error: bad parameter teleop_joy_mapping"
+
+
+def test_devices_that_cannot_open_are_error_states_naming_why(request, net):
+    node_t, _ = net
+    policy = policy_for(request, "nav")
+    node = make_node("nav", node_t, policy, teleop="keyboard")  # pytest's stdin is no terminal
+    assert node.state.startswith("error: teleop keyboard:") and "not a terminal" in node.state
+    pytest.importorskip("pygame")
+    node = make_node("nav", node_t, policy, teleop="sdl", teleop_device="3")  # no joystick here
+    assert node.state.startswith("error: teleop sdl:") and "SDL joystick 3" in node.state, node.state

@@ -382,8 +382,13 @@ class PolicyNode:
                 self.t.monotonic_s, p.teleop_topic, p.teleop_device, p.teleop_joy_mapping,
             )  # fmt: skip
             self.attach_teleop(source)
-        except (Sim2RealError, ValueError, ImportError, OSError) as exc:
-            self.fault = f"teleop {p.teleop}: {exc}"
+        except Exception as exc:  # a device library can raise anything; the node stays up
+            why = (
+                str(exc)
+                if isinstance(exc, Sim2RealError | ValueError | OSError)
+                else f"{type(exc).__name__}: {exc}"
+            )
+            self.fault = f"teleop {p.teleop}: {why}"
             self.log.error(self.fault)
             self._set_state("error: " + self.fault)
 

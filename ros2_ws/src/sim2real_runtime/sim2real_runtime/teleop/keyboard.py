@@ -67,7 +67,18 @@ class TtySource:
         import tty
 
         self.stream = stream if stream is not None else sys.stdin
-        self.fd = self.stream.fileno()
+        self._saved = None
+        try:
+            self.fd = self.stream.fileno()
+            ok = os.isatty(self.fd)
+        except (AttributeError, ValueError, OSError):
+            ok = False
+        if not ok:  # ros2 launch, a service, a pipe
+            raise DeviceLost(
+                "keyboard",
+                "the node's standard input is not a terminal (run the node in a terminal of its own, "
+                "or use teleop:=twist with teleop_twist_keyboard)",
+            )
         self._saved = termios.tcgetattr(self.fd)
         tty.setcbreak(self.fd)
 

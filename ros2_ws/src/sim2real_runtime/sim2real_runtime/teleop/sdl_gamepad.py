@@ -56,11 +56,16 @@ class LivePygame:
         except ImportError as exc:
             raise ImportError("the SDL gamepad needs pygame: pip install 'sim2real[teleop]'") from exc
         self.pg = pygame
-        pygame.init()
-        pygame.joystick.init()
-        if pygame.joystick.get_count() <= index:
-            raise DeviceLost(f"SDL joystick {index}", f"not found ({pygame.joystick.get_count()} connected)")
-        self.joy = pygame.joystick.Joystick(index)
+        try:
+            pygame.init()
+            pygame.joystick.init()
+            if pygame.joystick.get_count() <= index:
+                raise DeviceLost(
+                    f"SDL joystick {index}", f"not found ({pygame.joystick.get_count()} connected)"
+                )
+            self.joy = pygame.joystick.Joystick(index)
+        except pygame.error as exc:
+            raise DeviceLost(f"SDL joystick {index}", f"SDL: {exc}") from exc
         self.instance_id = self.joy.get_instance_id()
         self.name = f"SDL joystick {index} ({self.joy.get_name()})"
 
