@@ -334,3 +334,28 @@ def test_devices_that_cannot_open_are_error_states_naming_why(request, net):
     pytest.importorskip("pygame")
     node = make_node("nav", node_t, policy, teleop="sdl", teleop_device="3")  # no joystick here
     assert node.state.startswith("error: teleop sdl:") and "SDL joystick 3" in node.state, node.state
+
+
+def test_a_source_that_raises_holds_and_the_node_stays_up(request, net):
+    node_t, _ = net
+    node = make_node("nav", node_t, policy_for(request, "nav"))
+    rig = NavRig(node, node_t.clock)
+
+    class Flaky(ScriptedTwist):
+        fail = False
+
+        def command(self, now_s, signals):
+            if self.fail:
+                raise RuntimeError("the scripted operator's planner crashed")
+            return super().command(now_s, signals)
+
+    src = Flaky([0.3, 0, 0, 0, 0, 0], start_s=0.0)
+    node.attach_teleop(src)
+    rig.step()
+    assert node.teleop.last.source == HUMAN
+    src.fail = True
+    assert rig.step().tolist() == [0.0, 0.0]
+    assert (
+        node.teleop.last.source == HOLD
+        and "RuntimeError: the scripted operator's planner crashed" in node.teleop.last.why
+    )

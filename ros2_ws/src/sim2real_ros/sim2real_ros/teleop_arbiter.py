@@ -10,9 +10,10 @@ beside the policy. At every control step it asks its :class:`~sim2real_runtime.t
   and the node executes it through the same action terms and safety layer;
 - ``policy``: the source is not engaged (releasing hands back at once);
 - ``hold``: the human was in control and the source went silent for longer than ``timeout_s``,
-  disappeared (:class:`~sim2real_runtime.teleop.DeviceLost`) or sent an unusable input
-  (:class:`~sim2real_runtime.teleop.BadDeviceInput`): the node sends the domain's hold or stop
-  command. It stays in hold until the source speaks again: engaged (human) or released (policy).
+  disappeared (:class:`~sim2real_runtime.teleop.DeviceLost`), sent an unusable input
+  (:class:`~sim2real_runtime.teleop.BadDeviceInput`) or raised anything else: the node sends the
+  domain's hold or stop command. It stays in hold until the source speaks again: engaged (human)
+  or released (policy).
   A source that is lost or silent while the policy drives changes nothing but a logged warning:
   the policy keeps driving (the e-stop, not the teleop device, is the safety stop).
 
@@ -108,6 +109,11 @@ class TeleopArbiter:
             if self.log is not None:
                 self.log.error(f"{exc}{'; holding' if in_control else ''}")
             return Decision(HOLD, why=str(exc)) if in_control else Decision(POLICY, why=str(exc))
+        except Exception as exc:  # a device library or a scripted source failing: as a bad input
+            why = f"teleop {self.source.name} raised {type(exc).__name__}: {exc}"
+            if self.log is not None:
+                self.log.error(f"{why}{'; holding' if in_control else ''}")
+            return Decision(HOLD, why=why) if in_control else Decision(POLICY, why=why)
         if cmd is None or now_s - cmd.stamp_s > self.timeout_s:
             if not in_control:
                 return Decision(POLICY)
