@@ -71,7 +71,9 @@ def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
     from sim2real_ros.dds import DdsTransport
 
     module = __import__(f"sim2real.{domain}.record", fromlist=["session"])
-    totals = {"off": {"steps": 0, "missed": 0, "episodes": 0}, "on": {"steps": 0, "missed": 0, "episodes": 0}}
+    totals: dict[str, Any] = {
+        m: {"steps": 0, "missed": 0, "episodes": 0, "per_episode": []} for m in ("off", "on")
+    }
     save_s: list[float] = []
     for r in range(rounds):
         for mode in ("off", "on"):
@@ -83,7 +85,7 @@ def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
                 argv += ["--episode-time-s", "40"]
             a = build_parser().parse_args(argv)
             a.task = get_task(domain).name
-            spec, make_sim = module.session(a)
+            spec, make_sim, _, _ = module.session(a)
             rec: Any = Recorder(a.dataset, spec, a.task, a.bag) if mode == "on" else TapOnly(spec.fps)
             bt = DdsTransport("sim_bridge")
             try:
@@ -97,6 +99,7 @@ def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
                 t["steps"] += res.steps
                 t["missed"] += res.missed_periods
                 t["episodes"] += 1
+                t["per_episode"].append([res.seed, res.outcome, res.steps, res.missed_periods])
                 if mode == "on" and res.kept:
                     save_s.append(res.save_s)
             line = ", ".join(f"{x.outcome} {x.steps} steps {x.missed_periods} missed" for x in results)
@@ -106,7 +109,9 @@ def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
     return {**totals, "episode_commit_s": save_s}
 
 
-def commit_time(domain: str, work: Path, episodes: int = 100, seconds: float = 30.0) -> dict[str, Any]:
+def commit_time(
+    domain: str, work: Path, episodes: int = 100, seconds: float = 30.0, fsync: bool = True
+) -> dict[str, Any]:
     from sim2real.datasets.lerobot_v3 import DatasetSpec, LeRobotV3Writer
     from sim2real_runtime.policy import OnnxPolicy
 
@@ -116,9 +121,9 @@ def commit_time(domain: str, work: Path, episodes: int = 100, seconds: float = 3
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(n, contract.obs_size)).astype(np.float32)
     act = rng.uniform(-1, 1, (n, contract.action_size)).astype(np.float32)
-    root = work / f"commit_{domain}"
+    root = work / f"commit_{domain}_{'fsync' if fsync else 'nofsync'}"
     times, add_s = [], []
-    with LeRobotV3Writer.create(root, spec) as w:
+    with LeRobotV3Writer.create(root, spec, fsync=fsync) as w:
         for _ in range(episodes):
             t0 = time.perf_counter()
             for i in range(n):
@@ -158,6 +163,8 @@ def main() -> int:
     for d in ("nav", "manip", "quad"):
         try:
             out["commit"][d] = commit_time(d, work)
+            nosync = commit_time(d, work, episodes=20, fsync=False)
+            out["commit"][d]["without_fsync_commit_s_median"] = nosync["commit_s_median"]
         except Exception as exc:  # a policy that does not load here (its contract) is reported, not fatal
             out["commit"][d] = {"error": f"{type(exc).__name__}: {exc}"}
             print(f"commit {d}: skipped ({exc})", flush=True)
@@ -166,7 +173,8 @@ def main() -> int:
             continue
         print(f"commit {d}: {r['frames_per_episode']} frames x {r['obs_size']}+{r['action_size']}: first "
               f"{r['commit_s_first'] * 1e3:.0f} ms, median {r['commit_s_median'] * 1e3:.0f} ms, max "
-              f"{r['commit_s_max'] * 1e3:.0f} ms (100th {r['commit_s_at_100'] * 1e3:.0f} ms)",
+              f"{r['commit_s_max'] * 1e3:.0f} ms (100th {r['commit_s_at_100'] * 1e3:.0f} ms; median without "
+              f"fsync {r['without_fsync_commit_s_median'] * 1e3:.0f} ms)",
               flush=True)  # fmt: skip
     if not a.skip_live:
         out["live"] = {d: live(d, a.rounds, a.episodes, work) for d in a.domains}

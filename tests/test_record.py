@@ -196,3 +196,67 @@ def test_record_cli_nav_policy_episode_in_a_generated_world(dds_env, tmp_path):
     with Reader(bags / "episode_000000") as rd:
         counts = {c.topic: c.msgcount for c in rd.connections}
     assert counts["/scan"] >= len(frames) and counts["/cmd_vel"] >= len(frames) and counts["/goal_pose"] == 1
+
+
+class ButtonPresser:
+    """A device that only presses episode buttons, at given control steps (the policy drives)."""
+
+    name = "episode buttons"
+
+    def __init__(self, presses):
+        self.presses, self.n = dict(presses), 0
+
+    def command(self, now_s, signals):
+        from sim2real_runtime.teleop import TeleopCommand
+
+        self.n += 1
+        b = self.presses.get(self.n)
+        return TeleopCommand(engaged=False, buttons=frozenset({b} if b else ()), stamp_s=now_s)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.slow
+def test_live_topics_episodes_by_buttons_while_the_node_keeps_running(dds_env, tmp_path):
+    """--robot-topics: the simulator is another process (as a robot would be); one node for the
+    session; episodes start and end by button, a discarded one is not written."""
+    from manip_policy.node import ManipNode
+    from sim2real.datasets.recorder import record_live
+    from sim2real_ros.dds import DdsTransport
+    from sim2real_ros.node_params import params_from_mapping
+
+    sim = subprocess.Popen([sys.executable, "-m", "sim2real.cli", "sim", "manip", "--seed", "4",
+                            "--real-time-factor", "1", "--duration-s", "60"], env=dds_env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    contract = OnnxPolicy(POLICY).contract
+    rec = Recorder(
+        tmp_path / "ds", DatasetSpec.from_contract(contract, "pick_place"), "pick_place", tmp_path / "b"
+    )
+    params, _ = params_from_mapping(ManipNode.PARAMS, {"policy_path": str(POLICY), "use_sim_time": True}, "t")
+    nt = DdsTransport("record_node", use_sim_time=True)
+    presses = {5: "episode_start", 30: "success", 35: "episode_start", 50: "discard", 55: "episode_start",
+               70: "episode_end"}  # fmt: skip
+    try:
+        results = record_live(rec, nt, lambda t: ManipNode(t, params, []), 2, 60.0,
+                              lambda node, seed: node.attach_teleop(ButtonPresser(presses)),
+                              reset_time_s=0.0)  # fmt: skip
+    finally:
+        rec.close()
+        nt.close()
+        sim.kill()
+        sim.wait(10)
+    assert [(r.outcome, r.kept) for r in results] == [
+        ("success", True),
+        ("discarded", False),
+        ("stopped", True),
+    ]
+    n0, n2 = results[0].steps, results[2].steps  # about 25 and 15: the buttons are seen between steps
+    assert 20 <= n0 <= 35 and 10 <= n2 <= 20, [r.steps for r in results]
+    info, episodes, frames = read_frames(tmp_path / "ds")
+    assert (
+        info["total_episodes"] == 2 and len(frames) == n0 + n2 and [e["length"] for e in episodes] == [n0, n2]
+    )
+    assert frames[n0 - 1]["next.success"] and not frames[-1]["next.success"] and frames[-1]["next.done"]
+    assert not any(f["intervention"] for f in frames)
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["episode_000000", "episode_000001"]

@@ -118,12 +118,23 @@ class EpisodeBags:
         self._episode = episode
         self._q.put(("begin", episode))
 
-    def end(self, keep: bool, timeout_s: float = 30.0) -> Path | None:
-        """Close the episode's bag; delete it unless ``keep``. Returns its folder when kept."""
+    def end(self, keep: bool, timeout_s: float = 30.0, done: threading.Event | None = None) -> Path | None:
+        """Close the episode's bag; delete it unless ``keep``. Returns its folder when kept.
+        Messages put after this call are not in it. With ``done`` given, the caller waits:
+        :meth:`finish` (``end(keep, done=...)`` then ``finish(done)``)."""
         episode = self._episode
         self._episode = None
-        done = threading.Event()
+        wait = done is None
+        done = done or threading.Event()
         self._q.put(("end", keep, done))
+        if not wait:
+            return None
+        return self.finish(done, keep, episode, timeout_s)
+
+    def finish(
+        self, done: threading.Event, keep: bool, episode: int | None, timeout_s: float = 30.0
+    ) -> Path | None:
+        """Wait for an :meth:`end` given ``done``."""
         if not done.wait(timeout_s):
             raise DatasetError(self.root, "", f"the bag writer did not finish within {timeout_s} s")
         if self._error is not None:

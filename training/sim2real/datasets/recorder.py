@@ -23,6 +23,8 @@ when the episode succeeded.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from sim2real_ros.transport import QoS
+from sim2real_runtime.errors import Sim2RealError
 
 from .bag import EpisodeBags
 from .lerobot_v3 import DatasetSpec, LeRobotV3Dataset, LeRobotV3Writer
@@ -192,30 +195,73 @@ class Recorder:
             raise
         self.tap = ControlStepTap()
         self.results: list[EpisodeResult] = []
+        self._pending: threading.Thread | None = None
 
     def wrap(self, transport: Any) -> RecordingTransport:
         """The transport to construct the node on."""
         return RecordingTransport(transport, self.bags, self.tap.after_callback)
 
     def begin(self) -> None:
-        """A new episode starts (construct the node, or call :meth:`ControlStepTap.reset` with it)."""
-        self.tap.reset()
+        """A new episode starts (the previous one's commit finished first)."""
+        self.wait()
+        self.tap.reset(self.tap.node)
         if self.bags is not None:
             self.bags.begin(self.writer.num_episodes)
 
+    def wait(self) -> None:
+        """Wait for an episode committed in the background (:meth:`end` with ``background``)."""
+        if self._pending is not None:
+            self._pending.join()
+            self._pending = None
+
     def end(
-        self, outcome: str, keep: bool, seed: int | None = None, extra: Mapping[str, Any] | None = None
-    ) -> EpisodeResult:
+        self,
+        outcome: str,
+        keep: bool,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+        background: bool = False,
+        report: Callable[[EpisodeResult], None] | None = None,
+    ) -> EpisodeResult | None:
         """End the episode: commit it (bag, then dataset) when ``keep`` and it has steps, else
-        drop it. ``outcome == "success"`` marks the last frame's success and reward."""
+        drop it. ``outcome == "success"`` marks the last frame's success and reward.
+
+        With ``background`` (a node that keeps running, on a robot) the episode's steps are taken
+        now and committed on a thread (``report`` is called with the result there; None is
+        returned); the next :meth:`begin` waits for it."""
+        self.wait()
         steps = list(self.tap.steps)
-        self.tap.reset(None)
+        self.tap.reset(self.tap.node)
         keep = keep and len(steps) > 0
+        done = None
+        if self.bags is not None and background:
+            done = threading.Event()
+            self.bags.end(keep, done=done)
+        if background:
+            args = (steps, outcome, keep, seed, extra, done, report)
+            self._pending = threading.Thread(target=self._commit, args=args, name="episode-commit")
+            self._pending.start()
+            return None
+        return self._commit(steps, outcome, keep, seed, extra, None, report)
+
+    def _commit(
+        self,
+        steps: list[Step],
+        outcome: str,
+        keep: bool,
+        seed: int | None,
+        extra: Mapping[str, Any] | None,
+        bag_done: threading.Event | None,
+        report: Callable[[EpisodeResult], None] | None,
+    ) -> EpisodeResult:
         period = 1.0 / self.spec.fps
         missed = missed_periods([s.t_s for s in steps], period)
         res = EpisodeResult(seed, outcome, len(steps), keep, missed_periods=missed, extra=dict(extra or {}))
         if self.bags is not None:
-            self.bags.end(keep)
+            if bag_done is None:
+                self.bags.end(keep)
+            else:
+                self.bags.finish(bag_done, keep, None)
         if keep:
             t0 = time.perf_counter()
             w = self.writer
@@ -234,9 +280,12 @@ class Recorder:
             res.episode_index = w.save_episode(self.task, info)
             res.save_s = time.perf_counter() - t0
         self.results.append(res)
+        if report is not None:
+            report(res)
         return res
 
     def close(self) -> None:
+        self.wait()
         if self.bags is not None:
             self.bags.close()
         self.writer.close()
@@ -411,6 +460,19 @@ def add_record_args(p: Any, default_policy: str | None = None) -> None:
     p.add_argument(
         "--startup-timeout-s", type=float, default=30.0, help="wall s to wait for the node's first command"
     )
+    p.add_argument(
+        "--robot-topics",
+        action="store_true",
+        help="record from the robot (or any ROS 2 graph already running, e.g. a separate `sim2real sim`): "
+        "no simulator is started; the node runs on the live topics, episodes start with the device's "
+        "episode_start button (or at once without one) and end with episode_end / success / discard "
+        "or after --episode-time-s",
+    )
+    p.add_argument("--use-sim-time", action="store_true", help="--robot-topics: the node follows /clock")
+    p.add_argument(
+        "--reset-time-s", type=float, default=2.0,
+        help="--robot-topics without an episode_start button: pause between episodes (s, node clock)",
+    )  # fmt: skip
 
 
 def print_result(r: EpisodeResult) -> None:
@@ -419,19 +481,98 @@ def print_result(r: EpisodeResult) -> None:
           f"saved in {r.save_s * 1000:.0f} ms)", flush=True)  # fmt: skip
 
 
-def run_record(a: Any, spec: DatasetSpec, make_sim: Callable[[Any], SimEpisodes]) -> int:
-    """``sim2real record <domain>`` against the domain's sim bridge: the recorder (dataset, bag)
-    first, so an existing folder is refused before anything starts, then the episodes."""
+def run_record(
+    a: Any,
+    spec: DatasetSpec,
+    make_sim: Callable[[Any], SimEpisodes],
+    make_node: Callable[[Any], Any] | None = None,
+    attach_teleop: Callable[[Any, int], None] | None = None,
+) -> int:
+    """``sim2real record <domain>``: the recorder (dataset, bag) first, so an existing folder is
+    refused before anything starts, then the episodes: against the domain's sim bridge, or with
+    ``--robot-topics`` on the live topics (``make_node(transport)``, ``attach_teleop(node, seed)``)."""
     import json
 
     from sim2real_ros.dds import DdsTransport
 
     rec = Recorder(a.dataset, spec, a.task, a.bag, a.resume)
-    bt = DdsTransport("sim_bridge")
     try:
-        record_sim(rec, make_sim(bt), a.episodes, a.seed, report=print_result)
+        if getattr(a, "robot_topics", False):
+            if make_node is None:
+                raise Sim2RealError("this domain cannot record from live topics yet")
+            nt = DdsTransport("record_node", use_sim_time=a.use_sim_time)
+            try:
+                limit = a.episode_time_s or math.inf
+                record_live(rec, nt, make_node, a.episodes, limit, attach_teleop, a.reset_time_s, a.seed,
+                            report=print_result)  # fmt: skip
+            finally:
+                nt.close()
+        else:
+            bt = DdsTransport("sim_bridge")
+            try:
+                record_sim(rec, make_sim(bt), a.episodes, a.seed, report=print_result)
+            finally:
+                bt.close()
         print(json.dumps({"dataset": str(a.dataset), "bag": a.bag, **rec.summary()}), flush=True)
     finally:
         rec.close()
-        bt.close()
     return 0
+
+
+def record_live(
+    recorder: Recorder,
+    transport: Any,
+    make_node: Callable[[Any], Any],
+    episodes: int,
+    episode_time_s: float,
+    attach_teleop: Callable[[Any, int], None] | None = None,
+    reset_time_s: float = 2.0,
+    seed: int = 0,
+    report: Callable[[EpisodeResult], None] | None = None,
+    until: Callable[[], bool] | None = None,
+) -> list[EpisodeResult]:
+    """Record from live topics (a robot): one node for the session on ``transport``.
+
+    An episode starts when the teleop device's ``episode_start`` button is pressed, or, when no
+    device has pressed one, ``reset_time_s`` (node clock) after the previous one, once the node
+    takes control steps; it ends with ``episode_end`` / ``success`` / ``discard`` or after ``episode_time_s``
+    (node clock). Ctrl-C ends the session: the episode in progress is not written.
+    """
+    from sim2real_ros.transport import spin
+
+    node = make_node(recorder.wrap(transport))
+    recorder.tap.reset(node)
+    if attach_teleop is not None:
+        attach_teleop(node, seed)
+    state: dict[str, Any] = {"active": False, "t0": None, "next_s": None, "kept": 0, "buttons": False}
+    n0 = len(recorder.results)
+
+    def step() -> bool:
+        now = transport.now_s()
+        pressed = episode_buttons(node)
+        state["buttons"] = state["buttons"] or bool(pressed)
+        if not state["active"]:
+            # without buttons: once the node takes control steps, after the reset pause
+            due = state["next_s"] is None or now >= state["next_s"]
+            if "episode_start" in pressed or (not state["buttons"] and recorder.tap.steps and due):
+                recorder.begin()
+                state.update(active=True, t0=now)
+            return until is not None and until()
+        outcome = next((o for button, o in BUTTON_OUTCOMES if button in pressed), None)
+        if outcome is None and now - state["t0"] >= episode_time_s:
+            outcome = "timeout"
+        if outcome is not None:
+            keep = outcome != "discarded" and bool(recorder.tap.steps)
+            # committed on a thread: the node keeps its rate while the episode is written
+            recorder.end(outcome, keep=keep, background=True, report=report)
+            state.update(active=False, next_s=now + reset_time_s, kept=state["kept"] + keep)
+        return state["kept"] >= episodes or (until is not None and until())
+
+    try:
+        spin(transport, until=step, max_wait_s=0.01)
+    finally:
+        if state["active"]:
+            recorder.end("interrupted", keep=False)
+        recorder.wait()
+        node.shutdown()
+    return recorder.results[n0:]

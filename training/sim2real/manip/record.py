@@ -28,7 +28,7 @@ DEVICES = {"keyboard": "keyboard", "gamepad": "gamepad", "spacemouse": "spacemou
 """``--teleop`` -> the node's ``teleop`` parameter (the node opens the device itself)."""
 
 
-def _scripted(bridge: Any) -> Any:
+def _scripted(bridge: Any | None) -> Any:
     """``(node, seed) -> None``: the scripted human operator (:mod:`sim2real.manip.scripted_human`)
     beside the node's policy, seeing the cube's size as a person at the table would."""
 
@@ -40,14 +40,15 @@ def _scripted(bridge: Any) -> Any:
             raise Sim2RealError(f"the node did not load the policy: {node.fault}")
         max_delta = np.asarray(c.joint_term.spec.params["max_delta_rad"], dtype=np.float64)
         op = ScriptedArmOperator(node.description, max_delta, c.control_rate_hz, seed=seed)
-        op.reset(bridge.half_size_m)
+        op.reset(None if bridge is None else bridge.half_size_m)  # on a robot: the operator guesses
         node.attach_teleop(op)
 
     return attach
 
 
-def session(a: argparse.Namespace) -> tuple[Any, Any]:
-    """``(dataset spec, bridge transport -> SimEpisodes)`` for the recording options ``a``."""
+def session(a: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """``(dataset spec, bridge transport -> SimEpisodes, transport -> node, live teleop attach)``
+    for the recording options ``a``."""
     from sim2real.datasets.lerobot_v3 import DatasetSpec
     from sim2real.datasets.recorder import SimEpisodes
     from sim2real_ros.policy_node import domain_nodes
@@ -63,8 +64,9 @@ def session(a: argparse.Namespace) -> tuple[Any, Any]:
                           gripper_interface=a.gripper_interface, real_time_factor=a.real_time_factor,
                           **({"episode_time_s": a.episode_time_s} if a.episode_time_s else {}))  # fmt: skip
     node_cls = domain_nodes()["manip"]
-    values = {"policy_path": str(a.policy), "use_sim_time": True, "command_interface": a.command_interface,
-              "gripper_interface": a.gripper_interface}  # fmt: skip
+    live = getattr(a, "robot_topics", False)
+    values = {"policy_path": str(a.policy), "use_sim_time": a.use_sim_time if live else True,
+              "command_interface": a.command_interface, "gripper_interface": a.gripper_interface}  # fmt: skip
     if a.teleop in DEVICES:
         values["teleop"] = DEVICES[a.teleop]
     params, errors = _params(node_cls, values)
@@ -80,7 +82,10 @@ def session(a: argparse.Namespace) -> tuple[Any, Any]:
             real_time_factor=a.real_time_factor, startup_timeout_s=a.startup_timeout_s,
         )  # fmt: skip
 
-    return spec, make_sim
+    def make_node(t: Any) -> Any:
+        return node_cls(t, params, [])
+
+    return spec, make_sim, make_node, _scripted(None) if a.teleop == "scripted" else None
 
 
 def record_cli(a: argparse.Namespace) -> int:

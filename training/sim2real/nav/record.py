@@ -55,8 +55,9 @@ def _scripted(kind: str) -> Any:
     return attach
 
 
-def session(a: argparse.Namespace) -> tuple[Any, Any]:
-    """``(dataset spec, bridge transport -> SimEpisodes)`` for the recording options ``a``."""
+def session(a: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
+    """``(dataset spec, bridge transport -> SimEpisodes, transport -> node, live teleop attach)``
+    for the recording options ``a``."""
     from sim2real.datasets.lerobot_v3 import DatasetSpec
     from sim2real.datasets.recorder import SimEpisodes
     from sim2real_ros.convert import fill_header, set_yaw
@@ -74,7 +75,9 @@ def session(a: argparse.Namespace) -> tuple[Any, Any]:
     robot = load_robot(a.robot)
     scenario_of = _scenarios(a, robot)
     node_cls = domain_nodes()["nav"]
-    values: dict[str, Any] = {"policy_path": str(a.policy), "use_sim_time": True, "robot": a.robot}
+    live = getattr(a, "robot_topics", False)
+    values: dict[str, Any] = {"policy_path": str(a.policy), "use_sim_time": a.use_sim_time if live else True,
+                              "robot": a.robot}  # fmt: skip
     if a.teleop in DEVICES:
         values["teleop"] = DEVICES[a.teleop]
     params, errors = params_from_mapping(node_cls.PARAMS, values, "<sim2real record>")
@@ -113,7 +116,11 @@ def session(a: argparse.Namespace) -> tuple[Any, Any]:
             real_time_factor=a.real_time_factor, startup_timeout_s=a.startup_timeout_s,
         )  # fmt: skip
 
-    return DatasetSpec.from_contract(policy.contract, task=a.task), make_sim
+    def make_node(t: Any) -> Any:
+        return node_cls(t, params, [])
+
+    spec = DatasetSpec.from_contract(policy.contract, task=a.task)
+    return spec, make_sim, make_node, _scripted(a.teleop) if a.teleop == "scripted" else None
 
 
 def record_cli(a: argparse.Namespace) -> int:
