@@ -11,13 +11,15 @@ MuJoCo evaluation, on the same worlds and noise seeds:
 - DWA following the same A* path (the classical local planner),
 - DWA alone.
 
-Writes benchmarks/results/nav_large_maps.json (summary, per-episode results, A* paths) and
-nav_large_maps.png (trajectories, dashed: the A* path).
+Writes benchmarks/results/nav_large_maps.json (summary and per-episode results, without the
+trajectories) and nav_large_maps.png (trajectories; dashed: the A* path), and the full results
+with trajectories and paths to runs/large_maps/nav_large_maps_full.json (1.4 MB, not committed).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -38,6 +40,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--sim", default="mujoco", choices=["mujoco", "kinematic"])
     ap.add_argument("--out", default="benchmarks/results/nav_large_maps.json")
+    ap.add_argument("--full-out", default="runs/large_maps/nav_large_maps_full.json")
     a = ap.parse_args()
     worlds = Path(a.worlds)
     if not worlds.is_dir() or len(find_scenarios(worlds)) < a.count:
@@ -66,9 +69,10 @@ def main() -> None:
         "wall_time_s": round(wall, 1),
         "date": time.strftime("%Y-%m-%d"),
     }
-    write_results(out, results, meta)
+    write_results(Path(a.full_out), results, meta)
+    write_results(out, [dataclasses.replace(r, trajectory=[], plan=[]) for r in results], meta)
     plot_trajectories(out.with_suffix(".png"), scenarios, results)
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    print(f"wrote {out}, {out.with_suffix('.png')} and {a.full_out}")
     print(json.dumps({k: {m: round(v, 3) for m, v in s.items()} for k, s in summary.items()}, indent=1))
 
 
