@@ -81,12 +81,12 @@ def test_reload_watch_swaps_refuses_and_keeps_driving(request, transport, tmp_pa
     assert node.policy_version == f"{file_sha256(a)[:12]}#0"
     cmds = drive(node, transport.clock, 20)
     assert cmds and all(within_limits(c, lo, hi, 1e-6) for c in cmds)
-    assert node.reload.check() is None  # nothing changed: nothing happens
+    assert node.reload.settle() is None  # nothing changed: nothing happens
     old = node.controller.policy
 
     # a new policy written atomically: swapped in at the next poll, confirmed at its first step
     put(b, watched)
-    assert node.reload.check() is None
+    assert node.reload.settle() is None
     new = node.controller.policy
     assert new is not old and new.on_trial
     ran: list = []
@@ -100,20 +100,20 @@ def test_reload_watch_swaps_refuses_and_keeps_driving(request, transport, tmp_pa
     # a corrupt (truncated) file: refused with the reason, not retried, the running policy stays
     (tmp_path / "bad.onnx").write_bytes(b.read_bytes()[:500])
     put(tmp_path / "bad.onnx", watched)
-    why = node.reload.check()
+    why = node.reload.settle()
     assert why is not None and "ONNX" in why, why
     assert node.controller.policy is new
-    assert node.reload.check() is None  # same file: not tried again
+    assert node.reload.settle() is None  # same file: not tried again
 
     # a policy of another task (reach): refused naming the contract field
     put(Path(random_policy("manip", "reach")) / "policy.onnx", watched)
-    why = node.reload.check()
+    why = node.reload.settle()
     assert why is not None and "robot" in why, why
     assert node.controller.policy is new
 
     # a policy whose first control step is NaN: swapped in, refused at that step, the old one drives
     put(nan_policy(a, tmp_path / "nan.onnx"), watched)
-    assert node.reload.check() is None
+    assert node.reload.settle() is None
     trial = node.controller.policy
     assert trial is not new
     ran = []
@@ -125,7 +125,7 @@ def test_reload_watch_swaps_refuses_and_keeps_driving(request, transport, tmp_pa
 
     # the file vanishes (a folder being swapped): the running policy stays
     (watched / "policy.onnx").unlink()
-    assert node.reload.check() is None and node.controller.policy is new
+    assert node.reload.settle() is None and node.controller.policy is new
     assert node.reload.swaps == 1
 
 

@@ -275,7 +275,7 @@ class PolicyNode:
             self.fault = f"cannot load the policy: {type(exc).__name__}: {exc}"
             self.log.error(self.fault)
 
-    def swap_policy(self, path: str | Path) -> str | None:
+    def swap_policy(self, path: str | Path | TrialPolicy) -> str | None:
         """Load the policy at ``path`` and run it from the next control step on (hot reload).
 
         The controller keeps its state (previous action, targets, schedule). The new policy must
@@ -294,7 +294,11 @@ class PolicyNode:
             why = f"no policy is running ({self.fault or 'not loaded'})"
         else:
             try:
-                policy = TrialPolicy(path, self.controller.policy, self._trial_verdict)
+                if isinstance(path, TrialPolicy):  # loaded off the executor (hot reload)
+                    policy = path
+                    policy.fallback = self.controller.policy
+                else:
+                    policy = TrialPolicy(path, self.controller.policy, self._trial_verdict)
                 self.controller.swap_policy(policy)
             except Sim2RealError as exc:
                 why = str(exc)
@@ -303,6 +307,12 @@ class PolicyNode:
             else:
                 self.log.info(f"swapped in {policy.path} (from the next control step on)")
                 return None
+        self.log.error(f"policy swap refused: {why}; the running policy stays")
+        return why
+
+    def refuse_policy(self, exc: Exception) -> str:
+        """A policy file that could not be loaded (hot reload): logged, the running one stays."""
+        why = str(exc) if isinstance(exc, Sim2RealError) else f"{type(exc).__name__}: {exc}"
         self.log.error(f"policy swap refused: {why}; the running policy stays")
         return why
 
