@@ -155,8 +155,9 @@ def test_strict_loading_names_the_hand_fields(contract):
     for path, value, field in (
         (("robot", "hardware", "joint_order"), list(SIM_ORDER[:15]), "robot.hardware.joint_order"),
         (("robot", "joints", "lower"), [3.0] * 16, "robot.joints.lower[0]"),  # above upper
-        (("robot", "joints", "upper"), [2.5] * 16, "observation.terms[0].params.upper"),  # stored twice
-        (("robot", "safety", "max_delta_rad"), 0.5, "action.terms[0].params.max_delta_rad"),
+        (("robot", "joints", "upper"), [2.5] * 16, "observation.terms[0].params.upper[0]"),  # stored twice
+        (("robot", "safety", "max_speed_radps"), 5.0, "action.terms[0].params.max_delta_rad"),
+        (("control_rate_hz",), 40.0, "action.terms[0].params.max_delta_rad"),  # 0.2 rad is 4 rad/s at 20 Hz
         (("robot", "task", "name"), "", "robot.task.name"),
     ):
         bad = json.loads(json.dumps(d))
@@ -192,8 +193,8 @@ def test_orientation_terms_hand_computed():
 
 
 def test_safety_keeps_every_target_in_limits_step_and_lead(hand):
-    cfg = HandSafetyConfig(joint_margin_rad=0.02, max_delta_rad=0.2, max_lead_rad=0.6)
-    s = HandSafety(hand.lower, hand.upper, cfg)
+    cfg = HandSafetyConfig(joint_margin_rad=0.02, max_speed_radps=4.0, max_lead_rad=0.6)
+    s = HandSafety(hand.lower, hand.upper, cfg, control_rate_hz=20.0)  # 0.2 rad per step
     rng = np.random.default_rng(1)
     q = rng.uniform(hand.lower, hand.upper, (64, 16))
     target = s.initial_target(q)

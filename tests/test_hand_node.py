@@ -311,6 +311,6 @@ def test_node_parameters_file_is_valid():
 
     values = read_params_file(REPO / "ros2_ws" / "src" / "hand_policy" / "config" / "leap_hand.yaml")
     params, errs = params_from_mapping({**values, "policy_path": "p"}, "leap_hand.yaml")
-    assert errs == [] and params.command_interface == "leap" and params.max_delta_rad == 0.2
+    assert errs == [] and params.command_interface == "leap" and params.max_speed_radps == 4.0
     assert dataclasses.asdict(params)["palm_frame"] == "palm"
     json.dumps(values)

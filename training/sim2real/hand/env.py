@@ -242,7 +242,7 @@ class HandVecEnv:
         obs_specs, act_specs = task_specs(cfg, self.hand)
         self.observation = Observation(obs_specs)
         self.joint_term = JointDeltaAction(act_specs[0])
-        self.safety = HandSafety(self.hand.lower, self.hand.upper, cfg.safety)
+        self.safety = HandSafety(self.hand.lower, self.hand.upper, cfg.safety, cfg.control_rate_hz)
         self.num_actions = N
         self.dt = 1.0 / cfg.control_rate_hz
         self.max_episode_length = int(round(cfg.episode_time_s * cfg.control_rate_hz))

@@ -4,8 +4,9 @@ cube's total turn about the palm normal, its mean angular speed, whether it drop
 the goals reached in a row.
 
 Episodes are drawn from ``--seed``, which must differ from the training seed recorded in the
-policy's contract. The baseline on the very same episodes: ``hold`` (the hand keeps its start
-pose; the cube only moves by itself).
+policy's contract. Baselines on the very same episodes: ``scripted`` (the open-loop finger gait of
+:mod:`sim2real.hand.scripted`, rotate_z's classical baseline and DAgger expert) and ``hold`` (the
+hand keeps its start pose; the cube only moves by itself).
 """
 
 from __future__ import annotations
@@ -95,8 +96,13 @@ def evaluate_policy(
         act = lambda env, obs: policy(obs)  # noqa: E731
     elif controller == "hold":
         act = lambda env, obs: np.zeros((env.num_envs, 16))  # noqa: E731
+    elif controller == "scripted":
+        from .scripted import ScriptedGait
+
+        gait = ScriptedGait()
+        act = lambda env, obs: gait.action(env)  # noqa: E731
     else:
-        raise ValueError(f"controller must be policy or hold, not {controller!r}")
+        raise ValueError(f"controller must be policy, scripted or hold, not {controller!r}")
     rows = run_episodes(cfg, act, episodes, seed)
     return {
         "controller": controller,

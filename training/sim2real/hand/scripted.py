@@ -6,7 +6,7 @@ mcp_amp_rad * cos``), so a fingertip presses on the cube's far face while it swe
 lifts off while it comes back; the three phase offsets keep a finger on the cube most of the time.
 PIP, DIP and the thumb hold fixed angles. Period and amplitudes were found by a random search in
 this simulator (``sim2real/hand/gait_search.py``), under the policy's limits (20 Hz targets,
-``max_delta_rad`` per step).
+``max_speed_radps`` / 20 Hz per step).
 
 Open loop: the gait reads no sensor, so it cannot notice a cube that slips; it is the baseline a
 policy must beat, and the expert whose labels (the target change that follows the gait from the

@@ -63,7 +63,10 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
             n,
             "rad",
             "joint target change per control step",
-            {"max_delta_rad": [cfg.safety.max_delta_rad] * n, "joint_names": list(hand.joint_names)},
+            {
+                "max_delta_rad": [cfg.safety.max_speed_radps / cfg.control_rate_hz] * n,
+                "joint_names": list(hand.joint_names),
+            },
         ),
     ]
     return obs, act

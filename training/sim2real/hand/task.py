@@ -93,9 +93,9 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
     p.add_argument(
         "--controller",
-        choices=["policy", "hold"],
+        choices=["policy", "scripted", "hold"],
         default="policy",
-        help="hold: the baseline (the start pose held) on the same episodes",
+        help="scripted (the finger gait) / hold (the start pose): baselines on the same episodes",
     )
     p.add_argument("--out", help="write the report (JSON)")
     p.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")

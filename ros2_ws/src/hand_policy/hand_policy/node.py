@@ -62,13 +62,13 @@ class HandNode(PolicyNode):
         self, policy: OnnxPolicy, hand: HandDescription, control_rate_hz: float | None
     ) -> Any:
         p = self.p
-        cfg = HandSafetyConfig(p.joint_margin_rad, p.max_delta_rad, p.max_lead_rad, p.current_safe)
+        cfg = HandSafetyConfig(p.joint_margin_rad, p.max_speed_radps, p.max_lead_rad, p.current_safe)
         controller = self.domain.controller(policy, hand, cfg, control_rate_hz)  # domain, joints, rate...
-        # a larger per-step change than the policy was trained with would be a step it never saw
-        trained = float(policy.contract.robot["safety"]["max_delta_rad"])
-        if p.max_delta_rad > trained + 1e-9:
+        # a faster target than the policy was trained with: steps it never saw
+        trained = float(policy.contract.robot["safety"]["max_speed_radps"])
+        if p.max_speed_radps > trained + 1e-9:
             raise ContractMismatchError(
-                str(policy.path), "robot.safety.max_delta_rad", trained, p.max_delta_rad
+                str(policy.path), "robot.safety.max_speed_radps", trained, p.max_speed_radps
             )
         return controller
 
@@ -81,7 +81,7 @@ class HandNode(PolicyNode):
             f"loaded {policy.path} for {self.description.name} "
             f"({len(self.description.joint_names)} joints): policy at "
             f"{self.controller.control_rate_hz:g} Hz, {p.command_interface} commands on {out}; per-step "
-            f"change <= {s.cfg.max_delta_rad:g} rad, lead <= {s.cfg.max_lead_rad:g} rad"
+            f"change <= {s.max_step_rad[0]:g} rad, lead <= {s.cfg.max_lead_rad:g} rad"
             f"{'' if s.cfg.current_safe else ' (current-safe mode off)'}"
         )
 

@@ -21,7 +21,7 @@ class HandNodeParams(node_params.NodeParams):
     ones are :class:`sim2real_ros.node_params.NodeParams`'. ``loop_rate_hz`` checks the watchdog
     and the e-stop; the policy runs inside it at the contract's rate on the node clock."""
 
-    POSITIVE = ("watchdog_timeout_s", "max_delta_rad", "max_lead_rad", "joint_limit_tolerance_rad")
+    POSITIVE = ("watchdog_timeout_s", "max_speed_radps", "max_lead_rad", "joint_limit_tolerance_rad")
     hand: str = ""
     """The hand file (``hand.yaml``: its URDF, fingertip chains, the driver's joint order and
     zero); must match the contract's joints, order, limits and driver mapping. Empty:
@@ -50,8 +50,9 @@ class HandNodeParams(node_params.NodeParams):
     watchdog_timeout_s: float = 0.25
     """Joint states (and the cube pose, when observed) older than this: hold."""
     joint_margin_rad: float = 0.02
-    max_delta_rad: float = 0.2
-    """Largest target change per control step (rad); must not exceed the contract's."""
+    max_speed_radps: float = 4.0
+    """Largest target speed (rad/s): the per-step change limit is this over the policy rate; must
+    not exceed the contract's."""
     max_lead_rad: float = 0.6
     """Current-safe mode: targets within this of the measured joints (rad)."""
     current_safe: bool = True

@@ -4,9 +4,9 @@ compatibility check, and the controller.
 :class:`HandSafety` is batched and shared: the training environment integrates every action
 through it and the node runs the same code on one hand. Whatever the policy or the inputs do, the
 joint target that leaves is finite, inside the joint limits (with a margin), changes by at most
-``max_delta_rad`` per control step, and, in the current-safe mode, stays within ``max_lead_rad``
-of the measured joints (a finger pressing on the cube cannot wind up a target that would drive
-its servo to its current limit, or jump when released).
+``max_speed_radps / control_rate_hz`` per control step, and, in the current-safe mode, stays
+within ``max_lead_rad`` of the measured joints (a finger pressing on the cube cannot wind up a
+target that would drive its servo to its current limit, or jump when released).
 """
 
 from __future__ import annotations
@@ -33,9 +33,10 @@ class HandSafetyConfig:
 
     joint_margin_rad: float = 0.02
     """Targets stay this far inside the joint limits (rad)."""
-    max_delta_rad: float = 0.2
-    """Largest target change per control step, every joint (rad; 4 rad/s at 20 Hz, under half the
-    LEAP's XC330 no-load speed); also the action's full scale."""
+    max_speed_radps: float = 4.0
+    """Largest target speed, every joint (rad/s; under half the LEAP's XC330 no-load speed): the
+    per-step change limit is this over the control rate (0.2 rad at 20 Hz), which is also the
+    action's full scale."""
     max_lead_rad: float = 0.6
     """Current-safe mode: targets stay within this distance of the measured joints (rad)."""
     current_safe: bool = True
@@ -48,13 +49,16 @@ class HandSafety:
     Args:
         lower, upper: joint limits [n] (rad).
         cfg: the limits.
+        control_rate_hz: the policy rate (the per-step change is ``max_speed_radps / rate``).
     """
 
-    def __init__(self, lower: np.ndarray, upper: np.ndarray, cfg: HandSafetyConfig) -> None:
+    def __init__(
+        self, lower: np.ndarray, upper: np.ndarray, cfg: HandSafetyConfig, control_rate_hz: float
+    ) -> None:
         self.cfg = cfg
         self.lower = np.asarray(lower, dtype=np.float64) + cfg.joint_margin_rad
         self.upper = np.asarray(upper, dtype=np.float64) - cfg.joint_margin_rad
-        self.max_step_rad = np.full(self.lower.shape, cfg.max_delta_rad)
+        self.max_step_rad = np.full(self.lower.shape, cfg.max_speed_radps / control_rate_hz)
 
     def step(self, q_meas: np.ndarray, target: np.ndarray, delta_rad: np.ndarray) -> np.ndarray:
         """The next targets [B, n] from measured joints, previous targets and requested deltas
@@ -145,7 +149,8 @@ class HandController(PolicyController):
         self.hand = hand
         self.joint_term: JointDeltaAction = self.action_terms[0]
         trained = policy.contract.robot.get("safety") or {}
-        self.safety = HandSafety(hand.lower, hand.upper, safety or HandSafetyConfig(**trained))
+        cfg = safety or HandSafetyConfig(**trained)
+        self.safety = HandSafety(hand.lower, hand.upper, cfg, self.control_rate_hz)
         self.reset()
 
     def reset(self, target: np.ndarray | None = None) -> None:

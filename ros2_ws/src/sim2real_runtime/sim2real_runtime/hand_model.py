@@ -116,7 +116,13 @@ class HandDescription:
 
 
 def hand_file(name_or_path: str | Path) -> Path:
-    """A hand name (``sim_assets/<name>/hand.yaml``) or a ``*.yaml`` path -> the file."""
+    """A hand name (``sim_assets/<name>/hand.yaml``), a ``*.yaml`` path, or the hand's URDF (the
+    ``hand.yaml`` beside it, as a contract's ``robot.urdf`` names it) -> the hand file."""
+    p = Path(name_or_path)
+    if p.suffix == ".urdf":
+        if not (p.parent / "hand.yaml").is_file():
+            raise ConfigError(str(p), "hand", "no hand.yaml beside this URDF")
+        return p.parent / "hand.yaml"
     return asset_file(name_or_path, "hand.yaml", "hand")
 
 

@@ -4,7 +4,7 @@ URDF (finger chains), with the driver's joint order and zero."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .. import hand_terms, manip_terms
@@ -52,10 +52,11 @@ def validate_hand_contract(contract: Any, source: str) -> None:
     ``robot`` holds exactly ``name``, ``urdf``, ``palm_link`` (non-empty strings), ``joints``
     (``lower``, ``upper``, ``velocity_limit``: one number per joint, lower below upper, limits > 0),
     ``hardware`` (``joint_order``: a permutation of ``joint_names``; ``zero_offset_rad``),
-    ``safety`` (:class:`HandSafetyConfig`) and ``task`` (:class:`HandTaskRecord`). Values stored
-    twice agree: the joint position term's ``lower`` / ``upper`` are ``robot.joints``'; the
-    joint-delta action's ``joint_names`` are ``joint_names`` and its ``max_delta_rad`` is
-    ``robot.safety.max_delta_rad`` for every joint; the joint terms are as long as ``joint_names``.
+    ``safety`` (every field of :class:`HandSafetyConfig`, none defaulted) and ``task``
+    (:class:`HandTaskRecord`). Values stored twice agree: the joint position term's ``lower`` /
+    ``upper`` are ``robot.joints``'; the joint-delta action's ``joint_names`` are ``joint_names``
+    and its ``max_delta_rad`` is ``robot.safety.max_speed_radps / control_rate_hz`` for every
+    joint; the joint terms are as long as ``joint_names``.
     """
     robot = _object(dict(contract.robot), "robot", _ROBOT_FIELDS, source)
     for key in ("name", "urdf", "palm_link"):
@@ -79,9 +80,13 @@ def validate_hand_contract(contract: Any, source: str) -> None:
             source, "robot.hardware.joint_order", f"{order!r} is not a permutation of joint_names"
         )
     require_number(hw, "zero_offset_rad", source, "robot.hardware")
+    if isinstance(robot["safety"], dict):  # every safety limit stated: a contract has no defaults
+        for f in fields(HandSafetyConfig):
+            if f.name not in robot["safety"]:
+                raise ConfigError(source, f"robot.safety.{f.name}", "missing")
     try:
         safety = build_config(
-            HandSafetyConfig, robot["safety"], source, "safety.", positive=("max_delta_rad",)
+            HandSafetyConfig, robot["safety"], source, "safety.", positive=("max_speed_radps",)
         )
         build_config(HandTaskRecord, robot["task"], source, "task.", positive=("episode_time_s",))
     except ConfigError as exc:
@@ -105,9 +110,17 @@ def validate_hand_contract(contract: Any, source: str) -> None:
             if spec.kind == manip_terms.JointPosition.kind:
                 for key, want in (("lower", lower), ("upper", upper)):
                     got = require_numbers(spec.params, key, n, source, f"{where}.params")
-                    if not all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(got, want, strict=True)):
+                    bad = [
+                        j
+                        for j, (a, b) in enumerate(zip(got, want, strict=True))
+                        if not math.isclose(a, b, abs_tol=1e-9)
+                    ]
+                    if bad:
+                        j = bad[0]
                         raise ConfigError(
-                            source, f"{where}.params.{key}", f"{got} != robot.joints.{key} {want}"
+                            source,
+                            f"{where}.params.{key}[{j}]",
+                            f"{got[j]} != robot.joints.{key}[{j}] {want[j]} ({names[j]})",
                         )
             if spec.kind == hand_terms.JointTargetError.kind:
                 require_number(spec.params, "scale_rad", source, f"{where}.params", positive=True)
@@ -118,11 +131,12 @@ def validate_hand_contract(contract: Any, source: str) -> None:
                 got = require_numbers(
                     spec.params, "max_delta_rad", n, source, f"{where}.params", positive=True
                 )
-                if not all(math.isclose(g, safety.max_delta_rad, rel_tol=1e-9) for g in got):
+                step = safety.max_speed_radps / contract.control_rate_hz
+                if not all(math.isclose(g, step, rel_tol=1e-6) for g in got):
                     raise ConfigError(
                         source,
                         f"{where}.params.max_delta_rad",
-                        f"{got} != robot.safety.max_delta_rad {safety.max_delta_rad} (every joint)",
+                        f"{got} != robot.safety.max_speed_radps / control_rate_hz = {step:.9g} (every joint)",
                     )
                 if spec.params.get("joint_names") != names:
                     raise ConfigError(
