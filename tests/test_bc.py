@@ -50,7 +50,12 @@ def _write(root: Path, contract: dict, episodes: int = 4, length: int = 30, seed
 def _cfg(dataset: Path, epochs: int = 3) -> ManipTrainConfig:
     return ManipTrainConfig(
         bc=BCConfig(
-            dataset=str(dataset), epochs=epochs, hidden_dims=(32, 32), batch_size=32, save_every_epochs=2
+            dataset=str(dataset),
+            epochs=epochs,
+            hidden_dims=(32, 32),
+            batch_size=32,
+            save_every_epochs=2,
+            reaction_delay_s=0.0,  # the synthetic actions answer their own frame's observation
         )
     )
 
@@ -195,3 +200,46 @@ def test_cli_trains_from_a_dataset(dataset: Path, tmp_path: Path, capsys: pytest
                  "--run-dir", str(run)]) == 0  # fmt: skip
     assert "(bc)" in capsys.readouterr().out
     assert json.loads((run / "config.json").read_text())["bc"]["dataset"] == str(dataset.resolve())
+
+
+def test_actions_are_paired_with_the_observation_they_responded_to() -> None:
+    from sim2real.bc import shifted_index
+
+    ep = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    assert shifted_index(ep, 2).tolist() == [2, 2, 2, 4, 4, 7, 8, 8, 8]
+    assert shifted_index(ep, 0).tolist() == list(range(9))
+
+
+def test_ignored_terms_are_not_read_by_the_exported_policy(dataset: Path, tmp_path: Path) -> None:
+    from sim2real.bc import ignored_columns
+
+    contract = build_draft(TASK, ManipTrainConfig())
+    cols = ignored_columns(contract, ("previous_action",))
+    assert cols.tolist() == list(range(contract.obs_size - 8, contract.obs_size))  # the last term, 8 wide
+    cfg = _cfg(dataset)
+    cfg = replace(cfg, bc=replace(cfg.bc, ignored_terms=("previous_action",)))
+    run = tmp_path / "run"
+    train(TASK, cfg, run, progress=False, trainer="bc")
+    policy = OnnxPolicy(export_run(run, tmp_path / "p"))
+    obs = np.random.default_rng(0).normal(size=(5, contract.obs_size)).astype(np.float32)
+    other = obs.copy()
+    other[:, cols] = 1.0
+    assert np.array_equal(policy(obs), policy(other))
+    with pytest.raises(Sim2RealError, match="ignored_terms"):
+        ignored_columns(contract, ("no_such_term",))
+
+
+def test_folded_checkpoint_outputs_the_destandardised_action() -> None:
+    from sim2real.bc import actor_ppo_config, folded_state
+    from sim2real.onnx_export import make_actor
+
+    torch.manual_seed(0)
+    actor = make_actor(actor_ppo_config(BCConfig(hidden_dims=(16, 16))), 6, 3)
+    mean, std = torch.tensor([0.1, -0.2, 0.0]), torch.tensor([0.02, 0.5, 1.0])
+    folded = make_actor(actor_ppo_config(BCConfig(hidden_dims=(16, 16))), 6, 3)
+    folded.load_state_dict(folded_state(actor, mean, std))
+    x = torch.randn(4, 6)
+    with torch.no_grad():
+        want = actor.mlp(actor.obs_normalizer(x)) * std + mean
+        got = folded.mlp(folded.obs_normalizer(x))
+    assert torch.allclose(got, want, atol=1e-6)

@@ -11,8 +11,11 @@ frame counts in ``config.json`` (``bc.dataset``) and in the contract's ``provena
 The network is the rsl-rl ``MLPModel`` actor the other trainers use (observation normaliser +
 MLP; :func:`sim2real.onnx_export.make_actor`), so the export and a later fine-tuning start from the
 same module. The normaliser is set once from the training frames' mean and std (not updated while
-fitting); the loss is the mean squared error on the action, the gripper entry (last) weighted by
-``gripper_loss_weight``. A tenth of the episodes (at least one when there are two or more) is held
+fitting); the loss is the mean squared error on the standardised action (each entry's mean and std
+over the training frames; the de-standardisation is folded into the last layer of every checkpoint),
+the gripper entry (last) weighted by ``gripper_loss_weight``. Each observation is paired with the
+action recorded ``reaction_delay_s`` later (the action that responded to it).
+A tenth of the episodes (at least one when there are two or more) is held
 out for the validation loss. A checkpoint ``model_<epoch>.pt`` is written at each new best
 validation loss (early stopping: the latest checkpoint, which export takes, is the best; without
 held-out episodes every ``save_every_epochs``); ``train_log.json`` (per-epoch train and validation
@@ -183,6 +186,18 @@ def shifted_index(episode_index: np.ndarray, shift: int) -> np.ndarray:
     return np.minimum(idx + shift, last)
 
 
+def folded_state(actor: torch.nn.Module, mean: torch.Tensor, std: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``actor``'s state dict with ``y * std + mean`` folded into its last linear layer
+    (``W' = diag(std) W``, ``b' = std * b + mean``): the same network outputting de-standardised
+    actions."""
+    last = [m for m in actor.mlp.modules() if isinstance(m, torch.nn.Linear)][-1]
+    name = next(n for n, m in actor.named_modules() if m is last)
+    state = {k: v.detach().clone() for k, v in actor.state_dict().items()}
+    state[f"{name}.weight"] = last.weight.detach() * std[:, None]
+    state[f"{name}.bias"] = last.bias.detach() * std + mean
+    return state
+
+
 def run_bc(
     ds: Any,
     actor: torch.nn.Module,
@@ -214,6 +229,14 @@ def run_bc(
     actor.train()
     actor.obs_normalizer.update(obs)
     actor.obs_normalizer.eval()
+    # The network regresses standardised actions (each entry's mean and std over the training
+    # frames): joint deltas of a few hundredths would otherwise weigh nothing beside the gripper's
+    # +-1. The de-standardisation is folded into the last layer of every saved checkpoint, so the
+    # checkpoint (and the exported policy) output the action itself.
+    a_mean = act.mean(dim=0)
+    a_std = act.std(dim=0).clamp_min(1e-3)
+    act = (act - a_mean) / a_std
+    act_va = (act_va - a_mean) / a_std
     weights = torch.ones(act.shape[1])
     weights[-1] = bc.gripper_loss_weight
     first = actor.mlp[0]
@@ -267,7 +290,7 @@ def run_bc(
             save = (epoch + 1) % bc.save_every_epochs == 0 or last
         if save:
             best = entry
-            state = {"actor_state_dict": actor.state_dict(), "iter": epoch}
+            state = {"actor_state_dict": folded_state(actor, a_mean, a_std), "iter": epoch}
             torch.save(state, run_dir / SAVE_NAME.format(epoch))
         if save or last:
             (run_dir / "train_log.json").write_text(json.dumps(log, indent=1))

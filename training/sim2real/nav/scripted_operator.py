@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -85,3 +86,10 @@ class ScriptedNavOperator:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def scripted_operator(node: Any, seed: int = 0, cfg: NavOperatorConfig | None = None) -> ScriptedNavOperator:
+    """The scripted operator for a running nav node (``sim2real record nav --teleop scripted``):
+    the robot of its controller, at its policy's control rate."""
+    ctrl = node.controller
+    return ScriptedNavOperator(ctrl.robot, float(ctrl.policy.contract.control_rate_hz), cfg, seed)
