@@ -177,10 +177,11 @@ def test_record_cli_scripted_operator_resume_and_refusals(dds_env, tmp_path):
 
 
 @pytest.mark.slow
-def test_record_cli_nav_policy_episode_in_a_generated_world(dds_env, tmp_path):
+@pytest.mark.parametrize("teleop", ["none", "scripted"])
+def test_record_cli_nav_episode_in_a_generated_world(dds_env, tmp_path, teleop):
     ds, bags = tmp_path / "ds", tmp_path / "bags"
     r = subprocess.run(
-        [sys.executable, "-m", "sim2real.cli", "record", "nav", "--teleop", "none", "--episodes", "1",
+        [sys.executable, "-m", "sim2real.cli", "record", "nav", "--teleop", teleop, "--episodes", "1",
          "--dataset", str(ds), "--bag", str(bags), "--real-time-factor", "4", "--seed", "1",
          "--episode-time-s", "30"],
         env=dds_env, capture_output=True, text=True, timeout=180,
@@ -193,6 +194,7 @@ def test_record_cli_nav_policy_episode_in_a_generated_world(dds_env, tmp_path):
     state = np.array([f["observation.state"] for f in frames])
     action = np.array([f["action"] for f in frames])
     np.testing.assert_allclose(state[1:, -2:], action[:-1], atol=1e-6)  # previous_action, last term
+    assert all(f["intervention"] == (teleop == "scripted") for f in frames)
     with Reader(bags / "episode_000000") as rd:
         counts = {c.topic: c.msgcount for c in rd.connections}
     assert counts["/scan"] >= len(frames) and counts["/cmd_vel"] >= len(frames) and counts["/goal_pose"] == 1

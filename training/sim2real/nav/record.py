@@ -50,7 +50,9 @@ def _scripted(kind: str) -> Any:
             from .scripted_operator import scripted_operator  # the nav operator (bc helper)
         except ImportError as exc:
             raise Sim2RealError(f"--teleop {kind}: no scripted nav operator yet ({exc})") from None
-        node.attach_teleop(scripted_operator(node, seed))
+        op = scripted_operator(node, seed)
+        op.reset()
+        node.attach_teleop(op)
 
     return attach
 
