@@ -91,9 +91,11 @@ def main() -> None:
                 "attempted": st.attempted,
                 "frames": st.frames,
                 "wall_time_s": st.wall_time_s,
+                "record_seed": rec_seed,
             }
             (work / f"demos_{n}.json").write_text(json.dumps(rec))
         rec = json.loads((work / f"demos_{n}.json").read_text())
+        rec_seed = rec["record_seed"]
         for ts in a.train_seeds:
             run, pol = work / f"run_{n}_s{ts}", work / f"policy_{n}_s{ts}"
             cfg = replace(base, seed=ts, bc=replace(base.bc, dataset=str(ds.resolve()), epochs=a.epochs))
