@@ -22,4 +22,8 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint"
     )
     p.add_argument("--export-every-steps", type=int, help="also export the policy every N steps (hot reload)")
+    p.add_argument("--scale", type=float, help="largest residual per action entry (default 0.1)")
+    p.add_argument("--utd-ratio", type=float, help="critic updates per environment transition (default 2)")
+    p.add_argument("--batch-size", type=int, help="transitions per update, half online half demo (256)")
+    p.add_argument("--critic-hidden", type=int, nargs="+", help="critic hidden layer sizes (256 256)")
     p.add_argument("--export-to", help="the policy folder those exports replace atomically")

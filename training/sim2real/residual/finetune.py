@@ -429,6 +429,21 @@ def finetune_cli(a: Any) -> int:
         if v is not None
     }
     cfg = replace(cfg, **over)
+    res = {
+        k: v
+        for k, v in (
+            ("scale", a.scale),
+            ("utd_ratio", a.utd_ratio),
+            ("batch_size", a.batch_size),
+            ("critic_hidden", tuple(a.critic_hidden) if a.critic_hidden else None),
+        )
+        if v is not None
+    }
+    cfg = replace(cfg, residual=replace(cfg.residual, **res))
+    if cfg.residual.batch_size < 2 or cfg.residual.batch_size % 2:
+        raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {cfg.residual.batch_size}")
+    if not 0 < cfg.residual.scale <= 1:
+        raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {cfg.residual.scale}")
     if cfg.export_every_steps and not cfg.export_to:
         raise Sim2RealError("--export-every-steps needs --export-to DIR (the policy folder a node watches)")
     if cfg.num_envs < 1 or cfg.budget_steps < 1:
