@@ -262,3 +262,30 @@ def test_live_topics_episodes_by_buttons_while_the_node_keeps_running(dds_env, t
     assert frames[n0 - 1]["next.success"] and not frames[-1]["next.success"] and frames[-1]["next.done"]
     assert not any(f["intervention"] for f in frames)
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["episode_000000", "episode_000001"]
+
+
+@pytest.mark.slow
+def test_record_cli_quad_flight(dds_env, tmp_path, tiny_quad_policy):
+    """An untrained quadrotor policy over the Crazyswarm2 topics: the dataset at the contract's
+    50 Hz and the bag of the node's topics (what it flew is not judged here)."""
+    ds, bags = tmp_path / "ds", tmp_path / "bags"
+    r = subprocess.run(
+        [sys.executable, "-m", "sim2real.cli", "record", "quad", "--teleop", "none", "--episodes", "1",
+         "--policy", str(tiny_quad_policy), "--dataset", str(ds), "--bag", str(bags),
+         "--episode-time-s", "2"],
+        env=dds_env, capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    info, episodes, frames = read_frames(ds)
+    assert info["fps"] == 50 and info["total_episodes"] == 1 and len(frames) == episodes[0]["length"] > 10
+    assert episodes[0]["sim2real/outcome"] in ("success", "crashed")
+    with Reader(bags / "episode_000000") as rd:
+        counts = {c.topic: c.msgcount for c in rd.connections}
+    assert counts["/cf231/cmd_vel_legacy"] >= len(frames) and counts["/cf231/odom"] > 0
+    assert counts["/reference_path"] >= 1
+    r = subprocess.run(
+        [sys.executable, "-m", "sim2real.cli", "record", "quad", "--teleop", "scripted", "--episodes", "1",
+         "--policy", str(tiny_quad_policy), "--dataset", str(tmp_path / "ds2")],
+        env=dds_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2 and "no scripted quadrotor operator" in r.stderr

@@ -22,6 +22,7 @@ from sim2real_runtime.errors import Sim2RealError
 
 from ..tasks import Task, TrainOption, register_task
 from .config import QuadTrainConfig
+from .record import add_record_args, record_cli
 
 SIMULATOR = "sim2real batched quadrotor (numba RK4), validated against MuJoCo"
 
@@ -229,5 +230,7 @@ register_task(
         evaluator=evaluate_cli,
         add_sim_args=add_sim_args,
         sim_bridge=sim_cli,
+        add_record_args=add_record_args,
+        recorder=record_cli,
     )
 )
