@@ -131,8 +131,12 @@ def test_demo_transitions_count(random_policy, demo, tmp_path):
 def test_finetune_resume_restores_buffers_and_counts_then_exports(random_policy, demo, tmp_path):
     base = random_policy("manip", "pick_place")
     run = tmp_path / "run"
-    ft = Finetuner(TASK, base, demo, TINY, run, progress=False)
+    live = tmp_path / "live"  # what a node with reload_watch would watch
+    ft = Finetuner(
+        TASK, base, demo, replace(TINY, export_every_steps=8, export_to=str(live)), run, progress=False
+    )
     s = ft.run()
+    assert OnnxPolicy(live).contract.provenance["residual"]["env_steps"] == 16  # the last export
     assert s["env_steps"] == 16 and s["updates"] == 16  # utd 1: one update per transition
     assert latest(run).name == "finetune_16.pt"
     saved = {f: ft.online.data[f][: len(ft.online)].copy() for f in FIELDS}

@@ -324,6 +324,7 @@ class PolicyNode:
     def _trial_verdict(self, policy: TrialPolicy, why: str | None) -> None:
         """A swapped-in policy's first control step: confirm it, or put the previous one back."""
         if why is None:
+            policy.fallback = None  # confirmed: the previous policy is not needed (nor kept alive)
             self.reload.confirmed(policy)
             self.log.info(f"policy {self.policy_version} ({policy.path}) confirmed at its first control step")
             self._publish_version()
