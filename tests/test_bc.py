@@ -27,21 +27,30 @@ from sim2real_runtime.policy import OnnxPolicy
 TASK = get_task("manip", "pick_place")
 
 
-def _write(root: Path, contract: dict, episodes: int = 4, length: int = 30, seed: int = 0) -> Path:
+def _write(
+    root: Path,
+    contract: dict,
+    episodes: int = 4,
+    length: int = 30,
+    seed: int = 0,
+    failed: tuple[int, ...] = (),
+) -> Path:
     """A dataset of ``episodes`` synthetic episodes whose action is a fixed linear map of the
-    observation (so a network can learn it): a = tanh(W obs), gripper = sign of obs[0]."""
+    observation (so a network can learn it): a = tanh(W obs), gripper = sign of obs[0]. Each
+    succeeds at its last frame, except the episodes in ``failed``."""
     rng = np.random.default_rng(seed)
     spec = DatasetSpec.from_contract(contract, "pick_place")
     n_obs, n_act = int(contract["observation"]["size"]), int(contract["action"]["size"])
     w = np.random.default_rng(123).normal(0, 0.3, (n_act - 1, n_obs))
     with open_writer(root, spec, fsync=False) as wr:
-        for _ in range(episodes):
+        for e in range(episodes):
             for k in range(length):
                 obs = rng.normal(0, 1, n_obs).astype(np.float32)
                 act = np.append(np.tanh(w @ obs), 1.0 if obs[0] > 0 else -1.0).astype(np.float32)
                 wr.add_frame({
                     "observation.state": obs, "action": act, "intervention": True,
-                    "next.reward": 0.0, "next.done": k == length - 1, "next.success": False,
+                    "next.reward": 0.0, "next.done": k == length - 1,
+                    "next.success": k == length - 1 and e not in failed,
                 })  # fmt: skip
             wr.save_episode("pick_place")
     return root
@@ -243,3 +252,14 @@ def test_folded_checkpoint_outputs_the_destandardised_action() -> None:
         want = actor.mlp(actor.obs_normalizer(x)) * std + mean
         got = folded.mlp(folded.obs_normalizer(x))
     assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_only_successful_episodes_are_learned_from(tmp_path: Path) -> None:
+    data = _write(tmp_path / "d", _contract(), episodes=4, length=10, failed=(1,))
+    run = tmp_path / "run"
+    train(TASK, _cfg(data, epochs=1), run, progress=False, trainer="bc")
+    s = json.loads((run / "train_summary.json").read_text())
+    assert (s["dataset_episodes_recorded"], s["dataset_episodes_used"], s["dataset_frames"]) == (4, 3, 30)
+    none = _write(tmp_path / "none", _contract(), episodes=2, length=5, failed=(0, 1))
+    with pytest.raises(Sim2RealError, match="no episode reached the goal"):
+        train(TASK, _cfg(none), tmp_path / "run2", progress=False, trainer="bc")

@@ -66,6 +66,9 @@ class BCConfig:
     the policy learns to wait out a delay it does not have (it hovers over the cube, because
     whether the hand has closed yet depends on time since alignment, not on the state). 0 for
     demonstrations without delay (a policy's or a controller's)."""
+    successful_only: bool = True
+    """Learn only from episodes that reached the goal (a frame with ``next.success``): a timed-out
+    or failed demonstration teaches what not to do."""
     standardize_actions: bool = False
     """Regress standardised actions (each entry's mean and std over the training frames), the
     de-standardisation folded into the last layer of every checkpoint. Measured on 50 scripted-human
@@ -221,6 +224,13 @@ def run_bc(
     ep = np.asarray(ds.frames["episode_index"]).reshape(-1)
     shift = round(bc.reaction_delay_s * float(ds.fps))
     act_all = np.asarray(ds.frames["action"], dtype=np.float32)[shifted_index(ep, shift)]
+    recorded_episodes = len(np.unique(ep))
+    if bc.successful_only:
+        good = np.unique(ep[np.asarray(ds.frames["next.success"]).reshape(-1).astype(bool)])
+        if len(good) == 0:
+            raise Sim2RealError(f"{bc.dataset}: no episode reached the goal (bc.successful_only)")
+        keep = np.isin(ep, good)
+        obs_all, act_all, ep = obs_all[keep], act_all[keep], ep[keep]
     episodes = np.unique(ep)
     tr_ep, va_ep = split_episodes(len(episodes), bc.validation_fraction, seed)
     tr = np.isin(ep, episodes[tr_ep])
@@ -309,6 +319,8 @@ def run_bc(
         "action_shift_frames": shift,
         "env_steps": 0,
         "dataset_frames": int(len(obs_all)),
+        "dataset_episodes_used": int(len(episodes)),
+        "dataset_episodes_recorded": recorded_episodes,
         "train_frames": int(tr.sum()),
         "validation_frames": int(va.sum()),
         "train_episodes": int(len(tr_ep)),
