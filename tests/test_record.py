@@ -25,6 +25,17 @@ from sim2real_runtime.policy import OnnxPolicy
 POLICY = REPO / "policies" / "manip_panda_pick_place"
 
 
+def test_an_existing_bag_folder_is_refused_before_the_dataset_is_created(tmp_path):
+    from sim2real.datasets.lerobot_v3 import DatasetExistsError
+
+    (tmp_path / "bags").mkdir()
+    (tmp_path / "bags" / "episode_000000").mkdir()
+    spec = DatasetSpec.from_contract(OnnxPolicy(POLICY).contract)
+    with pytest.raises(DatasetExistsError, match="bags: already exists; pass --resume"):
+        Recorder(tmp_path / "ds", spec, "t", tmp_path / "bags")
+    assert not (tmp_path / "ds").exists()
+
+
 def test_missed_periods_counts_the_gaps():
     assert missed_periods([0.0, 0.04, 0.08, 0.2, 0.24], 0.04) == 2  # 0.08 -> 0.2: two periods without a step
     assert missed_periods([0.0, 0.041, 0.079], 0.04) == 0 and missed_periods([1.0], 0.04) == 0

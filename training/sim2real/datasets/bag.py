@@ -86,15 +86,23 @@ class EpisodeBags:
         unless ``resume``), or on resume the existing one without the bags of episodes at or
         past ``committed_episodes`` (the dataset's count) or without ``metadata.yaml``."""
         root = Path(root)
+        if not resume:
+            cls.refuse_existing(root)
         if root.exists() and any(root.iterdir()):
-            if not resume:
-                raise DatasetExistsError(root, "", "already exists; pass --resume to append episodes to it")
             for d in sorted(root.glob("episode_*")):
                 idx = d.name.removeprefix("episode_")
                 if not idx.isdigit() or int(idx) >= committed_episodes or not (d / "metadata.yaml").is_file():
                     shutil.rmtree(d)
         root.mkdir(parents=True, exist_ok=True)
         return cls(root)
+
+    @staticmethod
+    def refuse_existing(root: str | Path) -> None:
+        """Raise :class:`DatasetExistsError` when ``root`` exists and is not empty (a new
+        recording must not mix with another's bags)."""
+        root = Path(root)
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise DatasetExistsError(root, "", "already exists; pass --resume to append episodes to it")
 
     # ------------------------------------------------------------------ caller side
 

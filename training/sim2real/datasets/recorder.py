@@ -187,6 +187,8 @@ class Recorder:
     ) -> None:
         self.spec = spec
         self.task = task
+        if bag is not None and not resume:  # before the dataset is created: a refusal leaves nothing
+            EpisodeBags.refuse_existing(bag)
         self.writer = (LeRobotV3Writer.resume if resume else LeRobotV3Writer.create)(dataset, spec)
         try:
             self.bags = EpisodeBags.open(bag, resume, self.writer.num_episodes) if bag is not None else None
