@@ -29,7 +29,7 @@ VEHICLE_FILE = SHARED / "benchmarks" / "quad" / "crazyflie_2_1.yaml"
 def vehicle():
     if not VEHICLE_FILE.is_file():
         pytest.skip(f"{VEHICLE_FILE} is not present")
-    return load_vehicle(VEHICLE_FILE)
+    return load_vehicle(VEHICLE_FILE, flight_controller_from="crazyflie_2_1")
 
 
 def wait_for(cond, what, timeout_s=10.0):
@@ -55,6 +55,7 @@ class Harness:
         self.bridge_t = DdsTransport("quad_bridge")
         self.bridge = QuadSimBridge(self.bridge_t, vehicle, self.cfg)
         self.client = DdsTransport("client")
+        self.vehicle = vehicle
         self.weight_n = vehicle.mass_kg * STANDARD_GRAVITY_MPS2
         self.max_thrust_n = self.bridge.max_thrust_n
         self.odom, self.status, self.clock = [], [], []
@@ -93,10 +94,12 @@ class Harness:
             if heartbeat:
                 self.pub_mode.publish(px4.offboard_mode_body_rate(now_us))
                 wait_for(lambda: b.heartbeats_received > n_hb, "the heartbeat")
-            if msg is None:
-                msg = px4.rates_setpoint(thrust_n, rates_flu, self.max_thrust_n, now_us)
+            if msg is None:  # the setpoint as the node sends it: through the vehicle file's curves
+                sp = self.vehicle.collective_setpoint(thrust_n)
+                msg = px4.rates_setpoint(thrust_n, rates_flu, self.max_thrust_n, now_us, setpoint=sp)
         elif msg is None:
-            msg = px4.cmd_vel_legacy(thrust_n, rates_flu, self.max_thrust_n, self.cfg.cf_backend)
+            sp = self.vehicle.collective_setpoint(thrust_n)
+            msg = px4.cmd_vel_legacy(thrust_n, rates_flu, self.max_thrust_n, self.cfg.cf_backend, setpoint=sp)
         self.pub_cmd.publish(msg)
         wait_for(lambda: b.commands_received > n_cmd or b.commands_refused > n_bad, "the command")
 
@@ -299,3 +302,21 @@ def test_bridge_config_is_checked(dds_env, vehicle):
     finally:
         t.close()
         gc.collect()
+
+
+@pytest.mark.parametrize("version", [1, 4])
+def test_bridge_publishes_the_status_version_of_a_px4_release(harness, version):
+    """As PX4 1.16/1.17 (version 1) and 1.18 (version 4): VehicleStatus on vehicle_status_v<N> in
+    that layout; a client reading that layout sees armed + offboard."""
+    h = harness(interface="px4", px4_status_version=version)
+    got = []
+    h.client.subscribe(
+        px4.vehicle_status_topic("", version),
+        px4.vehicle_status_type(version),
+        px4.PX4_CLIENT_QOS,
+        got.append,
+    )
+    h.fly(0.6)
+    wait_for(lambda: got and got[-1].nav_state == msgs.NAVIGATION_STATE_OFFBOARD, f"status v{version}")
+    assert got[-1].arming_state == msgs.ARMING_STATE_ARMED and type(got[-1]).__name__.endswith(f"V{version}")
+    assert h.status == []  # nothing on the 1.15 topic
