@@ -22,7 +22,14 @@ from sim2real_runtime.errors import Sim2RealError
 
 from . import rl
 from .draft import DRAFT_NAME, build_draft, check_description_files
-from .onnx_export import check_out_dir, export_actor, latest_checkpoint, load_actor, make_actor, provenance
+from .onnx_export import (
+    check_out_dir,
+    export_actor,
+    load_actor,
+    make_actor,
+    provenance,
+    selected_checkpoint,
+)
 from .tasks import Task, all_tasks, get_task
 from .trainers import get_trainer
 
@@ -120,7 +127,7 @@ def export_run(
     if (run_dir / RUN_FILE).is_file():  # a fine-tuning run: base + residual in one graph
         return export_finetune_run(run_dir, Path(out_dir), checkpoint, overwrite=overwrite)
     task, cfg, draft = run_task(run_dir, domain)
-    checkpoint = Path(checkpoint) if checkpoint else latest_checkpoint(run_dir)
+    checkpoint = Path(checkpoint) if checkpoint else selected_checkpoint(run_dir)
     if not checkpoint.is_file():
         raise Sim2RealError(f"{checkpoint}: no such checkpoint")
     if draft is None:

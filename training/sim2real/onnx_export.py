@@ -48,6 +48,17 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return cps[-1]
 
 
+def selected_checkpoint(run_dir: Path) -> Path:
+    """The checkpoint a run stands for: ``train_summary.json``'s ``selected_checkpoint`` (chosen on
+    the task's validation split) when the run has one, else the latest ``model_<it>.pt``."""
+    summary_path = Path(run_dir) / "train_summary.json"
+    try:
+        chosen = json.loads(summary_path.read_text()).get("selected_checkpoint")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        chosen = None  # no summary (an interrupted run): the latest checkpoint, as before
+    return Path(run_dir) / chosen if isinstance(chosen, str) else latest_checkpoint(run_dir)
+
+
 def environment_versions() -> dict[str, str]:
     """Versions of what trained the policy (for the contract's provenance)."""
     return {

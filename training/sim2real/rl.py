@@ -134,6 +134,8 @@ class RunLimits:
 
     max_iterations: int
     max_wall_time_s: float
+    """Stop after this many seconds from ``t0`` even if iterations remain; 0 = no wall-clock stop
+    (the run is then the same number of environment steps on any machine)."""
     save_interval: int
     torch_threads: int
 
@@ -189,7 +191,7 @@ def run_ppo(
         post = {k: f"{row[k]:.3g}" for k in postfix_keys if k in row}
         post["fps"] = f"{steps_per_it / (row['collect_s'] + row['learn_s']):.0f}"
         bar.set_postfix(post)
-        if time.time() - t0 > limits.max_wall_time_s:
+        if limits.max_wall_time_s > 0 and time.time() - t0 > limits.max_wall_time_s:
             raise _WallClockExceededError
 
     runner.logger.log = log_hook  # type: ignore[method-assign]

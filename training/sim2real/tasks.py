@@ -77,6 +77,11 @@ class Task:
     postfix_keys: tuple[str, ...] = ()
     """Stats shown on the progress bar."""
     summary_aliases: tuple[tuple[str, str], ...] = ()
+    select_checkpoint: Callable[[Any, Path, Path], tuple[Path, dict[str, Any]]] | None = None
+    """``(cfg, run_dir, final checkpoint) -> (chosen checkpoint, record)``, run after training:
+    the checkpoint chosen on the task's validation split (never its test cases). ``train`` returns
+    it and writes it to ``train_summary.json`` as ``selected_checkpoint`` (with the record as
+    ``validation``); ``sim2real export`` exports it by default. None: the final checkpoint."""
     """(summary key, key of ``summary["final"]``) copied into ``train_summary.json``."""
     plot_training: str | None = None
     """``module:function`` drawing ``training_curve.png`` (imported only when plotting, matplotlib

@@ -241,7 +241,8 @@ def train(
     progress: bool = True,
     trainer: str | None = None,
 ) -> Path:
-    """Train ``task`` with ``cfg`` into ``run_dir``; returns the final checkpoint.
+    """Train ``task`` with ``cfg`` into ``run_dir``; returns the final checkpoint, or the one the
+    task's ``select_checkpoint`` chose on its validation split.
 
     Writes ``config.json`` and ``contract.draft.json`` first (the latter from the task's contract
     builder and the sha256 of every description file it used), then ``model_<it>.pt``,
@@ -270,6 +271,11 @@ def train(
     if task.summary_aliases:
         for key, final_key in task.summary_aliases:
             summary[key] = summary["final"].get(final_key)
+        summary_path.write_text(json.dumps(summary, indent=2))
+    if task.select_checkpoint is not None:  # chosen on the task's validation split
+        final, record = task.select_checkpoint(cfg, run_dir, final)
+        summary["selected_checkpoint"] = final.name
+        summary["validation"] = record
         summary_path.write_text(json.dumps(summary, indent=2))
     if task.plot_training is not None:
         with contextlib.suppress(ImportError):  # matplotlib is optional at training time

@@ -69,10 +69,28 @@ class NavTrainConfig:
     seed: int = 0
     """Seeds world generation, domain randomisation, and torch."""
     max_iterations: int = 600
-    """PPO iterations (each: num_envs * steps_per_env environment steps)."""
-    max_wall_time_s: float = 840.0
-    """Stop after this much wall-clock time even if iterations remain (s)."""
+    """PPO iterations, each ``ppo.num_envs * ppo.steps_per_env`` environment steps: the training
+    budget is 600 x 256 x 32 = 4,915,200 environment steps, whatever the machine's speed."""
+    max_wall_time_s: float = 0.0
+    """Stop after this much wall-clock time even if iterations remain (s); 0 = no wall-clock stop,
+    so the same command trains the same number of steps on a fast or a slow day. A wall-clock stop
+    is a user option (``--max-wall-time-s``), never the default: it made the result depend on the
+    machine's load."""
     save_interval: int = 50
     """Checkpoint every this many iterations."""
+    validation_worlds: int = 60
+    """Validation split: this many worlds of ``sim2real worlds --seed <validation_seed>`` (evenly
+    from difficulty 0 to 1). After training, every checkpoint from ``validation_from_fraction`` of
+    the run on is evaluated on them (the runtime's controller, the fast simulator) and the best
+    (success, then BARN score) is the run's selected checkpoint, which ``sim2real export`` exports.
+    Never the BARN test worlds nor the held-out split (:mod:`sim2real.nav.splits`)."""
+    validation_seed: int = 11
+    """Seed of the validation worlds (:func:`sim2real.nav.worldgen.write_benchmark`)."""
+    validation_from_fraction: float = 0.5
+    """Checkpoints before this fraction of ``max_iterations`` are not candidates (an early policy
+    that stalls costs a full time limit per world to evaluate, and is never the best)."""
+    validation_sim: str = "kinematic"
+    """Simulator of the validation episodes: ``kinematic`` (the training simulator, about 3x faster)
+    or ``mujoco``."""
     torch_threads: int = 2
     """torch intra-op threads for the PPO update (the simulator runs between updates, not beside)."""

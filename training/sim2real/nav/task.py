@@ -81,6 +81,13 @@ def outcome_rates(env: Any):
     return stats
 
 
+def _select_checkpoint(cfg: NavTrainConfig, run_dir: Path, final: Path) -> tuple[Path, dict[str, Any]]:
+    """The run's checkpoint chosen on the validation worlds (:mod:`sim2real.nav.validate`)."""
+    from .validate import select_checkpoint
+
+    return select_checkpoint(cfg, run_dir, final)
+
+
 def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", help="policy directory (policy.onnx + policy.yaml)")
     p.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
@@ -305,6 +312,7 @@ register_task(
         iteration_stats=outcome_rates,
         postfix_keys=("success", "collision"),
         summary_aliases=(("final_success_rate", "success"),),
+        select_checkpoint=_select_checkpoint,
         plot_training="sim2real.nav.plots:plot_training",
         train_options=(TrainOption("--robot", "task.robot", "robot name or YAML (default: jackal)"),),
         add_eval_args=add_eval_args,
