@@ -51,6 +51,8 @@ def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
     assert prov["base"]["sha256"] == file_sha256(Path(base) / "policy.onnx")
     assert prov["base"]["provenance"] == json.loads(b.to_json())["provenance"]
     assert prov["residual"] == {"scale": 0.1, "seed": 0}
+    for key in ("config", "task", "description_files"):  # what evaluators read, as in the base
+        assert prov.get(key) == json.loads(b.to_json())["provenance"].get(key)
 
 
 def test_nonzero_residual_is_base_plus_scaled_residual(random_policy, tmp_path):

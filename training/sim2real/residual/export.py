@@ -112,12 +112,20 @@ def compose_models(base: onnx.ModelProto, residual: onnx.ModelProto) -> onnx.Mod
     return model
 
 
+INHERITED = ("config", "simulator", "description_files", "task")
+"""Base provenance entries the combined policy's contract repeats at the top level."""
+
+
 def residual_contract(base_path: Path, scale: float, residual_provenance: dict[str, Any]) -> PolicyContract:
     """The base's contract with the residual's provenance (the interface stays the base's)."""
     p = policy_file(base_path)
     base = read_contract(p)
     d = base.to_dict()
+    # the task-level facts evaluators and bridges read (the task config the base was trained
+    # with, its simulator and description files) stay where they are in every policy's contract
+    kept = {k: base.provenance[k] for k in INHERITED if k in base.provenance}
     d["provenance"] = {
+        **kept,
         **{k: v for k, v in residual_provenance.items() if k not in ("base", "residual")},
         "trainer": "residual",
         "base": {"path": str(p), "sha256": file_sha256(p), "provenance": dict(base.provenance)},
