@@ -190,3 +190,19 @@ def test_a_dataset_of_another_contract_is_refused_naming_the_field(random_policy
         ]
     )
     assert rc == 2
+
+
+def test_online_adapter_sees_the_last_observation_of_a_truncated_episode():
+    from sim2real.residual.online import online_env
+
+    cfg = ManipTrainConfig(task=replace(ManipTaskConfig(), episode_time_s=0.2))  # 5 control steps
+    env = online_env(TASK, cfg, 2, seed=0)
+    action = np.full((2, 8), 0.3, dtype=np.float32)
+    for k in range(5):
+        s = env.step(action)
+        assert s.truncated.all() == (k == 4) and not s.terminated.any()
+    # the last observation of the ended episode: its previous action is the one taken
+    np.testing.assert_allclose(s.next_obs[:, -8:], action, atol=1e-6)
+    # what the policy sees next is the new episode's first observation (previous action zero)
+    assert np.all(s.obs[:, -8:] == 0.0)
+    assert env.env.t.tolist() == [0, 0]
