@@ -71,8 +71,13 @@ class ManipTaskConfig:
 class ManipTrainConfig:
     task: ManipTaskConfig = field(default_factory=ManipTaskConfig)
     dagger: DaggerConfig = field(default_factory=DaggerConfig)
-    bc: BCConfig = field(default_factory=BCConfig)
-    """Behaviour cloning (``sim2real train manip --dataset DIR``)."""
+    bc: BCConfig = field(
+        default_factory=lambda: BCConfig(ignored_terms=("previous_action", "joint_velocity"))
+    )
+    """Behaviour cloning (``sim2real train manip --dataset DIR``). The network does not read the
+    previous action nor the joint velocities (which follow the recent commands): with them a cloned
+    policy copies its own last motion (50 scripted-human demonstrations, 200 held-out episodes:
+    21 % success without them, 10 % with them)."""
     seed: int = 0
     threads: int = 2
     """MuJoCo rollout threads."""
