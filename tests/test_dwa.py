@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim2real.nav.dwa import DWAConfig, DWAPlanner, first_contact, rollout_poses, sweep_distances
+from sim2real_runtime.dwa import DWAConfig, DWAPlanner, first_contact, rollout_poses, sweep_distances
 from sim2real_runtime.robot import RobotConfig, load_robot
 
 RATE_HZ = 20.0

@@ -66,6 +66,8 @@ class ControllerSpec:
     """``astar``: follow an A* path on the scenario's map (this controller is the local planner)."""
     lookahead_m: float = DEFAULT_LOOKAHEAD_M
     """With a global planner: the lookahead distance along the path (m)."""
+    fallback: bool = False
+    """Policy only: DWA checks the policy's arcs and drives when stuck (runtime ``DwaFallback``)."""
 
     @property
     def label(self) -> str:
@@ -74,6 +76,7 @@ class ControllerSpec:
             return (
                 f"policy:{Path(self.policy or '').name}"
                 + ("(no guard)" if self.collision_guard is False else "")
+                + ("+dwa_fallback" if self.fallback else "")
                 + plan
             )
         return (f"{self.kind}@{self.max_speed_mps:g}mps" if self.max_speed_mps else self.kind) + plan
@@ -90,7 +93,9 @@ def make_controller(
         from sim2real_runtime.nav_control import NavController
         from sim2real_runtime.policy import OnnxPolicy
 
-        ctrl = NavController(OnnxPolicy(spec.policy), robot, control_rate_hz, spec.collision_guard)
+        ctrl = NavController(
+            OnnxPolicy(spec.policy), robot, control_rate_hz, spec.collision_guard, fallback=spec.fallback
+        )
 
         def step(frame: SensorFrame, goal: np.ndarray) -> tuple[float, float]:
             v, w = ctrl.step(frame.ranges_m, frame.pose, frame.twist, goal)
@@ -98,7 +103,7 @@ def make_controller(
 
         return step, ctrl
     if spec.kind == "dwa":
-        from .dwa import DWAConfig, DWAPlanner
+        from sim2real_runtime.dwa import DWAConfig, DWAPlanner
 
         planner = DWAPlanner(robot, DWAConfig(max_speed_mps=spec.max_speed_mps or None), control_rate_hz)
 

@@ -3,7 +3,7 @@ shows, through a human hand.
 
 What it sees is what the nav node's signals carry: the scan (``scan_ranges``), the odometry pose
 and twist, and the goal; no map and no simulator state. It decides with the stack's own Dynamic
-Window Approach planner (:class:`~sim2real.nav.dwa.DWAPlanner`: toward the goal, around obstacles
+Window Approach planner (:class:`~sim2real_runtime.dwa.DWAPlanner`: toward the goal, around obstacles
 in the scan), at a cruise speed below the robot's limit, as a careful operator drives. What it
 commands is the nav teleop command, a body twist (vx, wz) in base_link, passed through
 :class:`~sim2real.human_factors.Hand` (reaction delay, hand noise on vx and wz, hesitations) and
@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from sim2real_runtime.dwa import DWAConfig, DWAPlanner
 from sim2real_runtime.robot import RobotConfig
 from sim2real_runtime.teleop import TeleopCommand
 
 from ..human_factors import Hand, HumanFactors
-from .dwa import DWAConfig, DWAPlanner
 
 NAV_AXES = np.array([True, False, False, False, False, True])
 """The body twist's used axes: vx and wz."""

@@ -93,6 +93,11 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner", choices=["dwa"], help="evaluate the classical baseline too (or alone)")
     p.add_argument("--no-guard", action="store_true", help="evaluate the policy without the collision guard")
     p.add_argument(
+        "--fallback",
+        action="store_true",
+        help="the policy with the runtime's DWA fallback (DWA checks every arc, drives when stuck)",
+    )
+    p.add_argument(
         "--global-planner",
         choices=["astar"],
         help="plan a path on the scenario's map (A*, footprint inflated) and follow it: the policy "
@@ -144,6 +149,7 @@ def evaluate_cli(a: argparse.Namespace) -> int:
                 robot_name,
                 str(Path(a.policy)),
                 collision_guard=False if a.no_guard else None,
+                fallback=bool(getattr(a, "fallback", False)),
                 global_planner=a.global_planner,
                 lookahead_m=a.lookahead_m,
             )

@@ -13,6 +13,7 @@ import numpy as np
 from .contract import PolicyContract, check_control_rate, check_domain, get_path
 from .controller import PolicyController
 from .errors import ContractMismatchError
+from .nav_fallback import DwaFallback
 from .nav_terms import scan_fault
 from .policy import OnnxPolicy
 from .robot import RobotConfig
@@ -98,7 +99,8 @@ class NavController(PolicyController):
 
     A scan that cannot be trusted (:func:`sim2real_runtime.nav_terms.scan_fault`: too many invalid
     beams, or none measured) gives a zero command without running the policy (:meth:`scan_fault`
-    says why).
+    says why). ``fallback``: the DWA planner checks every command's arc and drives when the robot
+    is stuck (:class:`~sim2real_runtime.nav_fallback.DwaFallback`).
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
     trained for a different robot.
@@ -110,6 +112,7 @@ class NavController(PolicyController):
         robot: RobotConfig,
         control_rate_hz: float | None = None,
         collision_guard: bool | None = None,
+        fallback: bool = False,
     ) -> None:
         check_nav_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
         period = 1.0 / policy.contract.control_rate_hz
@@ -117,6 +120,8 @@ class NavController(PolicyController):
             collision_guard = bool(policy.contract.action[0].params.get("collision_guard", False))
         self.guard = CollisionGuard(robot, period) if collision_guard else None
         self.robot = robot
+        # DWA checks the policy's arcs and takes over when the robot is stuck (nav_fallback).
+        self.fallback = DwaFallback(robot, policy.contract.control_rate_hz) if fallback else None
         super().__init__(policy)
         self.action_term = self.action_terms[0]
         self.reset()
@@ -126,6 +131,8 @@ class NavController(PolicyController):
         super().reset()
         self.prev_cmd = np.zeros((1, 2))
         self.last_cap: np.ndarray | None = None  # the guard's speed cap [1] (m/s) at the last step
+        if getattr(self, "fallback", None) is not None:
+            self.fallback.reset()
 
     def scan_fault(self, ranges_m: np.ndarray) -> str | None:
         """Why the scan [num_beams] cannot be trusted for this robot's lidar, or None."""
@@ -154,7 +161,15 @@ class NavController(PolicyController):
             "goal_xy": np.asarray(goal_xy, dtype=np.float64)[None],
             "twist": np.asarray(twist, dtype=np.float64)[None],
         }
-        return self._command(self.infer(signals), signals["scan_ranges"])
+        if self.fallback is None:
+            return self._command(self.infer(signals), signals["scan_ranges"])
+        cmd = self.fallback.step(
+            lambda: self._command(self.infer(signals), signals["scan_ranges"]), ranges_m, pose, twist, goal_xy
+        )
+        if self.fallback.source != "policy":  # DWA drove: the next action is rate-limited from it
+            self.prev_cmd = cmd[None].copy()
+            self.prev_action = np.zeros_like(self.prev_action)
+        return cmd
 
     def act(
         self,

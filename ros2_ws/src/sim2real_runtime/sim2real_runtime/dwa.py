@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim2real_runtime.robot import RobotConfig
+from .robot import RobotConfig
 
 _TWO_PI = 2.0 * math.pi
 _W_STRAIGHT = 1e-6
