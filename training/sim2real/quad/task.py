@@ -150,6 +150,12 @@ def add_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--start-delay-s", type=float, default=2.0, help="hold the start point this long first")
     p.add_argument("--real-time-factor", type=float, default=1.0, help="sim seconds per wall second (0: max)")
     p.add_argument("--duration-s", type=float, help="exit after this much simulated time")
+    p.add_argument(
+        "--px4-version",
+        choices=["1.15", "1.16", "1.17", "1.18"],
+        default="1.15",
+        help="px4: publish VehicleStatus as this release does (1.16+: versioned, on vehicle_status_v<N>)",
+    )
 
 
 def sim_cli(a: argparse.Namespace) -> int:
@@ -166,7 +172,14 @@ def sim_cli(a: argparse.Namespace) -> int:
     vehicle = load_vehicle(a.vehicle)
     ref = TASKS[a.task]()
     start = tuple(float(v) for v in ref.position(np.zeros(1))[0])
-    cfg = BridgeConfig(interface=a.interface, real_time_factor=a.real_time_factor, start_position_m=start)
+    from sim2real_ros.px4 import vehicle_status_version
+
+    cfg = BridgeConfig(
+        interface=a.interface,
+        real_time_factor=a.real_time_factor,
+        start_position_m=start,
+        px4_status_version=vehicle_status_version(a.px4_version),
+    )
     transport = DdsTransport("sim_bridge")
     bridge = QuadSimBridge(transport, vehicle, cfg)
     path_pub = transport.publisher("/reference_path", "nav_msgs/msg/Path", DEFAULT)

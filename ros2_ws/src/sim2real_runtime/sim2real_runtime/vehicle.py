@@ -240,22 +240,26 @@ def vehicle_from_dict(data: Any, source: str = "<dict>") -> VehicleConfig:
         ConfigError: naming the file and field (missing, unknown, not a positive number, an inertia
             that is not 3 numbers or violates the triangle inequality, too little thrust to fly).
     """
-    if isinstance(data, dict) and "flight_controller" not in data:
-        raise ConfigError(
+    try:
+        cfg = build_config(
+            VehicleConfig,
+            data,
             source,
-            "flight_controller",
-            "missing: the autopilot's rate gains, mixer and thrust curves (see sim_assets/*/vehicle.yaml); "
-            "an airframe-only file can borrow a known vehicle's with "
-            "load_vehicle(path, flight_controller_from=NAME)",
+            nested={"flight_controller": FlightControllerConfig},
+            signed=SIGNED_FIELDS,
+            positive=POSITIVE_FIELDS,
         )
-    cfg = build_config(
-        VehicleConfig,
-        data,
-        source,
-        nested={"flight_controller": FlightControllerConfig},
-        signed=SIGNED_FIELDS,
-        positive=POSITIVE_FIELDS,
-    )
+    except ConfigError as exc:
+        if exc.field == "flight_controller" and "missing" in exc.message:
+            raise ConfigError(
+                source,
+                "flight_controller",
+                "missing: the autopilot's rate gains, mixer and thrust curves "
+                "(see sim_assets/*/vehicle.yaml); "
+                "an airframe-only file can borrow a known vehicle's with "
+                "load_vehicle(path, flight_controller_from=NAME)",
+            ) from exc
+        raise
     check_flight_controller(cfg.flight_controller, source)
     ixx, iyy, izz = cfg.inertia_kgm2
     # Principal moments of a real body satisfy the triangle inequality; a typo usually does not.
