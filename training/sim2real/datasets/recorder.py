@@ -19,6 +19,13 @@ An episode's frames are kept in memory; at its end the bag is closed and the epi
 the dataset (:class:`~.lerobot_v3.LeRobotV3Writer`), or both dropped when it is discarded.
 ``next.done`` is set on the last frame, ``next.success`` and a sparse ``next.reward`` of 1 on it
 when the episode succeeded.
+
+Two ways to run a session: :func:`record_sim` against a domain's MuJoCo sim bridge in this process
+(a fresh node per episode, the bridge reset to the episode's seed; the outcome is the bridge's), and
+:func:`record_live` on live topics (a robot, or a simulator started elsewhere: one node for the
+session, episodes delimited by the teleop device's episode buttons or a time limit, each committed
+on a thread so the node keeps its rate). Either way an episode also ends on the device's
+``discard`` (not written), ``success`` or ``episode_end`` button.
 """
 
 from __future__ import annotations
