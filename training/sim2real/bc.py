@@ -138,10 +138,12 @@ def load_checked(dataset: str | Path, contract: PolicyContract, task_name: str) 
 
 def dataset_provenance(dataset: str | Path, contract: PolicyContract, task_name: str) -> dict[str, Any]:
     """Checks the dataset against ``contract`` and returns what the run records of it."""
+    from .draft import _recorded_path
+
     ds = load_checked(dataset, contract, task_name)
     root = Path(dataset).resolve()
     return {
-        "path": str(root),
+        "path": _recorded_path(root),  # relative to the repository when inside it
         "sha256": dataset_sha256(root),
         "episodes": ds.num_episodes,
         "frames": len(ds),
