@@ -36,6 +36,28 @@ def test_an_existing_bag_folder_is_refused_before_the_dataset_is_created(tmp_pat
     assert not (tmp_path / "ds").exists()
 
 
+def test_a_background_commit_that_fails_raises_on_the_callers_thread(tmp_path, monkeypatch):
+    from sim2real.datasets.recorder import Step
+
+    rec = Recorder(tmp_path / "ds", DatasetSpec.from_contract(OnnxPolicy(POLICY).contract), "t")
+    step = Step(0.0, np.zeros(46, np.float32), np.zeros(8, np.float32), False)
+    rec.tap.steps = [step, step]
+    assert rec.end("success", keep=True, background=True) is None
+    rec.wait()
+    assert rec.writer.num_episodes == 1 and rec.results[0].episode_index == 0
+
+    def full(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rec.writer, "save_episode", full)
+    rec.tap.steps = [step]
+    rec.end("success", keep=True, background=True)
+    with pytest.raises(OSError, match="No space left"):
+        rec.begin()
+    rec.close()
+    assert LeRobotV3Dataset.load(tmp_path / "ds").num_episodes == 1  # what was committed stays
+
+
 def test_missed_periods_counts_the_gaps():
     assert missed_periods([0.0, 0.04, 0.08, 0.2, 0.24], 0.04) == 2  # 0.08 -> 0.2: two periods without a step
     assert missed_periods([0.0, 0.041, 0.079], 0.04) == 0 and missed_periods([1.0], 0.04) == 0

@@ -205,6 +205,7 @@ class Recorder:
         self.tap = ControlStepTap()
         self.results: list[EpisodeResult] = []
         self._pending: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def wrap(self, transport: Any) -> RecordingTransport:
         """The transport to construct the node on."""
@@ -218,10 +219,20 @@ class Recorder:
             self.bags.begin(self.writer.num_episodes)
 
     def wait(self) -> None:
-        """Wait for an episode committed in the background (:meth:`end` with ``background``)."""
+        """Wait for an episode committed in the background (:meth:`end` with ``background``);
+        an error that commit met (a full disk...) is raised here."""
         if self._pending is not None:
             self._pending.join()
             self._pending = None
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def _commit_in_background(self, *args: Any) -> None:
+        try:
+            self._commit(*args)
+        except BaseException as exc:  # raised by the next wait() on the caller's thread
+            self._error = exc
 
     def end(
         self,
@@ -248,7 +259,9 @@ class Recorder:
             self.bags.end(keep, done=done)
         if background:
             args = (steps, outcome, keep, seed, extra, done, report)
-            self._pending = threading.Thread(target=self._commit, args=args, name="episode-commit")
+            self._pending = threading.Thread(
+                target=self._commit_in_background, args=args, name="episode-commit"
+            )
             self._pending.start()
             return None
         return self._commit(steps, outcome, keep, seed, extra, None, report)
@@ -294,10 +307,12 @@ class Recorder:
         return res
 
     def close(self) -> None:
-        self.wait()
-        if self.bags is not None:
-            self.bags.close()
-        self.writer.close()
+        try:
+            self.wait()
+        finally:
+            if self.bags is not None:
+                self.bags.close()
+            self.writer.close()
 
     def summary(self) -> dict[str, Any]:
         kept = [r for r in self.results if r.kept]
