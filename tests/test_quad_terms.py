@@ -127,25 +127,27 @@ def test_a_vector_term_without_its_frame_is_refused_when_built():
 
 
 def test_tilt_limiter_by_hand():
-    """Below the band the policy's rates pass; at the limit they are the levelling rates (8/s x the
-    tilt error, rolling back), yaw and thrust untouched; half-way through the band, the mean."""
-    from sim2real_runtime.quad_terms import TILT_LIMIT_BAND_RAD, limit_tilt
+    """Far from the limit the policy's rates pass; near it the rate that tilts further is capped at
+    5/s x the margin (beyond the limit: driven back), the other rates untouched."""
+    from sim2real_runtime.quad_terms import TILT_LIMIT_GAIN_PER_S, limit_tilt
 
-    def rolled(theta):  # body rolled by theta about x
+    def rolled(theta):  # body rolled by theta about x: +roll rate tilts it further
         c, s = math.cos(theta), math.sin(theta)
         return np.array([[[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]])
 
     limit = np.array([math.radians(20.0)])
     cmd = np.array([[9.0, 1.0, -0.5, 0.3]])
-    np.testing.assert_allclose(limit_tilt(cmd, rolled(math.radians(10.0)), limit), cmd)
-    at = math.radians(21.0)
+    np.testing.assert_allclose(limit_tilt(cmd, rolled(math.radians(5.0)), limit), cmd)
+    at = math.radians(21.0)  # 1 deg beyond: the roll rate becomes -5/s x 1 deg, pitch and yaw pass
     out = limit_tilt(cmd, rolled(at), limit)
-    np.testing.assert_allclose(out, [[9.0, -8.0 * math.sin(at), 0.0, 0.3]], atol=1e-12)
-    mid = limit[0] - TILT_LIMIT_BAND_RAD / 2
-    out = limit_tilt(cmd, rolled(mid), limit)
     np.testing.assert_allclose(
-        out[0, 1:3], 0.5 * np.array([1.0, -0.5]) + 0.5 * np.array([-8.0 * math.sin(mid), 0.0])
+        out, [[9.0, -TILT_LIMIT_GAIN_PER_S * math.radians(1.0), -0.5, 0.3]], atol=1e-12
     )
+    near = math.radians(16.0)  # 4 deg of margin: +1 rad/s is capped at 5 x 4 deg = 0.349 rad/s
+    out = limit_tilt(cmd, rolled(near), limit)
+    np.testing.assert_allclose(out[0, 1:], [TILT_LIMIT_GAIN_PER_S * math.radians(4.0), -0.5, 0.3], atol=1e-12)
+    back = np.array([[9.0, -1.0, 0.0, 0.0]])  # levelling is never capped
+    np.testing.assert_allclose(limit_tilt(back, rolled(at), limit), back)
 
 
 def test_reference_feedforward_by_hand():

@@ -298,9 +298,8 @@ class QuadEnv:
         s = self.sim
         cmd = self.action_term(actions)
         # The runtime's tilt limiter (QuadController does the same): the aggressiveness sets the tilt.
-        cmd = limit_tilt(
-            cmd, quat_to_matrix(s.quat), max_tilt_rad(self.aggressiveness, self.cfg.tilt_range_deg)
-        )
+        limit = max_tilt_rad(self.aggressiveness, self.cfg.tilt_range_deg)
+        cmd = limit_tilt(cmd, quat_to_matrix(s.quat), limit, s.omega)
         old, new = self.cmd, cmd
         s.external_accel = self.wind + self.gust
         # The node knows only the nominal vehicle file: it turns the collective acceleration into

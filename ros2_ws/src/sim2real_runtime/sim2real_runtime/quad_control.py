@@ -235,7 +235,6 @@ class QuadController(PolicyController):
         signals = with_rotation(signals)
         cmd = self.action_term(self.infer(signals))
         if self.tilt_range_deg is not None:  # the tilt the aggressiveness stands for, as trained
-            cmd = limit_tilt(
-                cmd, signals["rotation"], max_tilt_rad(aggressiveness, self.tilt_range_deg)[None]
-            )
+            limit = max_tilt_rad(aggressiveness, self.tilt_range_deg)[None]
+            cmd = limit_tilt(cmd, signals["rotation"], limit, signals["body_rates"])
         return cmd[0]

@@ -194,28 +194,48 @@ def max_tilt_rad(aggressiveness: np.ndarray | float, tilt_range_deg: tuple[float
     return np.radians(lo + (hi - lo) * a)
 
 
-TILT_LIMIT_BAND_RAD = np.radians(6.0)
-"""Below the tilt limit by this much the limiter starts blending in the levelling rates."""
-TILT_LIMIT_GAIN_PER_S = 8.0
-"""Tilt error to levelling body rate (rad/s per rad) of the tilt limiter."""
+TILT_LIMIT_BAND_RAD = np.radians(10.0)
+"""Within this much of the tilt limit the limiter caps the rate at which the tilt grows."""
+TILT_LIMIT_GAIN_PER_S = 5.0
+"""The largest tilt rate towards the limit per radian of margin left (rad/s per rad): the tilt
+approaches the limit like a first-order lag of 0.2 s, and is driven back beyond it."""
 
 
-def limit_tilt(cmd: np.ndarray, rotation: np.ndarray, limit_rad: np.ndarray) -> np.ndarray:
-    """CTBR commands [B, 4] with the body rates blended towards levelling as the tilt nears
-    ``limit_rad`` [B] (rad): unchanged below ``limit - TILT_LIMIT_BAND_RAD``, all levelling at the
-    limit (rates that would tilt further are removed, yaw kept). The policy is trained through
-    this, so the aggressiveness input sets the tilt the vehicle reaches, whatever the policy says.
-    ``rotation`` [B, 3, 3] body to world."""
-    z_body = rotation[:, :, 2]
-    tilt = np.arccos(np.clip(z_body[:, 2], -1.0, 1.0))
-    s = np.clip((tilt - (limit_rad - TILT_LIMIT_BAND_RAD)) / TILT_LIMIT_BAND_RAD, 0.0, 1.0)
-    if not np.any(s > 0):
+TILT_LOOKAHEAD_S = 0.1
+"""The limiter judges the tilt this far ahead at the measured tilt rate (s): the rate loop, motors
+and latency (~0.1 s on a Crazyflie) carry the vehicle on after a command changes."""
+
+
+def limit_tilt(
+    cmd: np.ndarray, rotation: np.ndarray, limit_rad: np.ndarray, body_rates: np.ndarray | None = None
+) -> np.ndarray:
+    """CTBR commands [B, 4] whose roll/pitch rates tilt the vehicle towards ``limit_rad`` [B] (rad)
+    no faster than ``TILT_LIMIT_GAIN_PER_S x (limit - tilt)`` once within ``TILT_LIMIT_BAND_RAD``
+    of it (beyond the limit that rate is negative: the vehicle is tilted back). Only the component
+    of the body rates that changes the tilt is touched; yaw rate and thrust pass. The aggressiveness
+    sets ``limit_rad`` (:func:`max_tilt_rad`), so it sets the tilt the vehicle reaches whatever the
+    policy says. ``rotation`` [B, 3, 3] body to world.
+
+    The tilt rate of body rates (p, q): with ``a = R^T e_z`` (world up in the body),
+    ``d tilt / dt = (p a_y - q a_x) / sin(tilt)``, i.e. the rates along the unit vector
+    ``u = (a_y, -a_x) / sin(tilt)``. With the measured ``body_rates`` [B, 3] (rad/s) the tilt is
+    judged ``TILT_LOOKAHEAD_S`` ahead at the measured tilt rate.
+    """
+    a = rotation[:, 2, :]  # world z in body coordinates (row 2 of R)
+    tilt = np.arccos(np.clip(a[:, 2], -1.0, 1.0))
+    sin_tilt = np.maximum(np.hypot(a[:, 0], a[:, 1]), 1e-6)
+    u = np.stack([a[:, 1], -a[:, 0]], axis=1) / sin_tilt[:, None]
+    if body_rates is not None:
+        measured = np.einsum("bi,bi->b", u, np.nan_to_num(np.asarray(body_rates)[:, :2]))
+        tilt = tilt + TILT_LOOKAHEAD_S * np.maximum(measured, 0.0)
+    near = tilt > limit_rad - TILT_LIMIT_BAND_RAD
+    if not np.any(near):
         return cmd
-    # Levelling rates: rotate body z towards world z (axis z_body x e_z), in the body frame.
-    err_world = np.cross(z_body, np.array([0.0, 0.0, 1.0]))
-    level = TILT_LIMIT_GAIN_PER_S * np.einsum("bji,bj->bi", rotation, err_world)
     out = np.array(cmd, dtype=np.float64, copy=True)
-    out[:, 1:3] = (1.0 - s[:, None]) * out[:, 1:3] + s[:, None] * level[:, :2]
+    rate = np.einsum("bi,bi->b", u, out[:, 1:3])
+    cap = TILT_LIMIT_GAIN_PER_S * (limit_rad - tilt)
+    excess = np.where(near, np.maximum(rate - cap, 0.0), 0.0)
+    out[:, 1:3] -= excess[:, None] * u
     return out
 
 
