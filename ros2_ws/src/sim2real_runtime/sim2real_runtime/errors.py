@@ -26,6 +26,10 @@ class ConfigError(Sim2RealError):
         self.message = message
         super().__init__(f"{self.source}: field '{field}': {message}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # Rebuilt from its fields, so it crosses a process pool (an eval worker) intact.
+        return (type(self), (self.source, self.field, self.message))
+
 
 class ContractMismatchError(Sim2RealError):
     """A policy's contract does not match the robot (or node) it is asked to drive.
@@ -46,3 +50,6 @@ class ContractMismatchError(Sim2RealError):
             f"{self.policy}: contract field '{field}' does not match the robot: "
             f"policy was trained with {expected!r}, robot has {actual!r}"
         )
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, object, object]]:
+        return (type(self), (self.policy, self.field, self.expected, self.actual))
