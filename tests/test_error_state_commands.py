@@ -17,7 +17,7 @@ from conftest import clocked_transport
 from test_policy_node import DOMAINS, make_node, policy_for
 
 from sim2real_ros.dds import DdsTransport
-from sim2real_ros.transport import DEFAULT
+from sim2real_ros.transport import QoS
 
 ODD = [math.nan, math.inf, -math.inf, 1e9, -1e9, 0.0]
 FRAMES = ["", "world", "odom", "map", "panda_link0", "base_link", "camera_optical"]
@@ -118,7 +118,9 @@ def test_a_node_in_error_publishes_only_a_zero_command_or_nothing(request, trans
     rng = np.random.default_rng(sorted(ERRORS).index(cause))
     feeder = DdsTransport("feeder")
     try:
-        pubs = [(feeder.publisher(topic, ty, DEFAULT), feeder.msg(ty)) for topic, ty in node.inputs.items()]
+        # Transient local matches every reader: latched inputs (/tf_static) as well as volatile ones.
+        qos = QoS(reliable=True, depth=10, transient_local=True)
+        pubs = [(feeder.publisher(topic, ty, qos), feeder.msg(ty)) for topic, ty in node.inputs.items()]
         deadline = time.monotonic() + 5.0
         while any(p.subscriber_count() == 0 for p, _ in pubs) and time.monotonic() < deadline:
             time.sleep(0.02)
