@@ -64,19 +64,19 @@ class TapOnly:
             [s.t_s for s in steps], 1.0 / self.fps))  # fmt: skip
 
 
-def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
+def live(
+    domain: str, rounds: int, episodes: int, work: Path, modes: tuple[str, ...] = ("off", "on")
+) -> dict[str, Any]:
     from sim2real.cli import build_parser
     from sim2real.datasets.recorder import Recorder, record_sim
     from sim2real.tasks import get_task
     from sim2real_ros.dds import DdsTransport
 
     module = __import__(f"sim2real.{domain}.record", fromlist=["session"])
-    totals: dict[str, Any] = {
-        m: {"steps": 0, "missed": 0, "episodes": 0, "per_episode": []} for m in ("off", "on")
-    }
+    totals: dict[str, Any] = {m: {"steps": 0, "missed": 0, "episodes": 0, "per_episode": []} for m in modes}
     save_s: list[float] = []
     for r in range(rounds):
-        for mode in ("off", "on"):
+        for mode in modes:
             ds = work / f"{domain}_{r}_{mode}"
             argv = ["record", domain, "--teleop", "none", "--episodes", str(episodes), "--dataset", str(ds),
                     "--bag", str(ds) + "_bag", "--real-time-factor", "1",
@@ -86,12 +86,14 @@ def live(domain: str, rounds: int, episodes: int, work: Path) -> dict[str, Any]:
             a = build_parser().parse_args(argv)
             a.task = get_task(domain).name
             spec, make_sim, _, _ = module.session(a)
-            rec: Any = Recorder(a.dataset, spec, a.task, a.bag) if mode == "on" else TapOnly(spec.fps)
+            # on: dataset + bag; dataset: the dataset only (no bag); off: nothing written
+            bag = a.bag if mode == "on" else None
+            rec: Any = Recorder(a.dataset, spec, a.task, bag) if mode != "off" else TapOnly(spec.fps)
             bt = DdsTransport("sim_bridge")
             try:
                 results = record_sim(rec, make_sim(bt), episodes, a.seed, max_attempts=episodes)
             finally:
-                if mode == "on":
+                if mode != "off":
                     rec.close()
                 bt.close()
             for res in results:
@@ -149,6 +151,9 @@ def main() -> int:
     ap.add_argument("--episodes", type=int, default=2, help="episodes per round and mode")
     ap.add_argument("--domains", nargs="+", default=["manip", "nav"])
     ap.add_argument("--skip-live", action="store_true", help="only the commit-time benchmark")
+    ap.add_argument("--out", default=str(OUT), help="results JSON")
+    ap.add_argument("--modes", nargs="+", default=["off", "on"], choices=["off", "on", "dataset"],
+                    help="off: nothing written; on: dataset + bag; dataset: without the bag")  # fmt: skip
     a = ap.parse_args()
     from sim2real_ros.dds import loopback_config
 
@@ -177,15 +182,16 @@ def main() -> int:
               f"fsync {r['without_fsync_commit_s_median'] * 1e3:.0f} ms)",
               flush=True)  # fmt: skip
     if not a.skip_live:
-        out["live"] = {d: live(d, a.rounds, a.episodes, work) for d in a.domains}
+        out["live"] = {d: live(d, a.rounds, a.episodes, work, tuple(a.modes)) for d in a.domains}
         for d, r in out["live"].items():
-            off, on = r["off"], r["on"]
-            print(f"{d}: off {off['missed']}/{off['steps']} missed ({off['missed_fraction']:.2%}), "
-                  f"on {on['missed']}/{on['steps']} ({on['missed_fraction']:.2%})", flush=True)  # fmt: skip
+            line = ", ".join(f"{m} {r[m]['missed']}/{r[m]['steps']} missed ({r[m]['missed_fraction']:.2%})"
+                             for m in a.modes)  # fmt: skip
+            print(f"{d}: {line}", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(out, indent=1) + "\n")
-    print(f"wrote {OUT}")
+    out_path = Path(a.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {out_path}")
     return 0
 
 
