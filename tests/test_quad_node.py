@@ -590,7 +590,7 @@ def test_a_reference_jump_of_metres_is_followed_at_the_speed_limit(transport, ti
     assert node.state == "holding"
     start = node._ref_seen.copy()
     warnings = []
-    node.log.warning = warnings.append
+    node.log.error = warnings.append  # the node's throttled warnings log at error level
     node.on_reference_pose(pose_ref(1.5, -1.0, 2.0))  # inside the fence, 2.3 m away
     seen = [start]
     for _ in range(20):
@@ -605,8 +605,10 @@ def test_a_reference_jump_of_metres_is_followed_at_the_speed_limit(transport, ti
 
 
 def test_bad_reference_speed_and_px4_version_parameters_are_named(transport, tiny_quad_policy):
-    node = make_node(transport, tiny_quad_policy, max_reference_speed_mps=0.0, px4_version="1.14")
-    assert "max_reference_speed_mps" in node.state and "px4_version" in node.state
+    node = make_node(transport, tiny_quad_policy, max_reference_speed_mps=0.0)
+    assert "max_reference_speed_mps" in node.state and node.fault
+    node = make_node(transport, tiny_quad_policy, px4_version="1.14")
+    assert "px4_version" in node.state and node.fault
 
 
 def test_px4_auto_version_reads_a_version_4_status(transport, tiny_quad_policy):

@@ -33,6 +33,7 @@ HEAVY = {
         "rate_p": [0.15, 0.15, 0.2],
         "rate_i": [0.2, 0.2, 0.1],
         "rate_d": [0.003, 0.003, 0.0],
+        "rate_k": [1.0, 1.0, 1.0],
         "rate_integrator_limit": [0.3, 0.3, 0.3],
         "rate_d_cutoff_hz": 30.0,
         "max_rates_dps": [220.0, 220.0, 200.0],

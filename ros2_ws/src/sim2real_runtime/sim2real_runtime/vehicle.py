@@ -88,6 +88,8 @@ class FlightControllerConfig:
     """Integral gains (output per unit of error times second)."""
     rate_d: tuple[float, float, float]
     """Derivative gains (output per unit of error per second)."""
+    rate_k: tuple[float, float, float]
+    """Overall gain on P, I and D (PX4's MC_*RATE_K; 1 for a parallel-form PID, the Crazyflie's)."""
     rate_integrator_limit: tuple[float, float, float]
     """Clamp of the integral term's output (output units)."""
     rate_d_cutoff_hz: float
@@ -108,8 +110,6 @@ class FlightControllerConfig:
     """Delay of the odometry the policy reads (estimator + transport) (s)."""
     rotor_drag_per_s: float
     """Drag acceleration per m/s of velocity across the rotor discs (1/s)."""
-    rate_k: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    """Overall gain on P, I and D (PX4's MC_*RATE_K; 1 for a parallel-form PID)."""
 
     @property
     def error_scale(self) -> float:
