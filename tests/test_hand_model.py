@@ -214,3 +214,13 @@ def test_safety_keeps_every_target_in_limits_step_and_lead(hand):
         # inside the lead, or (pulled towards the measurement at most max_delta per step) closer than before
         assert np.all((lead <= 0.6 + 1e-9) | (lead <= was + 1e-9))
         target = new
+
+
+def test_the_committed_files_are_the_generators_output(tmp_path):
+    """leap_hand.xml and leap_hand.urdf come from one table (generate.py) and cannot drift apart."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(ASSETS / "generate.py"), "--out", str(tmp_path)], check=True)
+    for name in ("leap_hand.xml", "leap_hand.urdf"):
+        assert (tmp_path / name).read_text() == (ASSETS / name).read_text(), name
