@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from sim2real_ros import node_main
-from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.convert import pose_in_frame
+from sim2real_ros.joint_target_node import JointTargetNode
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA
 from sim2real_runtime.errors import ContractMismatchError
 from sim2real_runtime.hand_control import HandController, HandSafetyConfig
@@ -43,14 +44,12 @@ def _reads(controller: HandController, kind: str) -> bool:
     return any(s.kind == kind for s in controller.observation.specs)
 
 
-class HandNode(PolicyNode):
+class HandNode(JointTargetNode):
     """The hand I/O adapter. Construct it with a transport and parameters; it never raises on
     bad input."""
 
     DOMAIN = "hand"
     PARAMS = HandNodeParams
-    ALARM_PREFIXES = ("holding", "stopped", "error")
-    ESTOP_ACTION = ": holding until released"
     p: HandNodeParams
 
     # ----------------------------------------------------------------------------- set-up
@@ -174,24 +173,10 @@ class HandNode(PolicyNode):
         self.q = q
         self.faults["joint_states"] = None
 
-    def _pose(self, msg: Any, what: str) -> tuple[np.ndarray, np.ndarray] | str:
-        frame = msg.header.frame_id
-        if frame != self.p.palm_frame:
-            return f"{what} in frame '{frame}', expected '{self.p.palm_frame}' (the node transforms nothing)"
-        pp, o = msg.pose.position, msg.pose.orientation
-        pos = np.array([pp.x, pp.y, pp.z], dtype=np.float64)
-        quat = np.array([o.w, o.x, o.y, o.z], dtype=np.float64)
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
-            return f"non-finite {what}"
-        n = float(np.linalg.norm(quat))
-        if not n > 0.5:
-            return f"{what} orientation is not a unit quaternion (norm {n:.3g})"
-        return pos, quat / n
-
     def on_cube_pose(self, msg: Any) -> None:
         if not (getattr(self, "needs_cube", False) or getattr(self, "needs_goal", False)):
             return
-        got = self._pose(msg, "cube pose")
+        got = pose_in_frame(msg, self.p.palm_frame, "cube pose")
         why = got if isinstance(got, str) else self.feed_input("cube_pose", msg.header.stamp)
         if why is not None:
             self._refuse("cube_pose", self.p.cube_pose_topic, why)
@@ -200,7 +185,7 @@ class HandNode(PolicyNode):
         self.faults["cube_pose"] = None
 
     def on_goal(self, msg: Any) -> None:
-        got = self._pose(msg, "goal")
+        got = pose_in_frame(msg, self.p.palm_frame, "goal")
         if isinstance(got, str):
             self.faults["goal"] = got
             self._warn("goal", f"{self.p.goal_topic}: refused: {got}; holding")
@@ -225,31 +210,6 @@ class HandNode(PolicyNode):
             return f"no subscriber on {self.cmd_topic}"
         return None
 
-    def on_tick(self) -> None:
-        if self.fault or self.controller is None:
-            self._set_state("error: " + (self.fault or "not loaded"))
-            return
-        due = self.scheduler.due(self.t.now_s())
-        why = "estop" if self.estop else self._why_not(self.t.monotonic_s())
-        if why is not None:
-            self.engaged = False
-            state = (
-                "stopped: estop" if self.estop else ("holding: " if self.ever_engaged else "waiting: ") + why
-            )
-            changed = state != self.state
-            self._set_state(state)
-            if due or changed:
-                self._hold()
-            return
-        if not self.engaged:
-            self.engaged = self.ever_engaged = True
-            self.controller.reset(self.last_target)
-            due = True
-            self.scheduler.restart(self.t.now_s())
-        self._set_state("running")
-        if due:
-            self._policy_step()
-
     def _policy_step(self) -> None:
         assert self.q is not None
         signals = {
@@ -266,10 +226,8 @@ class HandNode(PolicyNode):
             return
         self._send(target)
 
-    def _hold(self) -> None:
-        target = self.last_target if self.last_target is not None else self.controller.hold(self.q)
-        if target is not None:
-            self._send(target)
+    def _send_hold(self, target: np.ndarray) -> None:
+        self._send(target)
 
     def send_safe_stop(self) -> None:
         if self.controller is not None and self.last_target is not None:

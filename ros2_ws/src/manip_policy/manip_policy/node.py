@@ -45,7 +45,8 @@ from typing import Any
 import numpy as np
 
 from sim2real_ros import node_main
-from sim2real_ros.policy_node import PolicyNode
+from sim2real_ros.convert import pose_in_frame
+from sim2real_ros.joint_target_node import JointTargetNode
 from sim2real_ros.teleop_arbiter import HOLD, HUMAN
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA
 from sim2real_runtime.kinematics import SerialChain
@@ -69,15 +70,13 @@ def _uses(controller: ManipController, signal: str) -> bool:
     return any(signal in (s.params.get(k) for k in ("frm", "to", "of")) for s in controller.observation.specs)
 
 
-class ManipNode(PolicyNode):
-    """The arm I/O adapter on :class:`sim2real_ros.policy_node.PolicyNode`: joint states, object
-    and target poses in, joint targets and gripper commands out, and the hold mode. Construct it
-    with a transport and parameters; it never raises on bad input."""
+class ManipNode(JointTargetNode):
+    """The arm I/O adapter on :class:`sim2real_ros.joint_target_node.JointTargetNode` (the hold
+    mode): joint states, object and target poses in, joint targets and gripper commands out.
+    Construct it with a transport and parameters; it never raises on bad input."""
 
     DOMAIN = "manip"
     PARAMS = ManipNodeParams
-    ALARM_PREFIXES = ("holding", "stopped", "error")
-    ESTOP_ACTION = ": holding until released"
     p: ManipNodeParams
 
     # ----------------------------------------------------------------------------- set-up
@@ -240,23 +239,8 @@ class ManipNode(PolicyNode):
         self.q, self.qd = q, qd
         self.faults["joint_states"] = None
 
-    def _pose(self, msg: Any, topic: str, what: str) -> tuple[np.ndarray, np.ndarray] | str:
-        """(position, unit quaternion w, x, y, z) of a PoseStamped, or why it is refused."""
-        frame = msg.header.frame_id
-        if frame != self.p.base_frame:
-            return f"{what} in frame '{frame}', expected '{self.p.base_frame}' (the node transforms nothing)"
-        pp, o = msg.pose.position, msg.pose.orientation
-        pos = np.array([pp.x, pp.y, pp.z], dtype=np.float64)
-        quat = np.array([o.w, o.x, o.y, o.z], dtype=np.float64)
-        if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
-            return f"non-finite {what}"
-        n = float(np.linalg.norm(quat))
-        if not n > 0.5:
-            return f"{what} orientation is not a unit quaternion (norm {n:.3g})"
-        return pos, quat / n
-
     def on_object_pose(self, msg: Any) -> None:
-        got = self._pose(msg, self.p.object_pose_topic, "object pose")
+        got = pose_in_frame(msg, self.p.base_frame, "object pose")
         if isinstance(got, str):
             if self.needs_object:
                 self._refuse("object_pose", got)
@@ -268,7 +252,7 @@ class ManipNode(PolicyNode):
         self.faults["object_pose"] = None
 
     def on_target_pose(self, msg: Any) -> None:
-        got = self._pose(msg, self.p.target_pose_topic, "target")
+        got = pose_in_frame(msg, self.p.base_frame, "target")
         if isinstance(got, str):
             self.target_fault = got
             self._warn("target", f"{self.p.target_pose_topic}: refused: {got}; holding")
@@ -309,35 +293,6 @@ class ManipNode(PolicyNode):
             return f"no subscriber on {self.cmd_topic}"
         return None
 
-    def on_tick(self) -> None:
-        """The loop (steady clock, ``loop_rate_hz``)."""
-        if self.fault or self.controller is None:
-            self._set_state("error: " + (self.fault or "not loaded"))
-            return
-        due = self.scheduler.due(self.t.now_s())
-        why = "estop" if self.estop else self._why_not(self.t.monotonic_s())
-        if why is not None:
-            self.engaged = False
-            if self.estop:
-                state = "stopped: estop"
-            else:
-                state = ("holding: " if self.ever_engaged else "waiting: ") + why
-            changed = state != self.state
-            self._set_state(state)
-            if due or changed:
-                self._hold()
-            return
-        if not self.engaged:
-            # (Re)engage from the last target sent (the measured position before any): the arm may
-            # lag its target by up to max_lead_rad, and a restart from the measurement would jump.
-            self.engaged = self.ever_engaged = True
-            self.controller.reset(self.last_target)
-            due = True
-            self.scheduler.restart(self.t.now_s())
-        self._set_state("running")
-        if due:
-            self._policy_step()
-
     def _signals(self) -> dict[str, np.ndarray]:
         assert self.q is not None and self.qd is not None and self.width_m is not None
         assert self.target_pos is not None
@@ -373,13 +328,9 @@ class ManipNode(PolicyNode):
             self._warn("workspace", "safety layer: the workspace box held the target back")
         self._send(targets, closed)
 
-    def _hold(self) -> None:
-        """Send the last safe target again (the measured position before any); the gripper keeps
-        its last command. Nothing is sent while neither exists."""
-        assert self.controller is not None
-        target = self.last_target if self.last_target is not None else self.controller.hold(self.q)
-        if target is not None:
-            self._send(target, self.gripper_closed)
+    def _send_hold(self, target: np.ndarray) -> None:
+        """A hold: the joint target again; the gripper keeps its last command."""
+        self._send(target, self.gripper_closed)
 
     # On exit no more commands (no send_safe_stop): ros2_control's position controllers hold the
     # last one.

@@ -68,6 +68,25 @@ def odom_state(msg: Any) -> tuple[np.ndarray, np.ndarray]:
     return pose, twist
 
 
+def pose_in_frame(msg: Any, frame: str, what: str) -> tuple[np.ndarray, np.ndarray] | str:
+    """A ``geometry_msgs/PoseStamped`` in ``frame`` -> (position [3] (m), unit quaternion [4]
+    (w, x, y, z)), or why it is refused (another frame: nothing is transformed; non-finite; an
+    orientation far from a unit quaternion). ``what`` names the pose in the reason."""
+    got = msg.header.frame_id
+    if got != frame:
+        return f"{what} in frame '{got}', expected '{frame}' (the node transforms nothing)"
+    pp, o = msg.pose.position, msg.pose.orientation
+    pos = np.array([pp.x, pp.y, pp.z], dtype=np.float64)
+    quat = np.array([o.w, o.x, o.y, o.z], dtype=np.float64)
+    if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(quat))):
+        return f"non-finite {what}"
+    n = float(np.linalg.norm(quat))
+    # a (near) zero quaternion has no orientation to normalise to
+    if not n > 0.5:
+        return f"{what} orientation is not a unit quaternion (norm {n:.3g})"
+    return pos, quat / n
+
+
 def fill_header(header: Any, t_s: float, frame_id: str) -> None:
     fill_stamp(header.stamp, t_s)
     header.frame_id = frame_id
