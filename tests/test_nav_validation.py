@@ -33,6 +33,7 @@ def test_candidates_are_the_late_checkpoints_in_iteration_order(tmp_path):
     assert names == ["model_300.pt", "model_550.pt", "model_599.pt"]
     names = [p.name for p in candidate_checkpoints(tmp_path, 600, 0.0)]
     assert names[:3] == ["model_0.pt", "model_50.pt", "model_100.pt"]  # numeric, not text, order
+    assert candidate_checkpoints(tmp_path / "nothing", 600, 0.5) == []  # e.g. a BC run: no model_*.pt
     # none late enough (a run stopped early): the last one is still a candidate
     assert [p.name for p in candidate_checkpoints(tmp_path, 10_000, 0.5)] == ["model_599.pt"]
 

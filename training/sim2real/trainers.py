@@ -272,7 +272,7 @@ def train(
         for key, final_key in task.summary_aliases:
             summary[key] = summary["final"].get(final_key)
         summary_path.write_text(json.dumps(summary, indent=2))
-    if task.select_checkpoint is not None:  # chosen on the task's validation split
+    if task.select_checkpoint is not None and tr.name == task.trainer:  # on the task's validation split
         final, record = task.select_checkpoint(cfg, run_dir, final)
         summary["selected_checkpoint"] = final.name
         summary["validation"] = record

@@ -63,7 +63,10 @@ def select_checkpoint(cfg: NavTrainConfig, run_dir: Path, final: Path) -> tuple[
     )
     rows = []
     t0 = time.time()
-    for ckpt in candidate_checkpoints(run_dir, cfg.max_iterations, cfg.validation_from_fraction):
+    candidates = candidate_checkpoints(run_dir, cfg.max_iterations, cfg.validation_from_fraction)
+    if not candidates:  # no PPO checkpoints (another trainer's run): nothing to choose from
+        return final, {"selected": final.name, "candidates": []}
+    for ckpt in candidates:
         pol_dir = val_dir / ckpt.stem
         export_run(run_dir, pol_dir, ckpt, overwrite=True)
         spec = ControllerSpec("policy", cfg.task.robot, str(pol_dir))
