@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from .contract import PolicyContract, check_control_rate, check_domain, close
-from .controller import PolicyController
 from .errors import ContractMismatchError
 from .hand_model import HandDescription
+from .joint_targets import JointTargetController, JointTargetLimits
 from .manip_terms import JointDeltaAction
 from .policy import OnnxPolicy
 
@@ -43,7 +43,7 @@ class HandSafetyConfig:
     """Whether the lead limit applies (off: only limits and the per-step change)."""
 
 
-class HandSafety:
+class HandSafety(JointTargetLimits):
     """Integrates joint deltas into position targets inside the limits (batched, [B, n]).
 
     Args:
@@ -56,31 +56,17 @@ class HandSafety:
         self, lower: np.ndarray, upper: np.ndarray, cfg: HandSafetyConfig, control_rate_hz: float
     ) -> None:
         self.cfg = cfg
-        self.lower = np.asarray(lower, dtype=np.float64) + cfg.joint_margin_rad
-        self.upper = np.asarray(upper, dtype=np.float64) - cfg.joint_margin_rad
-        self.max_step_rad = np.full(self.lower.shape, cfg.max_speed_radps / control_rate_hz)
+        lo = np.asarray(lower, dtype=np.float64) + cfg.joint_margin_rad
+        hi = np.asarray(upper, dtype=np.float64) - cfg.joint_margin_rad
+        super().__init__(lo, hi, np.full(lo.shape, cfg.max_speed_radps / control_rate_hz))
 
     def step(self, q_meas: np.ndarray, target: np.ndarray, delta_rad: np.ndarray) -> np.ndarray:
         """The next targets [B, n] from measured joints, previous targets and requested deltas
         (all [B, n], rad). Non-finite deltas count as zero; rows with a non-finite measurement
         keep their previous target (which must be finite, e.g. :meth:`initial_target`)."""
-        target = np.asarray(target, dtype=np.float64)
-        q_ok = np.all(np.isfinite(q_meas), axis=-1, keepdims=True)
-        q = np.where(q_ok, q_meas, target)
-        d = np.clip(
-            np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad
-        )
-        new = target + d
-        if self.cfg.current_safe:
-            new = np.clip(new, q - self.cfg.max_lead_rad, q + self.cfg.max_lead_rad)
-            # pulled towards the measurement, but never faster than the per-step budget
-            new = np.clip(new, target - self.max_step_rad, target + self.max_step_rad)
-        new = np.clip(new, self.lower, self.upper)
-        return np.where(q_ok, new, target)
-
-    def initial_target(self, q_meas: np.ndarray) -> np.ndarray:
-        """The first target [B, n]: the measured joints clipped into the limits."""
-        return np.clip(np.asarray(q_meas, dtype=np.float64), self.lower, self.upper)
+        lead = self.cfg.max_lead_rad if self.cfg.current_safe else None
+        new, q_ok = self.integrate(q_meas, target, delta_rad, lead)
+        return np.where(q_ok[..., None], new, target)
 
 
 def check_hand_compatible(
@@ -129,7 +115,7 @@ def check_hand_compatible(
     check_control_rate(contract, control_rate_hz, source)
 
 
-class HandController(PolicyController):
+class HandController(JointTargetController):
     """Hand policy + the contract's terms + :class:`HandSafety`, for one hand.
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction when the hand
@@ -153,35 +139,14 @@ class HandController(PolicyController):
         self.safety = HandSafety(hand.lower, hand.upper, cfg, self.control_rate_hz)
         self.reset()
 
-    def reset(self, target: np.ndarray | None = None) -> None:
-        """Forget the previous action; the next target continues from ``target`` [n] (the last
-        one sent), or from the measured joints when None."""
-        super().reset()
-        self.target: np.ndarray | None = None
-        if target is not None:
-            t = np.asarray(target, dtype=np.float64).reshape(1, -1)
-            if t.shape[1] != len(self.hand.joint_names) or not np.all(np.isfinite(t)):
-                raise ValueError(
-                    f"resume target must be {len(self.hand.joint_names)} finite values, got {target}"
-                )
-            self.target = np.clip(t, self.safety.lower, self.safety.upper)
-
-    def hold(self, q_meas: np.ndarray | None = None) -> np.ndarray | None:
-        """The hold command [n]: the last target, or (before any) the measured joints clipped
-        into the limits; None when neither exists or the measurement is not finite."""
-        if self.target is None and q_meas is not None and np.all(np.isfinite(q_meas)):
-            self.target = self.safety.initial_target(np.asarray(q_meas, dtype=np.float64)[None])
-        return None if self.target is None else self.target[0].copy()
-
     def step(self, signals: dict[str, np.ndarray]) -> np.ndarray:
         """One control step -> joint targets [n] (rad, simulation order and zero).
 
         ``signals``: single-row arrays as in :mod:`sim2real_runtime.hand_terms`, without
         ``joint_target`` and ``prev_action`` (the controller adds them)."""
         q = np.asarray(signals["joint_pos"], dtype=np.float64)
-        if self.target is None:
-            self.target = self.safety.initial_target(q)
-        signals["joint_target"] = self.target.copy()
+        prev = self.start_from(q)
+        signals["joint_target"] = prev.copy()
         action = self.infer(signals)
-        self.target = self.safety.step(q, self.target, self.joint_term.delta(action))
+        self.target = self.safety.step(q, prev, self.joint_term.delta(action))
         return self.target[0].copy()

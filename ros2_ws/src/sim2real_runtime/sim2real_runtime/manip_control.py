@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .contract import PolicyContract, check_control_rate, check_domain, close
-from .controller import PolicyController
 from .errors import ContractMismatchError
+from .joint_targets import JointTargetController, JointTargetLimits
 from .kinematics import SerialChain
 from .manip_terms import GripperAction, JointDeltaAction, with_tcp
 from .policy import OnnxPolicy
@@ -45,7 +45,7 @@ class ManipSafetyConfig:
     """Upper corner of the workspace box, base frame (m)."""
 
 
-class ManipSafety:
+class ManipSafety(JointTargetLimits):
     """Integrates joint deltas into position targets inside the limits (batched, [B, n]).
 
     Args:
@@ -57,9 +57,11 @@ class ManipSafety:
     def __init__(self, chain: SerialChain, control_rate_hz: float, cfg: ManipSafetyConfig) -> None:
         self.chain = chain
         self.cfg = cfg
-        self.lower = chain.lower + cfg.joint_margin_rad
-        self.upper = chain.upper - cfg.joint_margin_rad
-        self.max_step_rad = chain.velocity_limits * cfg.max_velocity_fraction / control_rate_hz
+        super().__init__(
+            chain.lower + cfg.joint_margin_rad,
+            chain.upper - cfg.joint_margin_rad,
+            chain.velocity_limits * cfg.max_velocity_fraction / control_rate_hz,
+        )
         self.box_min = np.asarray(cfg.workspace_min_m)
         self.box_max = np.asarray(cfg.workspace_max_m)
 
@@ -79,26 +81,13 @@ class ManipSafety:
         previous target (the caller must start from a finite one, e.g. the first valid measurement).
         """
         target = np.asarray(target, dtype=np.float64)
-        q_ok = np.all(np.isfinite(q_meas), axis=1)
-        q = np.where(q_ok[:, None], q_meas, target)
-        d = np.clip(
-            np.nan_to_num(delta_rad, nan=0.0, posinf=0.0, neginf=0.0), -self.max_step_rad, self.max_step_rad
-        )
-        new = np.clip(target + d, q - self.cfg.max_lead_rad, q + self.cfg.max_lead_rad)
-        # The lead clip pulls the target toward the measurement, but never faster than the
-        # velocity budget: a glitching measurement must not make the target jump.
-        new = np.clip(new, target - self.max_step_rad, target + self.max_step_rad)
-        new = np.clip(new, self.lower, self.upper)
+        new, q_ok = self.integrate(q_meas, target, delta_rad, self.cfg.max_lead_rad)
         # The workspace: a target whose TCP leaves the box (or goes further out) is refused.
         viol_new = self.box_violation_m(self.chain.forward(new)[0])
         viol_old = self.box_violation_m(self.chain.forward(target)[0])
         held = (viol_new > 1e-9) & (viol_new > viol_old - 1e-9)
         new = np.where((held | ~q_ok)[:, None], target, new)
         return new, held
-
-    def initial_target(self, q_meas: np.ndarray) -> np.ndarray:
-        """The first target [B, n]: the measured position clipped into the limits."""
-        return np.clip(q_meas, self.lower, self.upper)
 
 
 def check_manip_compatible(
@@ -150,7 +139,7 @@ def check_manip_compatible(
     check_control_rate(contract, control_rate_hz, source)
 
 
-class ManipController(PolicyController):
+class ManipController(JointTargetController):
     """Arm policy + the contract's terms + the safety layer, for one arm.
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the arm
@@ -172,27 +161,6 @@ class ManipController(PolicyController):
         self.safety = ManipSafety(chain, self.control_rate_hz, safety)
         self.reset()
 
-    def reset(self, target: np.ndarray | None = None) -> None:
-        """Forget the previous action (call when control (re)starts). The next target continues
-        from ``target`` [n] (rad, the last target sent to the arm) inside the same velocity budget;
-        without one (nothing sent yet) it starts from the measured position."""
-        super().reset()
-        self.target: np.ndarray | None = None
-        if target is not None:
-            t = np.asarray(target, dtype=np.float64).reshape(1, -1)
-            if t.shape[1] != len(self.chain.joints) or not np.all(np.isfinite(t)):
-                raise ValueError(
-                    f"resume target must be {len(self.chain.joints)} finite values, got {target}"
-                )
-            self.target = np.clip(t, self.safety.lower, self.safety.upper)
-
-    def hold(self, q_meas: np.ndarray | None = None) -> np.ndarray | None:
-        """The hold command [n]: the last target, or (before any) the measured position clipped
-        into the limits; None when neither exists or the measurement is not finite."""
-        if self.target is None and q_meas is not None and np.all(np.isfinite(q_meas)):
-            self.target = self.safety.initial_target(np.asarray(q_meas, dtype=np.float64)[None])
-        return None if self.target is None else self.target[0].copy()
-
     def step(self, signals: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
         """One control step -> (joint targets [n] (rad), gripper closed, held by the workspace).
 
@@ -200,8 +168,7 @@ class ManipController(PolicyController):
         ``tcp_*`` and ``prev_action``, which the controller adds.
         """
         q = np.asarray(signals["joint_pos"], dtype=np.float64)
-        if self.target is None:
-            self.target = self.safety.initial_target(q)
+        self.start_from(q)
         return self._apply(q, self.infer(with_tcp(signals, self.chain)))
 
     def act(self, action: np.ndarray, signals: dict[str, np.ndarray]) -> tuple[np.ndarray, bool, bool]:
@@ -209,8 +176,7 @@ class ManipController(PolicyController):
         action space) through the same action terms and safety layer -> as :meth:`step`; it is
         the next observation's previous action, as the policy's is."""
         q = np.asarray(signals["joint_pos"], dtype=np.float64)
-        if self.target is None:
-            self.target = self.safety.initial_target(q)
+        self.start_from(q)
         return self._apply(q, self.act_from_outside(with_tcp(dict(signals), self.chain), action))
 
     def _apply(self, q: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, bool, bool]:
