@@ -20,24 +20,20 @@ the last good one (as the Dynamixels do).
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import mujoco
 import numpy as np
 
 from sim2real_ros.convert import fill_header
-from sim2real_ros.transport import DEFAULT, SENSOR_DATA, QoS, Transport, fill_stamp, run_paced
+from sim2real_ros.transport import DEFAULT, SENSOR_DATA, Transport
 from sim2real_runtime.hand_model import load_hand
 from sim2real_runtime.hand_terms import orientation_error_rad
 from sim2real_runtime.rotations import quat_mul
 
+from ..mujoco_bridge import MujocoBridge, steps_per_message
 from .config import ASSETS, HOME_POSE_RAD, HandRandomization, HandTaskConfig
 from .env import STATE_SPEC, HandWorlds, N, random_quats
-
-CLOCK_QOS = QoS(reliable=True, depth=1)
 
 
 @dataclass(frozen=True)
@@ -77,13 +73,7 @@ def command_periods(times_s: list[float], rate_hz: float = 20.0) -> dict[str, An
     }
 
 
-def _every(rate_hz: float, dt: float) -> int:
-    if not rate_hz > 0:
-        raise ValueError(f"publishing rates must be > 0 Hz, got {rate_hz}")
-    return max(1, round(1.0 / (rate_hz * dt)))
-
-
-class HandSimBridge:
+class HandSimBridge(MujocoBridge):
     """One simulated LEAP Hand + cube publishing and subscribing through ``transport``."""
 
     def __init__(self, transport: Transport, config: HandBridgeConfig = HandBridgeConfig()) -> None:
@@ -92,25 +82,17 @@ class HandSimBridge:
             raise ValueError(
                 f"HandBridgeConfig.command_interface: 'leap' or 'forward', not {c.command_interface!r}"
             )
-        self.t, self.cfg = transport, c
+        self.cfg = c
         self.hand = load_hand(ASSETS / "hand.yaml")
         self.worlds = HandWorlds(1, threads=1)
-        self.model = self.worlds.models[0]
-        self.data = mujoco.MjData(self.model)
-        self.dt = float(self.model.opt.timestep)
+        super().__init__(transport, self.worlds.models[0], c.real_time_factor)
         self.lower, self.upper = self.hand.lower, self.hand.upper
-        self.js_every = _every(c.joint_state_rate_hz, self.dt)
-        self.cube_every = _every(c.cube_pose_rate_hz, self.dt)
-        self.goal_every = _every(c.goal_rate_hz, self.dt)
+        self.js_every = steps_per_message(c.joint_state_rate_hz, self.dt)
+        self.cube_every = steps_per_message(c.cube_pose_rate_hz, self.dt)
+        self.goal_every = steps_per_message(c.goal_rate_hz, self.dt)
         self.cube_delay = round(c.cube_latency_s / self.dt)
-        self.clock_s = 0.0
-        self.commands_received = self.commands_refused = 0
         self.command_times_s: list[float] = []
         """Simulated time of every accepted command (the node's period, as the hand sees it)."""
-        self._pending: deque[tuple[int, Any]] = deque()
-        names = ("rosgraph_msgs/msg/Clock", "sensor_msgs/msg/JointState", "geometry_msgs/msg/PoseStamped")
-        self._cls = {n: transport.msg(n) for n in names}
-        self.pub_clock = transport.publisher("/clock", "rosgraph_msgs/msg/Clock", CLOCK_QOS)
         self.pub_js = transport.publisher("/joint_states", "sensor_msgs/msg/JointState", SENSOR_DATA)
         self.pub_cube = transport.publisher("/cube_pose", "geometry_msgs/msg/PoseStamped", SENSOR_DATA)
         self.pub_goal = transport.publisher("/goal_pose", "geometry_msgs/msg/PoseStamped", DEFAULT)
@@ -128,14 +110,8 @@ class HandSimBridge:
         rng = np.random.default_rng(seed)
         w = self.worlds
         w.reset(np.array([0]), rng, HandRandomization(), np.asarray(HOME_POSE_RAD))
-        mujoco.mj_resetData(self.model, self.data)
-        mujoco.mj_setState(self.model, self.data, w.state[0], STATE_SPEC)
-        self.data.ctrl[:] = w.ctrl[0]
-        mujoco.mj_forward(self.model, self.data)
+        self.load_state(w.state[0], w.ctrl[0], STATE_SPEC)
         self._rng = rng
-        self._k = 0
-        self._offset_s = self.clock_s
-        self._pending.clear()
         self.goal = random_quats(rng, 1)[0]
         self.goals_reached = 0
         self.turn_rad = 0.0
@@ -145,7 +121,7 @@ class HandSimBridge:
         self._publish_clock()
         self._publish_joint_states()
         self._capture_cube()
-        self._flush_cube(force=True)
+        self._flush(self.pub_cube, force=True)
         self._publish_goal()
 
     @property
@@ -172,16 +148,12 @@ class HandSimBridge:
 
     def advance(self) -> None:
         """One physics step with the targets in force, then whatever is due for publication."""
-        self._k += 1
-        k = self._k
-        mujoco.mj_step(self.model, self.data)
-        self.clock_s = self._offset_s + k * self.dt
-        self._publish_clock()
+        k = self.physics_step()
         if k % self.js_every == 0:
             self._publish_joint_states()
         if k % self.cube_every == 0:
             self._capture_cube()
-        self._flush_cube()
+        self._flush(self.pub_cube)
         if k % self.goal_every == 0:
             self._publish_goal()
         if k % 5 == 0:
@@ -208,17 +180,7 @@ class HandSimBridge:
                 self.goal = random_quats(self._rng, 1)[0]
                 self._publish_goal()
 
-    def run(self, until: Callable[[], bool], real_time_factor: float | None = None) -> None:
-        rtf = self.cfg.real_time_factor if real_time_factor is None else real_time_factor
-        run_paced(self.t, self.advance, lambda: self.clock_s, until, rtf)
-
     # ----------------------------------------------------------------------------- commands
-
-    def _refuse(self, what: str) -> None:
-        self.commands_refused += 1
-        n = self.commands_refused
-        if n == 1 or n % 100 == 0:
-            self.t.log.error(f"refused {what} ({n} so far); keeping the last good command")
 
     def _apply(self, q_sim: np.ndarray) -> None:
         if not np.all(np.isfinite(q_sim)):
@@ -247,11 +209,6 @@ class HandSimBridge:
 
     # ----------------------------------------------------------------------------- messages
 
-    def _publish_clock(self) -> None:
-        msg = self._cls["rosgraph_msgs/msg/Clock"]()
-        fill_stamp(msg.clock, self.clock_s)
-        self.pub_clock.publish(msg)
-
     def _publish_joint_states(self) -> None:
         noise = self.cfg.joint_noise_std_rad if self.cfg.noise else 0.0
         pos = self.data.qpos[:N] + self._rng.normal(0.0, noise, N)
@@ -263,25 +220,12 @@ class HandSimBridge:
         msg.effort = [float(v) for v in self.data.actuator_force[:N]]
         self.pub_js.publish(msg)
 
-    def _pose_msg(self, pos: np.ndarray, quat: np.ndarray) -> Any:
-        msg = self._cls["geometry_msgs/msg/PoseStamped"]()
-        fill_header(msg.header, self.clock_s, self.cfg.palm_frame)
-        p, o = msg.pose.position, msg.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in pos)
-        o.w, o.x, o.y, o.z = (float(v) for v in quat)
-        return msg
-
     def _capture_cube(self) -> None:
         noise = self.cfg.cube_pos_noise_std_m if self.cfg.noise else 0.0
         p, q = self.worlds.to_palm(self.cube_pos[None], self.cube_quat[None])
-        msg = self._pose_msg(p[0] + self._rng.normal(0.0, noise, 3), q[0])
-        self._pending.append((self._k + self.cube_delay, msg))
-
-    def _flush_cube(self, force: bool = False) -> None:
-        q = self._pending
-        while q and (force or q[0][0] <= self._k):
-            self.pub_cube.publish(q.popleft()[1])
+        msg = self._pose_msg(p[0] + self._rng.normal(0.0, noise, 3), q[0], self.cfg.palm_frame)
+        self._delay(msg, self.cube_delay)
 
     def _publish_goal(self) -> None:
         _, q = self.worlds.to_palm(np.zeros((1, 3)), self.goal[None])
-        self.pub_goal.publish(self._pose_msg(np.zeros(3), q[0]))
+        self.pub_goal.publish(self._pose_msg(np.zeros(3), q[0], self.cfg.palm_frame))

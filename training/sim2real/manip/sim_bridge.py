@@ -43,23 +43,19 @@ or for reach the TCP and its yaw), ``dropped`` (the cube left the table) or ``ti
 from __future__ import annotations
 
 import math
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import mujoco
 import numpy as np
 
 from sim2real_ros.convert import fill_header
-from sim2real_ros.transport import DEFAULT, SENSOR_DATA, QoS, Transport, fill_stamp, run_paced
+from sim2real_ros.transport import DEFAULT, SENSOR_DATA, Transport
 
+from ..mujoco_bridge import MujocoBridge, steps_per_message
 from .config import ManipRandomization, ManipTaskConfig
 from .env import BASE_LINK, cube_dropped, panda_chain, sample_targets, task_success
 from .mujoco_arm import N_ARM, STATE_SPEC, ArmWorlds
 
-CLOCK_QOS = QoS(reliable=True, depth=1)
-"""/clock as the other bridges publish it: reliable, keep last 1."""
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 MAX_WIDTH_M = 0.08
 GRIPPER_ACTION = "control_msgs/action/GripperCommand"
@@ -100,12 +96,6 @@ class ArmBridgeConfig:
     """Simulated seconds per wall-clock second; 0 = as fast as possible."""
 
 
-def _every(rate_hz: float, dt: float) -> int:
-    if not rate_hz > 0:
-        raise ValueError(f"publishing rates must be > 0 Hz, got {rate_hz}")
-    return max(1, round(1.0 / (rate_hz * dt)))
-
-
 def sample_target(task: str, rng: np.random.Generator, cube_half_m: float) -> tuple[np.ndarray, float]:
     """A target position (m, base frame) and yaw (rad), drawn as the training environment draws
     them (:func:`sim2real.manip.env.sample_targets`)."""
@@ -113,7 +103,7 @@ def sample_target(task: str, rng: np.random.Generator, cube_half_m: float) -> tu
     return pos[0], float(yaw[0])
 
 
-class ManipSimBridge:
+class ManipSimBridge(MujocoBridge):
     """One simulated Panda + cube publishing and subscribing through ``transport``.
 
     Args:
@@ -133,35 +123,19 @@ class ManipSimBridge:
             raise ValueError(
                 f"ArmBridgeConfig.gripper_interface: 'forward' or 'action', not {c.gripper_interface!r}"
             )
-        self.t = transport
         self.cfg = c
         self.worlds = ArmWorlds(1, threads=1)
-        self.model = self.worlds.models[0]
-        self.data = mujoco.MjData(self.model)
-        self.dt = float(self.model.opt.timestep)
+        super().__init__(transport, self.worlds.models[0], c.real_time_factor)
         self.chain = panda_chain()
         self.joint_names = tuple(self.model.joint(i).name for i in range(N_ARM))
         self.lower = self.model.jnt_range[:N_ARM, 0].copy()
         self.upper = self.model.jnt_range[:N_ARM, 1].copy()
-        self.js_every = _every(c.joint_state_rate_hz, self.dt)
-        self.obj_every = _every(c.object_pose_rate_hz, self.dt)
-        self.target_every = _every(c.target_rate_hz, self.dt)
+        self.js_every = steps_per_message(c.joint_state_rate_hz, self.dt)
+        self.obj_every = steps_per_message(c.object_pose_rate_hz, self.dt)
+        self.target_every = steps_per_message(c.target_rate_hz, self.dt)
         self.obj_delay = round(c.object_latency_s / self.dt)
-        self.clock_s = 0.0  # simulated time, continuous across reset() calls
-        self.commands_received = 0
-        self.commands_refused = 0
         self.commands_out_of_limits = 0
         self.gripper_commands = 0
-        self._pending: deque[tuple[int, Any]] = deque()
-        self._cls = {
-            n: transport.msg(n)
-            for n in (
-                "rosgraph_msgs/msg/Clock",
-                "sensor_msgs/msg/JointState",
-                "geometry_msgs/msg/PoseStamped",
-            )
-        }
-        self.pub_clock = transport.publisher("/clock", "rosgraph_msgs/msg/Clock", CLOCK_QOS)
         self.pub_js = transport.publisher("/joint_states", "sensor_msgs/msg/JointState", SENSOR_DATA)
         self.pub_object = transport.publisher("/object_pose", "geometry_msgs/msg/PoseStamped", DEFAULT)
         self.pub_target = transport.publisher("/target_pose", "geometry_msgs/msg/PoseStamped", DEFAULT)
@@ -202,17 +176,11 @@ class ManipSimBridge:
         w = self.worlds
         w.reset(np.array([0]), rng, ManipRandomization())
         self.half_size_m = float(w.half_size[0])
-        mujoco.mj_resetData(self.model, self.data)
-        mujoco.mj_setState(self.model, self.data, w.state[0], STATE_SPEC)
-        self.data.ctrl[:] = w.ctrl[0]
-        mujoco.mj_forward(self.model, self.data)
+        self.load_state(w.state[0], w.ctrl[0], STATE_SPEC)
         pos, yaw = sample_target(self.cfg.task, rng, self.half_size_m)
         self.target_m = np.asarray(target_m, dtype=np.float64) if target_m is not None else pos
         self.target_yaw_rad = float(target_yaw_rad) if target_yaw_rad is not None else yaw
         self._rng = rng
-        self._k = 0
-        self._offset_s = self.clock_s
-        self._pending.clear()
         # The arm's servo ramp: (start ctrl, end ctrl, start time, duration); one tuple, swapped whole.
         q0 = self.data.ctrl[:N_ARM].copy()
         self._ramp = (q0, q0, self.clock_s, 0.0)
@@ -222,7 +190,7 @@ class ManipSimBridge:
         self._publish_clock()
         self._publish_joint_states()
         self._capture_object()
-        self._flush_object(force=True)
+        self._flush(self.pub_object, force=True)
         self._publish_target()
 
     @property
@@ -277,19 +245,15 @@ class ManipSimBridge:
 
     def advance(self) -> None:
         """One physics step with the commands in force, then whatever is due for publication."""
-        self._k += 1
-        k = self._k
         start, end, t0, dur = self._ramp
         frac = 1.0 if dur <= 0 else min(max((self.clock_s + self.dt - t0) / dur, 0.0), 1.0)
         self.data.ctrl[:N_ARM] = start + frac * (end - start)
-        mujoco.mj_step(self.model, self.data)
-        self.clock_s = self._offset_s + k * self.dt
-        self._publish_clock()
+        k = self.physics_step()
         if k % self.js_every == 0:
             self._publish_joint_states()
         if k % self.obj_every == 0:
             self._capture_object()
-        self._flush_object()
+        self._flush(self.pub_object)
         if k % self.target_every == 0:
             self._publish_target()
         if self.outcome is None and self.episode_start_s is not None:
@@ -305,18 +269,7 @@ class ManipSimBridge:
                     f"episode: {self.outcome} after {self.outcome_s:.2f} s, {self.distance_m():.3f} m to go"
                 )
 
-    def run(self, until: Callable[[], bool], real_time_factor: float | None = None) -> None:
-        """Step and publish until ``until()`` is true, paced to the real-time factor."""
-        rtf = self.cfg.real_time_factor if real_time_factor is None else real_time_factor
-        run_paced(self.t, self.advance, lambda: self.clock_s, until, rtf)
-
     # ----------------------------------------------------------------------------- commands
-
-    def _refuse(self, what: str) -> None:
-        self.commands_refused += 1
-        n = self.commands_refused
-        if n == 1 or n % 100 == 0:
-            self.t.log.error(f"refused {what} ({n} so far); keeping the last good command")
 
     def _apply_arm(self, q: np.ndarray, duration_s: float) -> None:
         if not np.all(np.isfinite(q)):
@@ -382,11 +335,6 @@ class ManipSimBridge:
 
     # ----------------------------------------------------------------------------- messages
 
-    def _publish_clock(self) -> None:
-        msg = self._cls["rosgraph_msgs/msg/Clock"]()
-        fill_stamp(msg.clock, self.clock_s)
-        self.pub_clock.publish(msg)
-
     def _publish_joint_states(self) -> None:
         c, d, rng = self.cfg, self.data, self._rng
         pos = d.qpos[:9].copy()
@@ -408,22 +356,10 @@ class ManipSimBridge:
         h = 0.5 * rng.normal(0.0, c.object_yaw_noise_std_rad)  # turn about the base z axis
         cz, sz = math.cos(h), math.sin(h)
         quat = (cz * w - sz * z, cz * x - sz * y, cz * y + sz * x, cz * z + sz * w)
-        msg = self._cls["geometry_msgs/msg/PoseStamped"]()
-        fill_header(msg.header, self.clock_s, c.base_frame)  # stamped at capture, as a camera's
-        p, o = msg.pose.position, msg.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in pos)
-        o.w, o.x, o.y, o.z = (float(v) for v in quat)
-        self._pending.append((self._k + self.obj_delay, msg))
-
-    def _flush_object(self, force: bool = False) -> None:
-        q = self._pending
-        while q and (force or q[0][0] <= self._k):
-            self.pub_object.publish(q.popleft()[1])
+        # stamped at capture, as a camera's
+        self._delay(self._pose_msg(pos, quat, c.base_frame), self.obj_delay)
 
     def _publish_target(self) -> None:
-        msg = self._cls["geometry_msgs/msg/PoseStamped"]()
-        fill_header(msg.header, self.clock_s, self.cfg.base_frame)
-        p, o = msg.pose.position, msg.pose.orientation
-        p.x, p.y, p.z = (float(v) for v in self.target_m)
-        o.w, o.z = math.cos(self.target_yaw_rad / 2), math.sin(self.target_yaw_rad / 2)
-        self.pub_target.publish(msg)
+        half_yaw = self.target_yaw_rad / 2
+        quat = (math.cos(half_yaw), 0.0, 0.0, math.sin(half_yaw))
+        self.pub_target.publish(self._pose_msg(self.target_m, quat, self.cfg.base_frame))
