@@ -263,3 +263,27 @@ def test_only_successful_episodes_are_learned_from(tmp_path: Path) -> None:
     none = _write(tmp_path / "none", _contract(), episodes=2, length=5, failed=(0, 1))
     with pytest.raises(Sim2RealError, match="no episode reached the goal"):
         train(TASK, _cfg(none), tmp_path / "run2", progress=False, trainer="bc")
+
+
+def test_nav_trains_from_a_dataset_too(tmp_path: Path) -> None:
+    """The same trainer for another domain: a nav dataset (its contract's features) trains,
+    exports and matches torch; an arm dataset is refused for nav naming the field."""
+    nav = get_task("nav")
+    contract = json.loads(build_draft(nav, nav.default_config()).to_json())
+    data = _write(tmp_path / "nav_demos", contract, episodes=3, length=10)
+    cfg = nav.default_config()
+    cfg = replace(cfg, bc=replace(_cfg(data).bc, epochs=2))
+    run = tmp_path / "nav_run"
+    train(nav, cfg, run, progress=False, trainer="bc")
+    policy = OnnxPolicy(export_run(run, tmp_path / "nav_policy"))
+    assert policy.contract.domain == "nav" and policy.contract.provenance["trainer"] == "bc"
+    arm = _write(tmp_path / "arm", _contract(), episodes=2, length=5)
+    with pytest.raises(Sim2RealError, match=r"fps|robot_type|features\."):
+        train(
+            nav,
+            replace(cfg, bc=replace(cfg.bc, dataset=str(arm))),
+            tmp_path / "r",
+            progress=False,
+            trainer="bc",
+        )
+    assert not (tmp_path / "r").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..bc import BCConfig
 from ..rl import PPOConfig
 from .kinematic_sim import DomainRandomization
 
@@ -66,6 +67,8 @@ class NavTrainConfig:
 
     task: NavTaskConfig = field(default_factory=NavTaskConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+    bc: BCConfig = field(default_factory=BCConfig)
+    """Behaviour cloning (``sim2real train nav --dataset DIR``) instead of PPO."""
     seed: int = 0
     """Seeds world generation, domain randomisation, and torch."""
     max_iterations: int = 600
