@@ -21,7 +21,6 @@ from typing import Any
 import mujoco
 import numpy as np
 import torch
-from mujoco import rollout
 from tensordict import TensorDict
 
 from sim2real_runtime.hand_control import HandSafety
@@ -31,13 +30,14 @@ from sim2real_runtime.manip_terms import JointDeltaAction
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation
 
+from ..mujoco_batch import STATE_SPEC as STATE_SPEC  # the bridge and tests read it here
+from ..mujoco_batch import BatchedWorlds, resize_cube
 from .config import ASSETS, HOME_POSE_RAD, HandRandomization, HandTaskConfig
 from .scripted import ScriptedGait
 from .specs import task_specs
 
 SCENE = ASSETS / "leap_hand.xml"
 N = 16
-STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 TIPS = ("if_tip", "mf_tip", "rf_tip", "th_tip")
 
 
@@ -54,7 +54,7 @@ def axis_angle_quats(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(h), np.sin(h) * axis], axis=1)
 
 
-class HandWorlds:
+class HandWorlds(BatchedWorlds):
     """N LEAP hand + cube worlds.
 
     Args:
@@ -64,20 +64,8 @@ class HandWorlds:
     """
 
     def __init__(self, num_worlds: int, threads: int = 2, control_rate_hz: float = 20.0) -> None:
-        self.base = mujoco.MjModel.from_xml_path(str(SCENE))
-        names = [self.base.joint(i).name for i in range(N)]
-        self.models = [mujoco.MjModel.from_xml_path(str(SCENE)) for _ in range(num_worlds)]
-        self.datas = [mujoco.MjData(self.base) for _ in range(max(1, threads))]
-        self.n = num_worlds
-        self.joint_names = tuple(names)
-        dt = self.base.opt.timestep
-        self.substeps = round(1.0 / (control_rate_hz * dt))
-        if abs(self.substeps * dt * control_rate_hz - 1.0) > 1e-6:
-            raise ValueError(f"control period 1/{control_rate_hz} s is not a multiple of {dt} s")
-        self.nstate = mujoco.mj_stateSize(self.base, STATE_SPEC)
-        self.nq, self.nv, self.nu = self.base.nq, self.base.nv, self.base.nu
-        self.state = np.zeros((num_worlds, self.nstate))
-        self.ctrl = np.zeros((num_worlds, self.nu))
+        super().__init__(SCENE, num_worlds, threads, control_rate_hz)
+        self.joint_names = tuple(self.base.joint(i).name for i in range(N))
         d = mujoco.MjData(self.base)
         mujoco.mj_forward(self.base, d)
         self.palm_pos = d.body("palm").xpos.copy()
@@ -90,21 +78,10 @@ class HandWorlds:
         self.cube_body = self.base.body("cube").id
         self.tip_geoms = [self.base.geom(t).id for t in TIPS]
         self.half_size = np.full(num_worlds, float(self.base.geom_size[self.cube_geom, 0]))
-        self.command_delay = np.zeros(num_worlds, dtype=int)
         self.params = np.zeros((num_worlds, 6))
         """Per world: cube half size, mass, friction, fingertip friction, kp scale, damping scale."""
-        self._state_buf = np.zeros((num_worlds, self.substeps, self.nstate))
-        self._ctrl_buf = np.zeros((num_worlds, self.substeps, self.nu))
 
     # --- views ----------------------------------------------------------------------------------
-    @property
-    def qpos(self) -> np.ndarray:
-        return self.state[:, 1 : 1 + self.nq]
-
-    @property
-    def qvel(self) -> np.ndarray:
-        return self.state[:, 1 + self.nq : 1 + self.nq + self.nv]
-
     @property
     def joint_pos(self) -> np.ndarray:
         return self.qpos[:, :N]
@@ -139,11 +116,7 @@ class HandWorlds:
             m = self.models[i]
             h = rng.uniform(*dr.cube_half_size_m)
             mass = rng.uniform(*dr.cube_mass_kg)
-            m.geom_size[self.cube_geom] = (h, h, h)
-            m.geom_rbound[self.cube_geom] = h * np.sqrt(3.0)
-            m.geom_aabb[self.cube_geom] = (0, 0, 0, h, h, h)
-            m.body_mass[self.cube_body] = mass
-            m.body_inertia[self.cube_body] = mass * (2 * h) ** 2 / 6.0
+            resize_cube(m, self.cube_geom, self.cube_body, h, mass)
             fc, ft = rng.uniform(*dr.cube_friction), rng.uniform(*dr.fingertip_friction)
             m.geom_friction[self.cube_geom, 0] = fc
             m.geom_friction[self.tip_geoms, 0] = ft
@@ -178,8 +151,7 @@ class HandWorlds:
         )
         yaw = axis_angle_quats(np.broadcast_to(self.palm_normal, (k, 3)), rng.uniform(-np.pi, np.pi, k))
         qpos[:, N + 3 : N + 7] = quat_mul(yaw, faces[rng.integers(0, len(faces), k)])
-        self.state[idx] = 0.0
-        self.state[idx, 1 : 1 + self.nq] = qpos
+        self.set_start(idx, qpos)
         self.ctrl[idx] = q
         self.command_delay[idx] = rng.integers(
             dr.command_latency_substeps[0], dr.command_latency_substeps[1] + 1, k
@@ -192,18 +164,7 @@ class HandWorlds:
         self._ctrl_buf[:] = np.where(
             k < self.command_delay[:, None, None], self.ctrl[:, None, :], ctrl[:, None, :]
         )
-        rollout.rollout(
-            self.models,
-            self.datas,
-            self.state,
-            self._ctrl_buf,
-            nstep=self.substeps,
-            state=self._state_buf,
-            skip_checks=True,
-            persistent_pool=True,
-        )
-        self.state[:] = self._state_buf[:, -1]
-        self.ctrl[:] = ctrl
+        self.run_period(ctrl)
 
     def fingertips(self) -> np.ndarray:
         """Fingertip positions [N, 4, 3] (palm frame, m) from the true joints (kinematics only)."""

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import mujoco
 import numpy as np
-from mujoco import rollout
 
+from ..mujoco_batch import STATE_SPEC as STATE_SPEC  # the bridge and tests read it here
+from ..mujoco_batch import BatchedWorlds, resize_cube
 from .config import ASSETS, READY_POSE_RAD, ManipRandomization
 
 SCENE = ASSETS / "pick_place.xml"
 N_ARM = 7
-STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 
-class ArmWorlds:
+class ArmWorlds(BatchedWorlds):
     """N Panda + cube worlds.
 
     Args:
@@ -29,42 +29,19 @@ class ArmWorlds:
     """
 
     def __init__(self, num_worlds: int, threads: int = 2, control_rate_hz: float = 25.0) -> None:
-        self.base = mujoco.MjModel.from_xml_path(str(SCENE))
-        self.models = [mujoco.MjModel.from_xml_path(str(SCENE)) for _ in range(num_worlds)]
-        self.datas = [mujoco.MjData(self.base) for _ in range(max(1, threads))]
-        self.n = num_worlds
-        self.substeps = round(1.0 / (control_rate_hz * self.base.opt.timestep))
-        if abs(self.substeps * self.base.opt.timestep * control_rate_hz - 1.0) > 1e-6:
-            raise ValueError(
-                f"control period 1/{control_rate_hz} s is not a multiple of {self.base.opt.timestep} s"
-            )
-        self.nstate = mujoco.mj_stateSize(self.base, STATE_SPEC)
-        self.nq, self.nv, self.nu = self.base.nq, self.base.nv, self.base.nu
-        self.state = np.zeros((num_worlds, self.nstate))
-        self.ctrl = np.zeros((num_worlds, self.nu))
+        super().__init__(SCENE, num_worlds, threads, control_rate_hz)
         self.cube_geom = self.base.geom("object").id
         self.cube_body = self.base.body("object").id
         self.half_size = np.full(num_worlds, 0.025)
-        self.command_delay = np.zeros(num_worlds, dtype=int)
         s = self.base.sensor
         self._touch = [self.base.sensor_adr[s(n).id] for n in ("left_pad_force", "right_pad_force")]
-        self._state_buf = np.zeros((num_worlds, self.substeps, self.nstate))
         self._sensor_buf = np.zeros((num_worlds, self.substeps, self.base.nsensordata))
-        self._ctrl_buf = np.zeros((num_worlds, self.substeps, self.nu))
         self.peak_pad_force_n = np.zeros(num_worlds)
         """Largest finger pad contact force (N) during the last step, per world."""
         self.peak_joint_speed = np.zeros((num_worlds, N_ARM))
         """Largest |joint velocity| (rad/s) [N, 7] during the last step."""
 
     # --- views of the state -------------------------------------------------------------------
-    @property
-    def qpos(self) -> np.ndarray:
-        return self.state[:, 1 : 1 + self.nq]
-
-    @property
-    def qvel(self) -> np.ndarray:
-        return self.state[:, 1 + self.nq : 1 + self.nq + self.nv]
-
     @property
     def joint_pos(self) -> np.ndarray:
         return self.qpos[:, :N_ARM]
@@ -93,11 +70,7 @@ class ArmWorlds:
             m = self.models[i]
             h = rng.uniform(*dr.cube_half_size_m)
             mass = rng.uniform(*dr.cube_mass_kg)
-            m.geom_size[self.cube_geom] = (h, h, h)
-            m.geom_rbound[self.cube_geom] = h * np.sqrt(3.0)
-            m.geom_aabb[self.cube_geom] = (0, 0, 0, h, h, h)
-            m.body_mass[self.cube_body] = mass
-            m.body_inertia[self.cube_body] = mass * (2 * h) ** 2 / 6.0
+            resize_cube(m, self.cube_geom, self.cube_body, h, mass)
             m.geom_friction[self.cube_geom, 0] = rng.uniform(*dr.cube_friction)
             # Recompute what the compiler derived from the old mass (the constraint solver scales
             # contact impedance by dof_invweight0: left stale, a lighter cube goes unstable).
@@ -118,8 +91,7 @@ class ArmWorlds:
         qpos[:, 11] = self.half_size[idx]
         qpos[:, 12] = np.cos(yaw / 2)
         qpos[:, 15] = np.sin(yaw / 2)
-        self.state[idx] = 0.0
-        self.state[idx, 1 : 1 + self.nq] = qpos
+        self.set_start(idx, qpos)
         self.ctrl[idx, :N_ARM] = q
         self.ctrl[idx, N_ARM] = 0.08
         self.command_delay[idx] = rng.integers(
@@ -137,18 +109,6 @@ class ArmWorlds:
         frac = np.clip(steps / (self.substeps - self.command_delay[:, None]), 0.0, 1.0)[:, :, None]
         self._ctrl_buf[:] = self.ctrl[:, None, :] + frac * (ctrl - self.ctrl)[:, None, :]
         self._ctrl_buf[:, :, N_ARM:] = np.where(frac > 0, ctrl[:, None, N_ARM:], self.ctrl[:, None, N_ARM:])
-        rollout.rollout(
-            self.models,
-            self.datas,
-            self.state,
-            self._ctrl_buf,
-            nstep=self.substeps,
-            state=self._state_buf,
-            sensordata=self._sensor_buf,
-            skip_checks=True,
-            persistent_pool=True,
-        )
-        self.state[:] = self._state_buf[:, -1]
-        self.ctrl[:] = ctrl
+        self.run_period(ctrl, sensordata=self._sensor_buf)
         self.peak_pad_force_n = self._sensor_buf[:, :, self._touch].max(axis=(1, 2))
         self.peak_joint_speed = np.abs(self._state_buf[:, :, 1 + self.nq : 1 + self.nq + N_ARM]).max(axis=1)
