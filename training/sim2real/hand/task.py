@@ -17,6 +17,7 @@ from typing import Any
 from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.domains import get_domain
 
+from ..task_cli import add_policy_eval_args, finish_evaluation, run_sim_bridge
 from ..tasks import Task, register_task
 from .config import ASSETS, HandTaskConfig, HandTrainConfig
 
@@ -88,17 +89,12 @@ def iteration_stats(env: Any):
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", required=True, help="exported policy directory")
-    p.add_argument("--episodes", type=int, default=50)
-    p.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
-    p.add_argument(
-        "--controller",
-        choices=["policy", "scripted", "hold"],
-        default="policy",
-        help="scripted (the finger gait) / hold (the start pose): baselines on the same episodes",
+    add_policy_eval_args(
+        p,
+        episodes=50,
+        controllers=("policy", "scripted", "hold"),
+        controller_help="scripted (the finger gait) / hold (the start pose): baselines on the same episodes",
     )
-    p.add_argument("--out", help="write the report (JSON)")
-    p.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
 
 
 def evaluate_cli(a: argparse.Namespace) -> int:
@@ -106,15 +102,7 @@ def evaluate_cli(a: argparse.Namespace) -> int:
     from .evaluate import evaluate_policy
 
     report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
-    print(json.dumps(report["summary"], indent=1))
-    if a.out:
-        Path(a.out).write_text(json.dumps(report, indent=1) + "\n")
-        print(f"wrote {a.out}")
-    if a.update_card and a.controller == "policy":
-        from ..onnx_export import update_evaluation
-
-        update_evaluation(Path(a.policy), report["summary"])
-    return 0
+    return finish_evaluation(a, report, json.dumps(report["summary"], indent=1))
 
 
 def add_sim_args(p: argparse.ArgumentParser) -> None:
@@ -127,8 +115,6 @@ def add_sim_args(p: argparse.ArgumentParser) -> None:
 
 def sim_cli(a: argparse.Namespace) -> int:
     """``sim2real sim hand``: the LEAP hand + cube over ROS 2 topics (Cyclone DDS)."""
-    import contextlib
-
     from sim2real_ros.dds import DdsTransport
 
     from .sim_bridge import HandBridgeConfig, HandSimBridge
@@ -138,14 +124,9 @@ def sim_cli(a: argparse.Namespace) -> int:
         transport, HandBridgeConfig(task=a.task, real_time_factor=a.real_time_factor, noise=not a.no_noise)
     )
     bridge.reset(a.seed)
-    with contextlib.suppress(KeyboardInterrupt):
-        bridge.run(lambda: a.duration_s is not None and bridge.clock_s >= a.duration_s)
-    status = bridge.status()
-    print(json.dumps(status), flush=True)
-    if a.result:
-        Path(a.result).write_text(json.dumps({**status, "seed": a.seed}, indent=1) + "\n")
-    transport.close()
-    return 0
+    return run_sim_bridge(
+        bridge, transport, a, lambda: a.duration_s is not None and bridge.clock_s >= a.duration_s
+    )
 
 
 for _name, _description, _default, _trainer in (

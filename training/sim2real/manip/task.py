@@ -10,8 +10,6 @@ manip`` and ``sim2real sim manip``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.domains import get_domain
 
+from ..task_cli import add_policy_eval_args, finish_evaluation, run_sim_bridge
 from ..tasks import Task, register_task
 from .config import ASSETS, ManipTaskConfig, ManipTrainConfig
 from .record import add_record_args, record_cli
@@ -64,17 +63,12 @@ def make_env(cfg: ManipTrainConfig, num_envs: int, seed: int) -> Any:
 
 
 def add_eval_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", required=True, help="exported policy directory")
-    p.add_argument("--episodes", type=int, default=200)
-    p.add_argument("--seed", type=int, default=1000, help="episode seed (must differ from the training seed)")
-    p.add_argument("--out", help="write the report (JSON)")
-    p.add_argument(
-        "--controller",
-        choices=["policy", "expert"],
-        default="policy",
-        help="expert: the privileged scripted expert on the same episodes (the baseline)",
+    add_policy_eval_args(
+        p,
+        episodes=200,
+        controllers=("policy", "expert"),
+        controller_help="expert: the privileged scripted expert on the same episodes (the baseline)",
     )
-    p.add_argument("--update-card", action="store_true", help="store the summary in the policy's contract")
 
 
 def evaluate_cli(a: argparse.Namespace) -> int:
@@ -82,15 +76,7 @@ def evaluate_cli(a: argparse.Namespace) -> int:
     from .evaluate import evaluate_policy, format_summary, write_report
 
     report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
-    print(format_summary(report))
-    if a.out:
-        write_report(report, Path(a.out))
-        print(f"wrote {a.out}")
-    if a.update_card and a.controller == "policy":
-        from ..onnx_export import update_evaluation
-
-        update_evaluation(Path(a.policy), report["summary"])
-    return 0
+    return finish_evaluation(a, report, format_summary(report), write_report)
 
 
 def add_sim_args(p: argparse.ArgumentParser) -> None:
@@ -150,15 +136,7 @@ def sim_cli(a: argparse.Namespace) -> int:
             return True
         return a.duration_s is not None and bridge.clock_s >= a.duration_s
 
-    # Ctrl-C ends an open-ended simulation; the result is still written.
-    with contextlib.suppress(KeyboardInterrupt):
-        bridge.run(done)
-    status = bridge.status()
-    print(json.dumps(status), flush=True)
-    if a.result:
-        Path(a.result).write_text(json.dumps({**status, "seed": a.seed}, indent=1) + "\n")
-    transport.close()
-    return 0
+    return run_sim_bridge(bridge, transport, a, done)
 
 
 for _name, _description, _default in (
