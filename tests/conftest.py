@@ -45,6 +45,7 @@ def tiny_run(tmp_path_factory):
         ppo=dataclasses.replace(PPOConfig(), num_envs=16, steps_per_env=8, hidden_dims=(32, 32)),
         max_iterations=2,
         save_interval=1,
+        validation_worlds=2,  # checkpoint selection exercised on 2 worlds, not the 60 of a real run
     )
     run = tmp_path_factory.mktemp("run")
     ckpt = train(get_task("nav", "goal"), cfg, run)

@@ -33,6 +33,8 @@ def small_config(task: Task):
         cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, num_worlds=4))
     if hasattr(cfg, "threads"):
         cfg = dataclasses.replace(cfg, threads=1)
+    if hasattr(cfg, "validation_worlds"):  # nav: checkpoint selection on 2 worlds, not 60
+        cfg = dataclasses.replace(cfg, validation_worlds=2)
     return cfg
 
 
