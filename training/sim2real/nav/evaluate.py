@@ -66,8 +66,9 @@ class ControllerSpec:
     """``astar``: follow an A* path on the scenario's map (this controller is the local planner)."""
     lookahead_m: float = DEFAULT_LOOKAHEAD_M
     """With a global planner: the lookahead distance along the path (m)."""
-    fallback: bool = False
-    """Policy only: DWA checks the policy's arcs and drives when stuck (runtime ``DwaFallback``)."""
+    fallback: bool | None = None
+    """Policy only: DWA checks the policy's arcs and drives when stuck (runtime ``DwaFallback``);
+    None: as the policy's contract asks (``dwa_fallback``)."""
 
     @property
     def label(self) -> str:

@@ -40,7 +40,7 @@ def build_contract(cfg: NavTrainConfig) -> PolicyContract:
     robot = load_robot(t.robot)
     obs_specs, act_spec = nav_specs(
         robot, t.control_rate_hz, t.num_sectors, t.range_clip_m, t.goal_clip_m, t.v_limits_mps,
-        t.w_max_radps, t.collision_guard,
+        t.w_max_radps, t.collision_guard, t.dwa_fallback,
     )  # fmt: skip
     return PolicyContract(
         domain="nav",
@@ -95,7 +95,8 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fallback",
         action="store_true",
-        help="the policy with the runtime's DWA fallback (DWA checks every arc, drives when stuck)",
+        help="the policy with the runtime's DWA fallback (DWA checks every arc, drives when stuck); "
+        "without it, as the policy's contract asks (action params dwa_fallback)",
     )
     p.add_argument(
         "--global-planner",
@@ -135,7 +136,7 @@ def evaluate_cli(a: argparse.Namespace) -> int:
     specs = []
     rate = a.rate_hz
     if a.policy:
-        from sim2real_runtime.nav_control import NavController
+        from sim2real_runtime.nav_control import NavController, contract_wants_fallback
         from sim2real_runtime.policy import OnnxPolicy
 
         pol = OnnxPolicy(a.policy)
@@ -149,7 +150,8 @@ def evaluate_cli(a: argparse.Namespace) -> int:
                 robot_name,
                 str(Path(a.policy)),
                 collision_guard=False if a.no_guard else None,
-                fallback=bool(getattr(a, "fallback", False)),
+                # on when asked or when the contract asks (then the label says so too)
+                fallback=bool(getattr(a, "fallback", False) or contract_wants_fallback(pol.contract)),
                 global_planner=a.global_planner,
                 lookahead_m=a.lookahead_m,
             )

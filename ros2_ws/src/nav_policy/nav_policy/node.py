@@ -52,7 +52,7 @@ from sim2real_ros.teleop_arbiter import HOLD, HUMAN
 from sim2real_ros.tf import make_lookup
 from sim2real_ros.transport import DEFAULT, SENSOR_DATA, stamp_to_s
 from sim2real_runtime.errors import Sim2RealError
-from sim2real_runtime.nav_control import NavController
+from sim2real_runtime.nav_control import NavController, contract_wants_fallback
 from sim2real_runtime.nav_terms import scan_fault
 from sim2real_runtime.path_follow import PathFollowConfig, PathFollower
 from sim2real_runtime.policy import OnnxPolicy
@@ -121,13 +121,25 @@ class NavPolicyNode(PolicyNode):
     def make_controller(
         self, policy: OnnxPolicy, description: RobotConfig, control_rate_hz: float | None
     ) -> NavController:
+        """The controller, with the runtime's DWA fallback when the ``fallback`` parameter or the
+        policy's contract (``action.cmd_vel.params.dwa_fallback``) asks for it.
+
+        A contract that asks wins over ``fallback: false``, neither refused nor merely warned about:
+        a bool ROS 2 parameter has no "unset", so refusing ``false`` would refuse the default, and a
+        policy selected and measured with the fallback is not the policy its card describes without
+        it. The load message says which asked (``DWA fallback on (the contract's dwa_fallback)``)."""
         p = self.p
         self.guard = None
         low, high, rate = limits_of(p, description)
         self.filter = SafetyFilter(low, high, rate)
-        controller = self.domain.controller(
-            policy, description, control_rate_hz, collision_guard=p.collision_guard
+        wanted = contract_wants_fallback(policy.contract)
+        self.fallback_reason = (
+            "off" if not (p.fallback or wanted) else "on (the contract's dwa_fallback)" if wanted else "on"
         )
+        controller = self.domain.controller(
+            policy, description, control_rate_hz, collision_guard=p.collision_guard,
+            fallback=p.fallback or wanted,
+        )  # fmt: skip
         if p.collision_guard:
             self.guard = CollisionGuard(description, 1.0 / controller.control_rate_hz)
         return controller
@@ -138,7 +150,7 @@ class NavPolicyNode(PolicyNode):
         return (
             f"loaded {policy.path} for {self.description.name}: policy at "
             f"{self.controller.control_rate_hz:g} Hz, limits v [{lo[0]:g}, {hi[0]:g}] m/s, "
-            f"w +-{hi[1]:g} rad/s, collision guard {guard}"
+            f"w +-{hi[1]:g} rad/s, collision guard {guard}, DWA fallback {self.fallback_reason}"
         )
 
     def watchdog_timeouts(self) -> dict[str, float]:

@@ -68,6 +68,11 @@ class NavNodeParams(node_params.NodeParams):
     """Angular acceleration limit (rad/s^2); 0 = the robot's."""
     collision_guard: bool = True
     """Cap the forward speed from the raw scan on every scan (independent of the policy)."""
+    fallback: bool = False
+    """Run the runtime's DWA fallback (:class:`sim2real_runtime.nav_fallback.DwaFallback`: DWA
+    vetoes a policy command whose arc hits an obstacle, and drives while the robot is stuck). A
+    policy whose contract asks for it (``action.cmd_vel.params.dwa_fallback: true``) runs with it
+    whatever this says; see :meth:`nav_policy.node.NavPolicyNode.make_controller`."""
 
 
 params_from_mapping, read_params_file = node_params.readers(NavNodeParams, "nav_policy")

@@ -94,13 +94,20 @@ def check_nav_compatible(
     check_control_rate(contract, control_rate_hz, source)
 
 
+def contract_wants_fallback(contract: PolicyContract) -> bool:
+    """Whether the contract's twist action asks for the runtime's DWA fallback
+    (``action.<name>.params.dwa_fallback``; absent, as in policies exported before it: False)."""
+    return any(bool(spec.params.get("dwa_fallback", False)) for spec in contract.action)
+
+
 class NavController(PolicyController):
     """Navigation policy + the contract's observation and action terms for one robot.
 
     A scan that cannot be trusted (:func:`sim2real_runtime.nav_terms.scan_fault`: too many invalid
     beams, or none measured) gives a zero command without running the policy (:meth:`scan_fault`
     says why). ``fallback``: the DWA planner checks every command's arc and drives when the robot
-    is stuck (:class:`~sim2real_runtime.nav_fallback.DwaFallback`).
+    is stuck (:class:`~sim2real_runtime.nav_fallback.DwaFallback`); None: as the contract asks
+    (:func:`contract_wants_fallback`). ``collision_guard`` None: as in training.
 
     Raises :class:`~sim2real_runtime.errors.ContractMismatchError` at construction if the policy was
     trained for a different robot.
@@ -112,7 +119,7 @@ class NavController(PolicyController):
         robot: RobotConfig,
         control_rate_hz: float | None = None,
         collision_guard: bool | None = None,
-        fallback: bool = False,
+        fallback: bool | None = None,
     ) -> None:
         check_nav_compatible(policy.contract, robot, str(policy.path), control_rate_hz)
         period = 1.0 / policy.contract.control_rate_hz
@@ -121,6 +128,8 @@ class NavController(PolicyController):
         self.guard = CollisionGuard(robot, period) if collision_guard else None
         self.robot = robot
         # DWA checks the policy's arcs and takes over when the robot is stuck (nav_fallback).
+        if fallback is None:  # as the contract asks (policies exported before the flag had none)
+            fallback = contract_wants_fallback(policy.contract)
         self.fallback = DwaFallback(robot, policy.contract.control_rate_hz) if fallback else None
         super().__init__(policy)
         self.action_term = self.action_terms[0]

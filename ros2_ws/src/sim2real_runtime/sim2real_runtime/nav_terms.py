@@ -217,11 +217,14 @@ def nav_specs(
     v_limits_mps: tuple[float, float],
     w_max_radps: float,
     collision_guard: bool = True,
+    dwa_fallback: bool = False,
 ) -> tuple[list[TermSpec], TermSpec]:
     """Observation term specs and the action spec of the navigation policy for ``robot``.
 
     ``collision_guard`` records whether training ran the runtime's collision guard after the action
-    term; a deployment then runs it too, since the policy learned to rely on it."""
+    term; a deployment then runs it too, since the policy learned to rely on it. ``dwa_fallback``
+    records that the policy was selected and measured with the runtime's DWA fallback
+    (:class:`sim2real_runtime.nav_fallback.DwaFallback`); a deployment then runs it too."""
     lid = robot.lidar
     obs = [
         TermSpec(
@@ -279,6 +282,7 @@ def nav_specs(
             "accel": [robot.max_linear_accel_mps2, robot.max_angular_accel_radps2],
             "dt_s": 1.0 / control_rate_hz,
             "collision_guard": collision_guard,
+            "dwa_fallback": dwa_fallback,
         },
     )
     return obs, action

@@ -35,7 +35,7 @@ def validate_nav_contract(contract: Any, source: str) -> None:
     same ranges (mass > 0...). Values stored twice agree: a ``lidar_sectors`` term's beam count,
     field of view and range limits are the robot's lidar's, its clip lies in (range_min, range_max];
     the twist action's ``low`` / ``high`` / ``accel`` are 2 numbers inside the robot's own speed and
-    acceleration limits.
+    acceleration limits; its optional ``collision_guard`` and ``dwa_fallback`` are booleans.
     """
     try:
         robot = robot_from_dict(dict(contract.robot), source)
@@ -76,6 +76,11 @@ def validate_nav_contract(contract: Any, source: str) -> None:
             entry, value, _, field_ = bad
             raise ConfigError(source, f"{where}.{entry}", f"{value} exceeds the contract's robot.{field_}")
         require_number(spec.params, "dt_s", source, where, positive=True)
+        for key in ("collision_guard", "dwa_fallback"):  # optional (older contracts lack them)
+            if key in spec.params and not isinstance(spec.params[key], bool):
+                raise ConfigError(
+                    source, f"{where}.{key}", f"expected true or false, got {spec.params[key]!r}"
+                )
 
 
 DOMAIN = register_domain(
