@@ -107,6 +107,12 @@ class QuadSim:
         self._work = np.zeros(7)
         self.wind_force_n = np.zeros(3)
         """Extra world-frame force (N) held on the body (wind); rotor drag is added to it."""
+        # The autopilot's first call loads its compiled code (about 0.25 s): pay it here, on
+        # scratch state, not inside the first physics step of a bridge publishing at 100 Hz
+        # (a node judged that pause as stale odometry and descended).
+        z3, z4 = np.zeros(3), np.zeros(4)
+        fc_step(self.params, self.signs, z3, 0.0, z3.copy(), z3.copy(), z3.copy(), z3.copy(),
+                z4.copy(), self.dt, z4.copy(), np.zeros(7))  # fmt: skip
 
     def reset(self, position_m: np.ndarray = (0.0, 0.0, 1.0), hover: bool = True) -> QuadState:
         """At rest, level, at ``position_m``; motors at the hover output if ``hover``."""
