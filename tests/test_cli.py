@@ -308,3 +308,15 @@ def test_ctrl_c_during_worlds_is_one_line_exit_130_and_writes_nothing(tmp_path):
     assert p.returncode == 130, err
     assert err.strip() == "interrupted"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_benchmark_nav_runs_on_two_worlds(tmp_path):
+    """The README's command 1 (`sim2real benchmark nav`), on 2 worlds in the fast simulator: it must
+    keep working whatever options `eval nav` gains."""
+    out = tmp_path / "bench"
+    args = ["benchmark", "nav", "--count", "2", "--sim", "kinematic", "--out", str(out), "--workers", "1"]
+    assert main(args) == 0
+    text = (out / "nav_benchmark.json").read_text()
+    json.loads(text)
+    assert '"policy"' in text and '"dwa"' in text
+    assert len(list((out / "worlds").glob("*.scenario.yaml"))) == 2

@@ -252,15 +252,19 @@ def _worlds(a: argparse.Namespace) -> int:
 
 
 def _benchmark(a: argparse.Namespace) -> int:
-    from .nav.task import DWA_MAX_SPEED_MPS, evaluate_cli
+    from .nav.task import DWA_MAX_SPEED_MPS, add_eval_args, evaluate_cli
 
     worlds = Path(a.out) / "worlds"
     _worlds(argparse.Namespace(out=str(worlds), count=a.count, seed=a.seed, overwrite=True))
-    ns = argparse.Namespace(
+    # Every `eval nav` option at its default (so an option added there never breaks this verb),
+    # then the benchmark's own choices.
+    defaults = argparse.ArgumentParser()
+    add_eval_args(defaults)
+    ns = defaults.parse_args(["--scenarios", str(worlds)])
+    vars(ns).update(
         policy=a.policy,
         planner="dwa",
         robot=None,
-        scenarios=str(worlds),
         runs=1,
         sim=a.sim,
         rate_hz=10.0,
