@@ -39,13 +39,13 @@ def session(a: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     from sim2real.datasets.recorder import SimEpisodes
     from sim2real_ros.node_params import params_from_mapping
     from sim2real_ros.policy_node import domain_nodes
-    from sim2real_ros.transport import DEFAULT, fill_stamp
+    from sim2real_ros.transport import DEFAULT
     from sim2real_runtime.contract import check_domain
     from sim2real_runtime.policy import OnnxPolicy
     from sim2real_runtime.quad_reference import TASKS
     from sim2real_runtime.vehicle import load_vehicle
 
-    from .sim_bridge import BridgeConfig, QuadSimBridge
+    from .sim_bridge import BridgeConfig, QuadSimBridge, reference_window
 
     if a.teleop == "scripted":
         raise Sim2RealError(
@@ -71,7 +71,6 @@ def session(a: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
         cfg = BridgeConfig(interface=a.interface, real_time_factor=a.real_time_factor, start_position_m=start)
         bridge = QuadSimBridge(bt, vehicle, cfg)
         path_pub = bt.publisher(params.reference_path_topic, "nav_msgs/msg/Path", DEFAULT)
-        path_cls, pose_cls = bt.msg("nav_msgs/msg/Path"), bt.msg("geometry_msgs/msg/PoseStamped")
         ep: dict[str, Any] = {}
 
         def reset(seed: int) -> None:
@@ -86,21 +85,7 @@ def session(a: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
             if now < ep["next_s"]:
                 return
             ep["next_s"] = now + 0.5
-            msg = path_cls()
-            msg.header.frame_id = "world"
-            fill_stamp(msg.header.stamp, now)
-            poses = []
-            for k in range(51):
-                t = now + 0.05 * k
-                p = ref.position(np.array([max(t - ep["t0"] - a.start_delay_s, 0.0)]))[0]
-                ps = pose_cls()
-                ps.header.frame_id = "world"
-                fill_stamp(ps.header.stamp, t)
-                ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = (float(v) for v in p)
-                ps.pose.orientation.w = 1.0
-                poses.append(ps)
-            msg.poses = poses
-            path_pub.publish(msg)
+            path_pub.publish(reference_window(bt, ref, now, ep["t0"] + a.start_delay_s))
 
         def outcome() -> str | None:
             if bridge.status()["crashed"]:

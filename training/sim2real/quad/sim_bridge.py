@@ -135,6 +135,28 @@ def _steps(physics_rate_hz: float, rate_hz: float) -> float:
     return physics_rate_hz / rate_hz
 
 
+def reference_window(transport: Transport, reference: Any, now_s: float, start_s: float) -> Any:
+    """A nav_msgs/Path of the next 2.5 s of ``reference`` (frame ``world``): 51 poses 50 ms apart
+    stamped from ``now_s``, the reference's time being ``stamp - start_s`` (held at 0 before it
+    starts). Linear interpolation between the poses is within 0.2 mm of a figure-eight."""
+    path_cls, pose_cls = transport.msg("nav_msgs/msg/Path"), transport.msg("geometry_msgs/msg/PoseStamped")
+    msg = path_cls()
+    msg.header.frame_id = "world"
+    fill_stamp(msg.header.stamp, now_s)
+    poses = []
+    for k in range(51):
+        t = now_s + 0.05 * k
+        p = reference.position(np.array([max(t - start_s, 0.0)]))[0]
+        ps = pose_cls()
+        ps.header.frame_id = "world"
+        fill_stamp(ps.header.stamp, t)
+        ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = (float(v) for v in p)
+        ps.pose.orientation.w = 1.0
+        poses.append(ps)
+    msg.poses = poses
+    return msg
+
+
 def level_rates(quat_wxyz: np.ndarray, gain_per_s: float) -> np.ndarray:
     """Body rates [3] (rad/s, FLU) that turn the body's z axis towards world up, zero yaw rate:
     ``gain * (z_body x up_body)`` with ``up_body`` = world up in body coordinates."""

@@ -163,11 +163,11 @@ def sim_cli(a: argparse.Namespace) -> int:
     import numpy as np
 
     from sim2real_ros.dds import DdsTransport
-    from sim2real_ros.transport import DEFAULT, fill_stamp
+    from sim2real_ros.transport import DEFAULT
     from sim2real_runtime.quad_reference import TASKS
     from sim2real_runtime.vehicle import load_vehicle
 
-    from .sim_bridge import BridgeConfig, QuadSimBridge
+    from .sim_bridge import BridgeConfig, QuadSimBridge, reference_window
 
     vehicle = load_vehicle(a.vehicle)
     ref = TASKS[a.task]()
@@ -184,8 +184,6 @@ def sim_cli(a: argparse.Namespace) -> int:
     bridge = QuadSimBridge(transport, vehicle, cfg)
     path_pub = transport.publisher("/reference_path", "nav_msgs/msg/Path", DEFAULT)
     state: dict[str, Any] = {"next_s": 0.0}
-    path_cls = transport.msg("nav_msgs/msg/Path")
-    pose_cls = transport.msg("geometry_msgs/msg/PoseStamped")
     print(
         f"{vehicle.name} over {a.interface} topics at {start}; reference: {a.task} on /reference_path",
         flush=True,
@@ -195,21 +193,7 @@ def sim_cli(a: argparse.Namespace) -> int:
         now = bridge.clock_s
         if now >= state["next_s"]:  # a fresh 2.5 s window of the reference, twice a second
             state["next_s"] = now + 0.5
-            msg = path_cls()
-            msg.header.frame_id = "world"
-            fill_stamp(msg.header.stamp, now)
-            poses = []
-            for k in range(51):  # 50 ms apart: linear interpolation is within 0.2 mm of a figure-eight
-                t = now + 0.05 * k
-                p = ref.position(np.array([max(t - a.start_delay_s, 0.0)]))[0]
-                ps = pose_cls()
-                ps.header.frame_id = "world"
-                fill_stamp(ps.header.stamp, t)
-                ps.pose.position.x, ps.pose.position.y, ps.pose.position.z = (float(v) for v in p)
-                ps.pose.orientation.w = 1.0
-                poses.append(ps)
-            msg.poses = poses
-            path_pub.publish(msg)
+            path_pub.publish(reference_window(transport, ref, now, a.start_delay_s))
         return a.duration_s is not None and now >= a.duration_s
 
     with contextlib.suppress(KeyboardInterrupt):
