@@ -210,12 +210,24 @@ def export_actor(
             f"onnxruntime differs from torch by {err:.3g} > {EXPORT_TOLERANCE}; nothing written"
         )
 
-    out_dir = Path(out_dir)
+    return write_policy_dir(Path(out_dir), blob, contract, err, extra_files, overwrite)
+
+
+def write_policy_dir(
+    out_dir: Path,
+    blob: bytes,
+    contract: PolicyContract,
+    export_check_max_abs_error: float,
+    extra_files: dict[str, Path] | None,
+    overwrite: bool,
+) -> Path:
+    """Write ``policy.onnx`` (``blob``), its card and ``extra_files`` (name -> source) as the
+    policy folder ``out_dir``, whole or not at all (a temporary sibling swapped in)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         (tmp / "policy.onnx").write_bytes(blob)
-        write_card(tmp / "policy.yaml", contract, export_check_max_abs_error=err)
+        write_card(tmp / "policy.yaml", contract, export_check_max_abs_error=export_check_max_abs_error)
         for name, src in (extra_files or {}).items():
             shutil.copy2(src, tmp / name)
         tmp.chmod(0o755)  # mkdtemp makes it private; a policy folder is meant to be shared

@@ -18,8 +18,6 @@ checked against onnxruntime on the base + torch on the residual; the folder is w
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +31,7 @@ from sim2real_runtime.contract import METADATA_KEY, PolicyContract
 from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import policy_file, read_contract
 
-from ..onnx_export import EXPORT_TOLERANCE, ExportCheckError, check_out_dir, swap_in, write_card
+from ..onnx_export import EXPORT_TOLERANCE, ExportCheckError, check_out_dir, write_policy_dir
 from .nets import ResidualActor
 
 
@@ -179,17 +177,4 @@ def export_residual(
     if not err <= EXPORT_TOLERANCE:
         raise ExportCheckError(f"combined ONNX differs from base + residual by {err:.3g}; nothing written")
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
-        (tmp / "policy.onnx").write_bytes(blob)
-        write_card(tmp / "policy.yaml", contract, export_check_max_abs_error=err)
-        for name, src in (extra_files or {}).items():
-            shutil.copy2(src, tmp / name)
-        tmp.chmod(0o755)
-        check_out_dir(out_dir, overwrite)
-        swap_in(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out_dir
+    return write_policy_dir(out_dir, blob, contract, err, extra_files, overwrite)
