@@ -35,7 +35,7 @@ from sim2real_runtime.teleop import TeleopCommand
 from sim2real_runtime.teleop.mapping import ManipTeleop
 
 from ..human_factors import Hand, HumanFactors
-from .expert import ScriptedExpert
+from .expert import ExpertGains, ScriptedExpert
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class ScriptedHuman:
         seed: int = 0,
     ) -> None:
         self.cfg = cfg or HumanConfig()
-        g = ScriptedExpert(chain, max_delta_rad, control_rate_hz).g
+        g = ExpertGains()
         self.expert = ScriptedExpert(
             chain,
             max_delta_rad,
