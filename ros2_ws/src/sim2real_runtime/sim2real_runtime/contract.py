@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -181,6 +181,23 @@ _TERM_REQUIRED = tuple(
 )
 
 
+def check_object(
+    d: Any, where: str, source: str, required: Sequence[str] = (), known: Sequence[str] | None = None
+) -> dict:
+    """``d`` if it is a JSON object holding every ``required`` field and no field outside ``known``
+    (default: ``required``); else a ConfigError naming ``where`` or the first offending field."""
+    if not isinstance(d, dict):
+        raise ConfigError(source, where, f"expected a JSON object, got {d!r}")
+    for key in required:
+        if key not in d:
+            raise ConfigError(source, f"{where}.{key}", "missing")
+    known = tuple(required if known is None else known)
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ConfigError(source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
+    return d
+
+
 def _terms(
     d: Mapping[str, Any], key: str, kinds: tuple[str, ...], domain: str, source: str
 ) -> tuple[TermSpec, ...]:
@@ -196,16 +213,7 @@ def _terms(
     out: list[TermSpec] = []
     for i, t in enumerate(block["terms"]):
         where = f"{key}.terms[{i}]"
-        if not isinstance(t, dict):
-            raise ConfigError(source, where, f"expected a JSON object, got {t!r}")
-        for name in _TERM_REQUIRED:
-            if name not in t:
-                raise ConfigError(source, f"{where}.{name}", "missing")
-        unknown = sorted(set(t) - set(_TERM_FIELDS))
-        if unknown:
-            raise ConfigError(
-                source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(_TERM_FIELDS)})"
-            )
+        check_object(t, where, source, _TERM_REQUIRED, _TERM_FIELDS)
         for name in ("name", "kind", "units", "source"):
             if not isinstance(t[name], str) or (name in ("name", "kind") and not t[name]):
                 raise ConfigError(source, f"{where}.{name}", f"expected a string, got {t[name]!r}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import hand_terms, manip_terms
 from ..config_files import build_config
-from ..contract import require_number, require_numbers, robot_field_error
+from ..contract import check_object, require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
 from ..hand_control import HandController, HandSafety, HandSafetyConfig, check_hand_compatible
 from ..hand_model import hand_file, load_hand
@@ -34,18 +34,6 @@ _JOINT_FIELDS = ("lower", "upper", "velocity_limit")
 _HARDWARE_FIELDS = ("joint_order", "zero_offset_rad")
 
 
-def _object(d: Any, where: str, known: tuple[str, ...], source: str) -> dict:
-    if not isinstance(d, dict):
-        raise ConfigError(source, where, f"expected a JSON object, got {d!r}")
-    for key in known:
-        if key not in d:
-            raise ConfigError(source, f"{where}.{key}", "missing")
-    unknown = sorted(set(d) - set(known))
-    if unknown:
-        raise ConfigError(source, f"{where}.{unknown[0]}", f"unknown field (known: {', '.join(known)})")
-    return d
-
-
 def validate_hand_contract(contract: Any, source: str) -> None:
     """The hand part of strict contract loading.
 
@@ -58,7 +46,7 @@ def validate_hand_contract(contract: Any, source: str) -> None:
     and its ``max_delta_rad`` is ``robot.safety.max_speed_radps / control_rate_hz`` for every
     joint; the joint terms are as long as ``joint_names``.
     """
-    robot = _object(dict(contract.robot), "robot", _ROBOT_FIELDS, source)
+    robot = check_object(dict(contract.robot), "robot", source, _ROBOT_FIELDS)
     for key in ("name", "urdf", "palm_link"):
         if not isinstance(robot[key], str) or not robot[key]:
             raise ConfigError(source, f"robot.{key}", f"expected a non-empty string, got {robot[key]!r}")
@@ -66,14 +54,14 @@ def validate_hand_contract(contract: Any, source: str) -> None:
     n = len(names)
     if n == 0 or len(set(names)) != n:
         raise ConfigError(source, "joint_names", f"expected distinct joint names, got {names}")
-    joints = _object(robot["joints"], "robot.joints", _JOINT_FIELDS, source)
+    joints = check_object(robot["joints"], "robot.joints", source, _JOINT_FIELDS)
     lower = require_numbers(joints, "lower", n, source, "robot.joints")
     upper = require_numbers(joints, "upper", n, source, "robot.joints")
     require_numbers(joints, "velocity_limit", n, source, "robot.joints", positive=True)
     for i, (lo, hi) in enumerate(zip(lower, upper, strict=True)):
         if not lo < hi:
             raise ConfigError(source, f"robot.joints.lower[{i}]", f"{lo} >= upper {hi} ({names[i]})")
-    hw = _object(robot["hardware"], "robot.hardware", _HARDWARE_FIELDS, source)
+    hw = check_object(robot["hardware"], "robot.hardware", source, _HARDWARE_FIELDS)
     order = hw["joint_order"]
     if not isinstance(order, list) or sorted(map(str, order)) != sorted(names) or len(order) != n:
         raise ConfigError(

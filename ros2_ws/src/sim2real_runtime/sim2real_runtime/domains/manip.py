@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import manip_terms
 from ..config_files import build_config
-from ..contract import require_number, require_numbers, robot_field_error
+from ..contract import check_object, require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
 from ..kinematics import SerialChain
 from ..manip_control import ManipController, ManipSafety, ManipSafetyConfig, check_manip_compatible
@@ -69,23 +69,12 @@ def validate_manip_contract(contract: Any, source: str) -> None:
     (``velocity_limit x safety.max_velocity_fraction / control_rate_hz``); the gripper width term's
     ``max_width_m`` is the gripper's; the open width fits in it.
     """
-    robot = dict(contract.robot)
-    for key in _ROBOT_FIELDS:
-        if key not in robot:
-            raise ConfigError(source, f"robot.{key}", "missing")
-    unknown = sorted(set(robot) - set(_ROBOT_FIELDS))
-    if unknown:
-        raise ConfigError(source, f"robot.{unknown[0]}", f"unknown field (known: {', '.join(_ROBOT_FIELDS)})")
+    robot = check_object(dict(contract.robot), "robot", source, _ROBOT_FIELDS)
     for key in ("name", "urdf"):
         if not isinstance(robot[key], str) or not robot[key]:
             raise ConfigError(source, f"robot.{key}", f"expected a non-empty string, got {robot[key]!r}")
     chain = SerialChain.from_dict(robot["kinematics"], source, "robot.kinematics")
-    gripper = robot["gripper"]
-    if not isinstance(gripper, dict):
-        raise ConfigError(source, "robot.gripper", f"expected a JSON object, got {gripper!r}")
-    unknown = sorted(set(gripper) - set(_GRIPPER_FIELDS))
-    if unknown:
-        raise ConfigError(source, f"robot.gripper.{unknown[0]}", "unknown field (known: joints, max_width_m)")
+    gripper = check_object(robot["gripper"], "robot.gripper", source, known=_GRIPPER_FIELDS)
     joints = gripper.get("joints")
     if not isinstance(joints, list) or not joints or not all(isinstance(j, str) and j for j in joints):
         raise ConfigError(

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import quad_terms
 from ..config_files import asset_file
-from ..contract import require_number, require_numbers, robot_field_error
+from ..contract import check_object, require_number, require_numbers, robot_field_error
 from ..errors import ConfigError
 from ..quad_control import QuadController, QuadSafety, check_quad_compatible
 from ..teleop.mapping import QuadTeleop
@@ -55,16 +55,7 @@ def validate_quad_contract(contract: Any, source: str) -> None:
                 f"unknown field (known: {', '.join([*known, *_EXTRA_ROBOT_FIELDS])})",
             ) from exc
         raise robot_field_error(exc, source) from exc
-    env = robot["training_envelope"]
-    if not isinstance(env, dict):
-        raise ConfigError(source, "robot.training_envelope", f"expected a JSON object, got {env!r}")
-    unknown = sorted(set(env) - set(_ENVELOPE_FIELDS))
-    if unknown:
-        raise ConfigError(
-            source,
-            f"robot.training_envelope.{unknown[0]}",
-            f"unknown field (known: {', '.join(_ENVELOPE_FIELDS)})",
-        )
+    env = check_object(robot["training_envelope"], "robot.training_envelope", source, known=_ENVELOPE_FIELDS)
     for key, have in (
         ("thrust_to_weight", vehicle.thrust_to_weight),
         ("motor_time_constant_s", vehicle.motor_time_constant_s),
