@@ -12,6 +12,7 @@ checkpoints and ONNX export wrapper work on it unchanged (the export copies ``mo
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from typing import Any
 
@@ -70,3 +71,51 @@ class FiLMMLPModel(MLPModel):
         hidden = [m.out_features for m in self.mlp if isinstance(m, nn.Linear)][:-1]
         act = kwargs.get("activation", "elu")
         self.mlp = FiLMMLP(self._get_latent_dim(), out, hidden, act, cond_index)
+
+
+class PriorPlusResidual(nn.Module):
+    """``prior(raw obs) + residual(normalised obs)``: the body of :class:`PriorResidualModel`.
+
+    rsl-rl feeds the body the normalised observation (and exports ``normaliser -> body``), so the
+    raw observation the prior needs is recovered with the normaliser's own statistics
+    (``x * (std + eps) + mean``, the exact inverse of its forward).
+    """
+
+    def __init__(self, prior: nn.Module, residual: nn.Module, normalizer: nn.Module) -> None:
+        super().__init__()
+        self.prior = prior
+        self.residual = residual
+        self.normalizer = normalizer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.normalizer
+        raw = x * (n._std + n.eps) + n._mean if hasattr(n, "_std") else x
+        return self.prior(raw) + self.residual(x)
+
+
+class PriorResidualModel(FiLMMLPModel):
+    """A :class:`FiLMMLPModel` that learns a residual on a fixed prior controller written in torch
+    (residual policy learning: Silver et al. 2018, Johannink et al. 2019): the mean action is
+    ``prior(obs) + film_mlp(normalised obs)``. The residual's last layer starts at zero, so the
+    untrained policy is the prior exactly, and PPO explores around a controller that already flies.
+
+    ``prior``: ``{"class": "module:Class", "kwargs": {...}}`` (plain JSON, kept in the run's
+    config.json); the class is an ``nn.Module`` mapping raw observations [B, N] to actions [B, A].
+    """
+
+    def __init__(
+        self,
+        obs: Any,
+        obs_groups: Any,
+        obs_set: str,
+        output_dim: int,
+        prior: dict[str, Any],
+        cond_index: int = -1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(obs, obs_groups, obs_set, output_dim, cond_index=cond_index, **kwargs)
+        module, _, name = str(prior["class"]).partition(":")
+        prior_module = getattr(importlib.import_module(module), name)(**prior.get("kwargs", {}))
+        nn.init.zeros_(self.mlp.head.weight)
+        nn.init.zeros_(self.mlp.head.bias)
+        self.mlp = PriorPlusResidual(prior_module, self.mlp, self.obs_normalizer)

@@ -176,7 +176,9 @@ def export_actor(
     """
     check_out_dir(Path(out_dir), overwrite)
     wrapper = actor.as_onnx(verbose=False).eval()
-    example = (torch.zeros(1, contract.obs_size),)
+    # Batch 2, not 1: torch.export specialises a dimension whose example size is 1 when an op
+    # broadcasts over it (the quadrotor's PD prior does), which would fix the ONNX batch at 1.
+    example = (torch.zeros(2, contract.obs_size),)
     program = torch.onnx.export(
         wrapper,
         example,

@@ -27,6 +27,61 @@ from .record import add_record_args, record_cli
 SIMULATOR = "sim2real batched quadrotor (numba RK4), validated against MuJoCo"
 
 
+PD_PRIOR_CLASS = "sim2real.quad.baseline:QuadPDPrior"
+RESIDUAL_MODEL_CLASS = "sim2real.models:PriorResidualModel"
+RESIDUAL_INIT_NOISE_STD = 0.15
+"""Exploration noise of the residual (normalised action units): half the from-scratch policy's,
+since it explores around a controller that already flies."""
+
+
+def with_pd_prior(cfg: QuadTrainConfig) -> QuadTrainConfig:
+    """``cfg`` with a policy that learns a residual on the PD baseline's law (the prior,
+    :class:`~sim2real.quad.baseline.QuadPDPrior`, built from the task's own term specs), so PPO
+    starts from a controller that flies and only has to learn what PD misses."""
+    from .baseline import PDGains
+    from .env import task_specs
+
+    obs, act = task_specs(cfg.task)
+    prior = {
+        "class": PD_PRIOR_CLASS,
+        "kwargs": {
+            "observation": [json.loads(json.dumps(s.to_dict())) for s in obs],
+            "action": json.loads(json.dumps(act.to_dict())),
+            "gains": dataclasses.asdict(PDGains()),
+        },
+    }
+    ppo = dataclasses.replace(
+        cfg.ppo,
+        actor_class=RESIDUAL_MODEL_CLASS,
+        actor_kwargs=(("cond_index", -1), ("prior", prior)),
+        init_noise_std=RESIDUAL_INIT_NOISE_STD,
+    )
+    return dataclasses.replace(cfg, ppo=ppo)
+
+
+def default_config() -> QuadTrainConfig:
+    """What ``sim2real train quad`` trains: the PPO settings of :class:`QuadTrainConfig` with the
+    residual-on-PD policy (:func:`with_pd_prior`)."""
+    return with_pd_prior(QuadTrainConfig())
+
+
+def check_prior(cfg: QuadTrainConfig, obs_specs: list[Any], act_spec: Any) -> None:
+    """Refuse a config whose PD prior reads another observation layout or action scaling than the
+    task's terms (a config edited by hand, or the terms changed since it was written)."""
+    prior = dict(cfg.ppo.actor_kwargs).get("prior")
+    if not prior:
+        return
+    kwargs = prior.get("kwargs", {})
+    want_obs = [json.loads(json.dumps(s.to_dict())) for s in obs_specs]
+    if kwargs.get("observation") != want_obs or kwargs.get("action") != json.loads(
+        json.dumps(act_spec.to_dict())
+    ):
+        raise Sim2RealError(
+            "config ppo.actor_kwargs.prior: its observation/action terms differ from the task's; "
+            "rebuild the config with sim2real.quad.task.with_pd_prior"
+        )
+
+
 def build_contract(cfg: QuadTrainConfig) -> PolicyContract:
     """The quadrotor contract of a training config: the vehicle with its training envelope and
     rate loop, the task's terms."""
@@ -37,6 +92,7 @@ def build_contract(cfg: QuadTrainConfig) -> PolicyContract:
 
     t = cfg.task
     obs_specs, act_spec = task_specs(t)
+    check_prior(cfg, obs_specs, act_spec)
     robot = load_vehicle(t.vehicle).as_dict()
     robot["training_envelope"] = quad_training_envelope(
         robot, t.dr.mass_scale, t.dr.thrust_scale, t.dr.motor_time_constant_s
@@ -209,7 +265,7 @@ register_task(
         name="track",
         description="quadrotor CTBR tracking of hover, figure-eight and circle references (PPO)",
         config_class=QuadTrainConfig,
-        default_config=QuadTrainConfig,
+        default_config=default_config,
         make_env=make_env,
         trainer="ppo",
         build_contract=build_contract,
