@@ -8,6 +8,7 @@
     sim2real deploy <domain> --policy DIR ...   the <domain>_policy node over Cyclone DDS
     sim2real record <domain> --teleop T ...     demonstrations -> LeRobot v3 dataset (+ rosbag2 MCAP)
     sim2real finetune <domain> --base DIR --dataset DIR --run-dir R   residual RL on a base policy
+    sim2real hil manip --base DIR --dataset DIR --run-dir R   the same, human in the loop (actor + learner)
     sim2real worlds                             write a BARN-style benchmark (scenarios + Nav2 maps)
     sim2real benchmark nav                      worlds + policy + baseline + table + plot
     sim2real robot urdf NAME                    print the URDF generated from a robot configuration
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     fn = sub.add_parser("finetune", help="residual RL on a base policy").add_subparsers(
         dest="domain", required=True
     )
+    hl = sub.add_parser("hil", help="human-in-the-loop residual RL (actor + learner)").add_subparsers(
+        dest="domain", required=True
+    )
     for domain in domains():
         title = get_domain(domain).title
         t = tr.add_parser(domain, help=title)
@@ -182,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
             _task_option(f, domain)
             add_finetune_args(f)
             f.set_defaults(func=finetune_cli)
+        if domain == "manip":  # the domain with a scripted takeover human and an actor (sim2real.hil)
+            from .hil.cli import add_hil_args, hil_cli
+
+            h = hl.add_parser(domain, help=f"human-in-the-loop residual RL, actor and learner: {title}")
+            add_hil_args(h)
+            h.set_defaults(func=hil_cli)
         d = dp.add_parser(
             domain,
             help=f"the {get_domain(domain).node_package} node over Cyclone DDS: --policy DIR "

@@ -138,6 +138,7 @@ class ScriptedHuman:
             h,
             np.asarray(signals["target_pos"], dtype=float),
         )
+        self.goal_m, self.tcp_m = goal, tcp  # [B, 3]: where the expert steers the tool now, and the tool
         return self.expert.twist(goal, yaw, kin), np.where(close, 1.0, -1.0)
 
     def command(self, signals: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
