@@ -153,3 +153,52 @@ def test_takeover_after_the_reaction_delay_when_the_tool_strays_and_hands_back()
     assert engaged[-12:].count(True) >= 9 and not engaged[-1] and t.takeovers == 1
     # the policy is not judged during the grace period even when off the path
     assert not step([0.6, 0.1, 0.1]).engaged
+
+
+def test_live_actor_rewards_the_success_message_and_truncates_at_the_time_limit(
+    random_policy, tmp_path, dds_env
+):
+    """On live topics (here the sim bridge run elsewhere, as a robot would be): the reward is the
+    std_msgs/Bool an operator's button publishes on /hil/success, not anything the simulator says."""
+    import threading
+
+    from sim2real.hil.actor import LiveActorConfig, run_live_actor
+    from sim2real.hil.stream import BOOL, TransitionInbox
+    from sim2real.manip.sim_bridge import ArmBridgeConfig, ManipSimBridge
+
+    base = random_policy("manip", "pick_place")
+    bt, probe = DdsTransport("robot"), DdsTransport("operator")
+    bridge = ManipSimBridge(bt, ArmBridgeConfig(real_time_factor=1.0, episode_time_s=1e9))
+    stop = threading.Event()
+    sim = threading.Thread(target=bridge.run, args=(stop.is_set,), daemon=True)
+    sim.start()
+    inbox = TransitionInbox(probe, 46, 8)
+    button = probe.publisher("/hil/success", BOOL, DEFAULT)
+    try:
+
+        def on_loop_thread():
+            while not stop.is_set():  # the operator presses the button after 20 transitions
+                if inbox.received >= 20:
+                    button.publish(probe.msg(BOOL)(data=True))
+                    return
+                time.sleep(0.01)
+
+        threading.Thread(target=on_loop_thread, daemon=True).start()
+        cfg = LiveActorConfig(policy_dir=str(base), episodes=2, episode_time_s=1.0, reset_time_s=0.2,
+                              use_sim_time=True)  # fmt: skip
+        s = run_live_actor(cfg)
+    finally:
+        stop.set()
+        sim.join(5)
+        probe.close()
+        bt.close()
+    assert [e["outcome"] for e in s.episodes] == ["success", "truncated"]
+    got = []
+    while (tr := inbox.get(0.5)) is not None:
+        got.append(tr)
+    ep0 = [t for t in got if t.episode == 0]
+    ep1 = [t for t in got if t.episode == 1]
+    assert ep0[-1].terminated and ep0[-1].reward == 1.0 and not any(t.reward for t in ep0[:-1])
+    assert not any(t.terminated for t in ep1) and ep1[-1].truncated and ep1[-1].reward == 0.0
+    assert [t.step for t in ep0] == list(range(len(ep0))) and len(ep1) >= 15  # 1 s at 25 Hz, last dropped
+    assert [t.seq for t in got] == list(range(len(got)))

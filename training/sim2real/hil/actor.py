@@ -39,7 +39,7 @@ import numpy as np
 
 from sim2real_runtime.errors import Sim2RealError
 
-from ..datasets.recorder import ControlStepTap, RecordingTransport, Step, _Both
+from ..datasets.recorder import ControlStepTap, RecordingTransport, Step, _Both, episode_buttons
 from .stream import BOOL, SUCCESS_TOPIC, TRANSITIONS_TOPIC, TransitionPublisher
 from .takeover import TakeoverConfig, TakeoverOperator
 
@@ -90,6 +90,8 @@ class TransitionTap:
     def after_callback(self) -> None:
         """Called after every node callback (the recording transport's hook)."""
         with self.lock:
+            if self.tap.node is not None and "success" in episode_buttons(self.tap.node):
+                self.success_seen = True  # the teleop device's success key / button
             self.tap.after_callback()
             steps = self.tap.steps
             while self._seen < len(steps):
@@ -164,17 +166,18 @@ class ActorConfig:
     """A JSON-lines file, one line per episode ("": none)."""
 
 
-def node_params(policy_dir: str, reload_period_s: float) -> Any:
-    """The manip node's parameters for the actor (sim time, hot reload on)."""
+def node_params(policy_dir: str, reload_period_s: float, use_sim_time: bool = True, **more: Any) -> Any:
+    """The manip node's parameters for the actor (hot reload on; ``more``: other parameters)."""
     from sim2real_ros.node_params import params_from_mapping
     from sim2real_ros.policy_node import domain_nodes
 
     cls = domain_nodes()["manip"]
     values = {
         "policy_path": policy_dir,
-        "use_sim_time": True,
+        "use_sim_time": use_sim_time,
         "reload_watch": True,
         "reload_period_s": reload_period_s,
+        **more,
     }
     params, errors = params_from_mapping(cls.PARAMS, values, "<sim2real hil actor>")
     if errors:
@@ -326,3 +329,83 @@ def seed_policy_dir(base: Path, policy_dir: Path) -> None:
         shutil.rmtree(tmp)
     shutil.copytree(base, tmp)
     tmp.rename(policy_dir)
+
+
+@dataclass(frozen=True)
+class LiveActorConfig:
+    """An actor on live topics (a robot, or a simulator started elsewhere)."""
+
+    policy_dir: str
+    episodes: int = 0
+    """Episodes to run (0: until stopped)."""
+    episode_time_s: float = 30.0
+    """Node-clock seconds after which an episode is truncated."""
+    reset_time_s: float = 5.0
+    """Node-clock pause between episodes (the operator resets the scene)."""
+    teleop: str = "none"
+    """The node's ``teleop`` parameter: the operator's device (``keyboard``, ``spacemouse``, ``joy``...)."""
+    use_sim_time: bool = False
+    reload_period_s: float = 0.5
+    transitions_topic: str = TRANSITIONS_TOPIC
+    success_topic: str = SUCCESS_TOPIC
+    episodes_log: str = ""
+
+
+def run_live_actor(
+    cfg: LiveActorConfig,
+    session: ActorSession | None = None,
+    transport: Any = None,
+    on_episode: Callable[[dict[str, Any]], None] | None = None,
+) -> ActorSession:
+    """One node for the session on the live topics, the operator's device beside the policy (node
+    parameter ``teleop``). An episode starts once the node takes control steps, ``reset_time_s``
+    after the previous one; it ends in success when ``/hil/success`` says True (an operator's
+    button node, or the sim's signal) or the device's ``success`` key/button is pressed (terminal,
+    reward 1), and is truncated by the device's ``episode_end`` / ``discard`` or after
+    ``episode_time_s``. Nothing here knows the simulator."""
+    from sim2real_ros.dds import DdsTransport
+    from sim2real_ros.transport import spin
+
+    s = session or ActorSession()
+    node_cls, params = node_params(cfg.policy_dir, cfg.reload_period_s, cfg.use_sim_time, teleop=cfg.teleop)
+    nt = transport or DdsTransport("hil_node", use_sim_time=cfg.use_sim_time)
+    s.tap = tap = TransitionTap(TransitionPublisher(nt, cfg.transitions_topic), nt, cfg.success_topic)
+    s.node = node = node_cls(RecordingTransport(nt, None, tap.after_callback), params, [])
+    st: dict[str, Any] = {"ep": 0, "t0": None, "next_s": None}
+
+    def step() -> bool:
+        if s.stop.is_set():
+            return True
+        now = nt.now_s()
+        if st["t0"] is None:
+            if node.controller is not None and node.engaged and (st["next_s"] is None or now >= st["next_s"]):
+                tap.begin(node, st["ep"])
+                st["t0"] = now
+            return False
+        pressed = episode_buttons(node)
+        if tap.success_seen:
+            kind = "success"
+        elif pressed & {"episode_end", "discard"} or now - st["t0"] >= cfg.episode_time_s:
+            kind = "truncated"
+        else:
+            return False
+        tap.end(kind)
+        rec = {"episode": st["ep"], "outcome": kind, "transitions": tap.published,
+               "intervention_steps": tap.interventions, "policy_version": node.policy_version,
+               "swaps": node.reload.swaps, "refusals": list(node.reload.refusals)}  # fmt: skip
+        s.episodes.append(rec)
+        if cfg.episodes_log:
+            with open(cfg.episodes_log, "a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+        if on_episode is not None:
+            on_episode(rec)
+        st.update(ep=st["ep"] + 1, t0=None, next_s=now + cfg.reset_time_s)
+        return cfg.episodes > 0 and st["ep"] >= cfg.episodes
+
+    try:
+        spin(nt, until=step, max_wait_s=0.01)
+    finally:
+        node.shutdown()
+        if transport is None:
+            nt.close()
+    return s

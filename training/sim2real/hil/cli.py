@@ -49,6 +49,18 @@ def add_hil_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--real-time-factor", type=float, default=1.0, help="actor: simulated s per wall s")
     p.add_argument("--no-human", action="store_true", help="actor: the policy alone (no scripted human)")
     p.add_argument("--threads", type=int, default=1, help="learner: torch threads")
+    p.add_argument("--robot-topics", action="store_true", help="actor: the node on live topics (a robot, "
+                   "or a simulator started elsewhere); the reward is std_msgs/Bool on /hil/success or the "
+                   "device's success button")  # fmt: skip
+    p.add_argument("--teleop", default="none", help="actor --robot-topics: the operator's device (node "
+                   "parameter teleop: keyboard, spacemouse, joy, gamepad...)")  # fmt: skip
+    p.add_argument("--episode-time-s", type=float, default=30.0, help="actor --robot-topics: episode limit")
+    p.add_argument(
+        "--reset-time-s", type=float, default=5.0, help="actor --robot-topics: pause between episodes"
+    )
+    p.add_argument(
+        "--use-sim-time", action="store_true", help="actor --robot-topics: the node follows /clock"
+    )
 
 
 def _policy_dir(a: argparse.Namespace) -> Path:
@@ -108,6 +120,14 @@ def run_actor(a: argparse.Namespace, learner: subprocess.Popen | None = None) ->
             raise Sim2RealError(f"{pdir}: no policy after 120 s (is the learner running?)")
         time.sleep(0.2)
     log = Path(a.run_dir) / "actor_episodes.jsonl"
+    if a.robot_topics:
+        from .actor import LiveActorConfig, run_live_actor
+
+        live = LiveActorConfig(policy_dir=str(pdir), episodes=a.episodes, episode_time_s=a.episode_time_s,
+                               reset_time_s=a.reset_time_s, teleop=a.teleop, use_sim_time=a.use_sim_time,
+                               episodes_log=str(log))  # fmt: skip
+        run_live_actor(live, on_episode=lambda r: print(f"hil actor: {r}", flush=True))
+        return 0
     cfg = ActorConfig(
         policy_dir=str(pdir),
         episodes=a.episodes,
@@ -141,6 +161,10 @@ def hil_cli(a: argparse.Namespace) -> int:
         return run_learner(a)
     if a.role == "actor":
         return run_actor(a)
+    if a.robot_topics:
+        raise Sim2RealError(
+            "--robot-topics: run the actor (--role actor) and the learner (--role learner) apart"
+        )
     Path(a.run_dir).mkdir(parents=True, exist_ok=True)
     if any(p.name != "actor_episodes.jsonl" for p in Path(a.run_dir).iterdir()):
         raise Sim2RealError(f"{a.run_dir}: exists and is not empty")
