@@ -87,7 +87,7 @@ def test_takeover_ends_after_its_time_limit_even_without_getting_away():
 def test_nav_controller_with_fallback_commands_within_limits(random_policy):
     pol = OnnxPolicy(random_policy("nav"))
     ctrl = NavController(pol, JACKAL, fallback=True)
-    plain = NavController(pol, JACKAL)
+    plain = NavController(pol, JACKAL, fallback=False)  # the draft contract asks for it
     assert ctrl.fallback is not None and plain.fallback is None
     scan, twist = _wall_ahead(0.254 + 0.3), np.zeros(2)
     rng = np.random.default_rng(0)

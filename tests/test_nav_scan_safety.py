@@ -30,6 +30,31 @@ N = 720  # the Jackal's beams: [0.1, 30] m, max_invalid_fraction 0.05 -> at most
 TIMEOUT, TOL = 0.25, 0.1  # scan_timeout_s and clock_offset_tolerance_s (the defaults)
 
 
+CLOSED: dict[str, str] = {}
+"""``robot``: the Jackal file with ``lidar.allow_open_space: false`` (the blinded-lidar rule these
+tests are about; the shipped Jackal file accepts open space, see test_the_shipped_jackal_...)."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def closed_jackal_file(tmp_path_factory):
+    text = (REPO / "sim_assets" / "jackal" / "robot.yaml").read_text()
+    assert "allow_open_space: true" in text
+    path = tmp_path_factory.mktemp("jackal_closed") / "robot.yaml"
+    path.write_text(text.replace("allow_open_space: true", "allow_open_space: false"))
+    CLOSED["robot"] = str(path)
+    return path
+
+
+@pytest.fixture
+def jackal(closed_jackal_file):
+    """Overrides conftest's: the Jackal with the blinded-lidar rule on."""
+    from sim2real_runtime.robot import load_robot
+
+    robot = load_robot(str(closed_jackal_file))
+    assert not robot.lidar.allow_open_space
+    return robot
+
+
 @pytest.fixture
 def transport(dds_env):
     t = clocked_transport("nav_scan_safety_test")
@@ -39,7 +64,7 @@ def transport(dds_env):
 
 
 def make_node(transport, **overrides):
-    values = {"policy_path": str(POLICY), "blocked_timeout_s": 1e6, **overrides}
+    values = {"policy_path": str(POLICY), "blocked_timeout_s": 1e6, **CLOSED, **overrides}
     params, errors = params_from_mapping(values, "test")
     return NavPolicyNode(transport, params, errors)
 
@@ -93,6 +118,23 @@ def test_a_blinded_lidar_stops_the_robot(transport, jackal, fill):
     assert stopped(node, "stopped: /scan invalid (")
     drive(node, jackal, transport.clock, 5)  # a good scan again: it drives on
     assert node.state == "driving" and node.last_cmd[0] > 0.0
+
+
+def test_the_shipped_jackal_drives_in_open_space(transport):
+    """The shipped Jackal file sets allow_open_space: a scan with no return on any beam (+inf,
+    nothing within 30 m) is open space, so the robot drives on; NaN beams are still refused."""
+    from sim2real_runtime.robot import load_robot
+
+    shipped = load_robot("jackal")
+    assert shipped.lidar.allow_open_space
+    node = driving_node(transport, shipped, robot="jackal")
+    transport.clock.t += 0.025
+    node.on_odom(odom_msg(transport.clock.t))
+    node.on_scan(scan_msg(shipped, transport.clock.t, np.full(N, math.inf)))
+    assert node.state == "driving" and node.last_cmd[0] > 0.0, node.state
+    transport.clock.t += 0.025
+    node.on_scan(scan_msg(shipped, transport.clock.t, np.full(N, math.nan)))
+    assert stopped(node, "stopped: /scan invalid ("), node.state
 
 
 @pytest.mark.parametrize("close", [0.05, -math.inf])

@@ -52,7 +52,9 @@ def test_scan_fault_by_hand(jackal):
 
     from sim2real_runtime.nav_terms import scan_fault
 
-    lid = jackal.lidar  # 720 beams, [0.1, 30] m, max_invalid_fraction 0.05: 36 invalid beams pass
+    # 720 beams, [0.1, 30] m, max_invalid_fraction 0.05: 36 invalid beams pass; the rule for a scan
+    # with no return is tested both ways (the Jackal file itself accepts open space)
+    lid = dataclasses.replace(jackal.lidar, allow_open_space=False)
     ok = np.full(720, 8.0, dtype=np.float32)
     assert scan_fault(ok, lid) is None
     for bad in (np.nan, 3e38, 30.5):

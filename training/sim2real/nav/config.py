@@ -35,10 +35,11 @@ class NavTaskConfig:
     collision_guard: bool = True
     """Train with the runtime's collision guard (forward-speed cap from the raw scan) in the loop, as
     it runs on the robot."""
-    dwa_fallback: bool = False
+    dwa_fallback: bool = True
     """Export a contract that asks the deployment to run the runtime's DWA fallback
-    (``action.cmd_vel.params.dwa_fallback``): set it when the policy is selected and reported with
-    the fallback (``sim2real eval nav --fallback``). Training itself does not run the fallback."""
+    (``action.cmd_vel.params.dwa_fallback``): the shipped policy is selected and reported with the
+    fallback (``sim2real eval nav`` runs it as the contract asks; ``--fallback off`` runs the policy
+    alone). Training itself does not run the fallback."""
     episode_time_s: float = 50.0
     """Training episode time limit (s); evaluation uses the scenario's own limit."""
     num_worlds: int = 240

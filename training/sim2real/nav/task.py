@@ -99,6 +99,11 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
         "without it, as the policy's contract asks (action params dwa_fallback)",
     )
     p.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help="the policy alone, even when its contract asks for the DWA fallback (an ablation)",
+    )
+    p.add_argument(
         "--global-planner",
         choices=["astar"],
         help="plan a path on the scenario's map (A*, footprint inflated) and follow it: the policy "
@@ -133,6 +138,8 @@ def evaluate_cli(a: argparse.Namespace) -> int:
     from .plots import plot_trajectories
     from .scenario import find_scenarios, load_scenario
 
+    if getattr(a, "fallback", False) and getattr(a, "no_fallback", False):
+        raise Sim2RealError("eval nav: --fallback and --no-fallback contradict each other; give one")
     specs = []
     rate = a.rate_hz
     if a.policy:
@@ -150,8 +157,10 @@ def evaluate_cli(a: argparse.Namespace) -> int:
                 robot_name,
                 str(Path(a.policy)),
                 collision_guard=False if a.no_guard else None,
-                # on when asked or when the contract asks (then the label says so too)
-                fallback=bool(getattr(a, "fallback", False) or contract_wants_fallback(pol.contract)),
+                # on when asked or when the contract asks (then the label says so too); off when
+                # --no-fallback (the policy alone)
+                fallback=not getattr(a, "no_fallback", False)
+                and bool(getattr(a, "fallback", False) or contract_wants_fallback(pol.contract)),
                 global_planner=a.global_planner,
                 lookahead_m=a.lookahead_m,
             )
