@@ -163,3 +163,64 @@ def test_reference_feedforward_by_hand():
                          "velocity": np.array([[0.25, 0.0, 0.0]]), "ref_position": np.zeros((1, 3)),
                          "ref_lookahead": ahead})  # fmt: skip
     np.testing.assert_allclose(ReferenceFeedforward(spec)(sig), [[0.75, 0, 0, 2.0, 0, 0]], atol=1e-5)
+
+
+def test_error_integral_by_hand():
+    import math
+
+    from sim2real_runtime.quad_terms import ErrorIntegral, PositionErrorIntegral
+    from sim2real_runtime.terms import TermSpec
+
+    integ = ErrorIntegral(2, time_constant_s=2.0, clip_ms=0.3)
+    e = np.array([[0.1, 0.0, -0.2], [np.nan, 1.0, 0.0]])
+    v = integ.update(e, 0.02)
+    np.testing.assert_allclose(v, [[0.002, 0.0, -0.004], [0.0, 0.02, 0.0]])  # NaN adds nothing
+    v = integ.update(e, 0.02)
+    d = math.exp(-0.01)
+    np.testing.assert_allclose(v[0], [0.002 * d + 0.002, 0.0, -0.004 * d - 0.004])
+    for _ in range(500):  # 10 s of a constant error: e * tau, unless clipped
+        v = integ.update(e, 0.02)
+    np.testing.assert_allclose(v[0], [0.2, 0.0, -0.3], atol=2e-3)  # 0.1 * 2 s; -0.4 clipped
+    np.testing.assert_allclose(v[1, 1], 0.3)
+    integ.reset(np.array([1]))
+    assert np.all(integ.value[1] == 0.0) and integ.value[0, 0] > 0.19
+    # the term reports it in the body frame: yawed 90 degrees left, world +x is body -y
+    spec = TermSpec(
+        "i",
+        "position_error_integral",
+        3,
+        "m s",
+        "",
+        {"frame": "body FLU", "time_constant_s": 2.0, "clip_ms": 0.3},
+    )
+    yaw90 = np.array([[math.cos(math.pi / 4), 0.0, 0.0, math.sin(math.pi / 4)]])
+    out = PositionErrorIntegral(spec)(
+        {"position_error_integral": np.array([[0.1, 0.0, 0.0]]), "quat_wxyz": yaw90}
+    )
+    np.testing.assert_allclose(out, [[0.0, -0.1, 0.0]], atol=1e-7)
+    with pytest.raises(KeyError):
+        PositionErrorIntegral(TermSpec("i", "position_error_integral", 3, "m s", "", {"frame": "body FLU"}))
+
+
+def test_controller_integrates_the_error_and_forgets_it_on_reset(random_policy):
+    from sim2real_runtime.policy import OnnxPolicy
+    from sim2real_runtime.quad_control import QuadController
+    from sim2real_runtime.vehicle import load_vehicle
+
+    c = QuadController(OnnxPolicy(random_policy("quad")), load_vehicle("crazyflie_2_1"))
+    assert c.integral is not None
+    ahead = np.zeros((5, 3))
+    for _ in range(3):  # 0.1 m below the reference, level, at rest: 3 steps of 0.02 s
+        c.step(
+            np.array([0, 0, -0.1]),
+            np.array([1.0, 0, 0, 0]),
+            np.zeros(3),
+            np.zeros(3),
+            np.zeros(3),
+            ahead,
+            0.5,
+        )
+    d = np.exp(-0.02 / 2.0)
+    np.testing.assert_allclose(c.integral.value[0, 2], 0.002 * (1 + d + d * d))
+    c.reset()
+    assert np.all(c.integral.value == 0.0)

@@ -71,6 +71,10 @@ class QuadTaskConfig:
     position_clip_m: float = 1.0
     fine_position_clip_m: float = 0.1
     """Clip of the second, fine-resolution position error observation (m)."""
+    integral_time_constant_s: float = 2.0
+    """Leak of the position error's integral observation (s): a steady error e reads e * 2 s."""
+    integral_clip_ms: float = 0.3
+    """Anti-windup clip of that integral, per axis (m s)."""
     velocity_clip_mps: float = 3.0
     rates_clip_radps: float = 10.0
     accel_scale_mps2: float = 6.0

@@ -18,7 +18,14 @@ import torch
 from tensordict import TensorDict
 
 from sim2real_runtime.quad_reference import Lissajous, lookahead_times
-from sim2real_runtime.quad_terms import CtbrAction, limit_tilt, max_tilt_rad, quad_specs, with_rotation
+from sim2real_runtime.quad_terms import (
+    CtbrAction,
+    ErrorIntegral,
+    limit_tilt,
+    max_tilt_rad,
+    quad_specs,
+    with_rotation,
+)
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation, TermSpec
 from sim2real_runtime.vehicle import VehicleConfig
@@ -45,6 +52,8 @@ def task_specs(cfg: QuadTaskConfig) -> tuple[list[TermSpec], TermSpec]:
         cfg.tilt_range_deg,
         cfg.observation_frame,
         cfg.fine_position_clip_m,
+        cfg.integral_time_constant_s,
+        cfg.integral_clip_ms,
     )
 
 
@@ -116,6 +125,8 @@ class QuadEnv:
         self.gust = np.zeros((b, 3))
         self.params = np.zeros((b, 6))  # privileged: mass, inertia, thrust scales, tau, latency, gain
         self.prev_action = np.zeros((b, 4), dtype=np.float32)
+        # the integral term's state, as the runtime's QuadController keeps it (None: no such term)
+        self.integral = ErrorIntegral.for_terms(obs_specs, b)
         self.cmd = np.tile(self.action_term.hold, (b, 1))  # the command the flight controller holds
         self.steps = np.zeros(b, dtype=np.int64)
         self.prev_err = np.zeros(b)  # distance to the reference after the last step (m)
@@ -228,6 +239,8 @@ class QuadEnv:
         self.aggressiveness[ids] = r.uniform(0.0, 1.0, n)
         self.prev_action[ids] = 0.0
         self.cmd[ids] = self.action_term.hold
+        if self.integral is not None:
+            self.integral.reset(ids)
         self.steps[ids] = 0
         self.prev_err[ids] = np.linalg.norm(ref_p - self.sim.pos[ids], axis=1)
 
@@ -266,6 +279,9 @@ class QuadEnv:
 
     def _observe(self) -> TensorDict:
         signals = with_rotation(self.signals())
+        if self.integral is not None:  # once per control step, from the observed (noisy) error
+            err_obs = signals["ref_position"] - signals["position"]
+            signals["position_error_integral"] = self.integral.update(err_obs, self.dt)
         policy_obs = self.observation(signals)
         s = self.sim
         err = signals["ref_position"] - s.pos

@@ -23,7 +23,7 @@ from .contract import PolicyContract, check_control_rate, check_domain
 from .controller import PolicyController
 from .errors import ContractMismatchError
 from .policy import OnnxPolicy
-from .quad_terms import limit_tilt, max_tilt_rad, with_rotation
+from .quad_terms import ErrorIntegral, limit_tilt, max_tilt_rad, with_rotation
 from .rotations import quat_to_matrix
 from .vehicle import STANDARD_GRAVITY_MPS2, VehicleConfig
 
@@ -207,6 +207,15 @@ class QuadController(PolicyController):
         rng = agg.params.get("tilt_range_deg") if agg is not None else None
         self.tilt_range_deg: tuple[float, float] | None = (float(rng[0]), float(rng[1])) if rng else None
         """The tilt limit at aggressiveness 0 and 1 (deg) the contract promises (the limiter)."""
+        self.integral = ErrorIntegral.for_terms(policy.contract.observation, 1)
+        """The position error's integral, when the policy observes it (``position_error_integral``)."""
+        self.dt_s = 1.0 / float(policy.contract.control_rate_hz)
+
+    def reset(self) -> None:
+        """Forget the previous action and the error's integral (call when control (re)starts)."""
+        super().reset()
+        if getattr(self, "integral", None) is not None:
+            self.integral.reset()
 
     def step(
         self,
@@ -233,6 +242,9 @@ class QuadController(PolicyController):
             "aggressiveness": np.array([[aggressiveness]], dtype=np.float64),
         }
         signals = with_rotation(signals)
+        if self.integral is not None:  # once per control step, before the observation (as trained)
+            err = signals["ref_position"] - signals["position"]
+            signals["position_error_integral"] = self.integral.update(err, self.dt_s)
         cmd = self.action_term(self.infer(signals))
         if self.tilt_range_deg is not None:  # the tilt the aggressiveness stands for, as trained
             limit = max_tilt_rad(aggressiveness, self.tilt_range_deg)[None]

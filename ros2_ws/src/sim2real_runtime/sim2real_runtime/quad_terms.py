@@ -20,7 +20,7 @@ autopilot's units, so one policy serves vehicles of different mass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -172,6 +172,66 @@ class ReferenceFeedforward(FramedTerm):
         ).astype(np.float32)
 
 
+class PositionErrorIntegral(FramedTerm):
+    """The leaky integral of the position error (reference minus position), in ``params["frame"]``,
+    each axis clipped to ``clip_ms``: float [B, 3] (m s). It is what a PID's integrator holds: the
+    steady error a wind, a battery sag or a thrust curve off the nominal leaves behind, which no
+    instantaneous observation reveals. The state is kept by :class:`ErrorIntegral` (the runtime's
+    controller and the training environment each hold one) and read as the signal
+    ``position_error_integral`` (world frame).
+
+    params: ``frame``, ``time_constant_s`` (the leak: a constant error e reads e * tau once
+    settled), ``clip_ms`` (anti-windup).
+    """
+
+    kind = "position_error_integral"
+
+    def __init__(self, spec: TermSpec) -> None:
+        super().__init__(spec)
+        self.time_constant_s = float(spec.params["time_constant_s"])
+        self.clip_ms = float(spec.params["clip_ms"])
+        if not (self.time_constant_s > 0.0 and self.clip_ms > 0.0):
+            raise ValueError(f"term {spec.name!r}: time_constant_s and clip_ms must be > 0")
+
+    def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
+        v = _in_frame(np.asarray(signals["position_error_integral"]), signals, self.frame)
+        return _clip(v, self.clip_ms).astype(np.float32)
+
+
+class ErrorIntegral:
+    """The state behind :class:`PositionErrorIntegral`: ``value`` [B, 3] (m s, world frame),
+    updated once per control step before the observation,
+    ``value <- clip(value * exp(-dt / tau) + error * dt, +-clip_ms)``; non-finite errors add
+    nothing (a NaN position never poisons the state)."""
+
+    def __init__(self, num: int, time_constant_s: float, clip_ms: float) -> None:
+        self.time_constant_s = float(time_constant_s)
+        self.clip_ms = float(clip_ms)
+        self.value = np.zeros((num, 3))
+
+    @classmethod
+    def for_terms(cls, specs: Sequence[TermSpec], num: int) -> ErrorIntegral | None:
+        """The integrator a policy's observation needs (None when it has no such term)."""
+        spec = next((s for s in specs if s.kind == PositionErrorIntegral.kind), None)
+        if spec is None:
+            return None
+        term = PositionErrorIntegral(spec)
+        return cls(num, term.time_constant_s, term.clip_ms)
+
+    def reset(self, ids: np.ndarray | None = None) -> None:
+        """Zero the state of rows ``ids`` (all when None): a new episode or a restart of control."""
+        if ids is None:
+            self.value[:] = 0.0
+        else:
+            self.value[ids] = 0.0
+
+    def update(self, error_m: np.ndarray, dt_s: float) -> np.ndarray:
+        """Integrate the world-frame error [B, 3] (m) over ``dt_s``; returns the state [B, 3]."""
+        e = np.where(np.isfinite(error_m), error_m, 0.0)
+        self.value = _clip(self.value * np.exp(-dt_s / self.time_constant_s) + e * dt_s, self.clip_ms)
+        return self.value
+
+
 class UserInput(ObsTerm):
     """A user-set scalar (``params["signal"]``), clipped to [``low``, ``high``]: float [B, 1]. A
     non-finite value reads as ``default``. On the robot it is a run-time ROS parameter."""
@@ -251,13 +311,16 @@ def quad_specs(
     tilt_range_deg: tuple[float, float],
     frame: str = "body FLU",
     fine_clip_m: float = 0.1,
+    integral_time_constant_s: float = 2.0,
+    integral_clip_ms: float = 0.3,
 ) -> tuple[list[TermSpec], TermSpec]:
     """Observation term specs and the CTBR action spec of the quadrotor policy.
 
     The last observation entry is the user's aggressiveness (the FiLM input); ``tilt_range_deg``
     is the tilt limit it maps to (0 -> first, 1 -> second), which training enforces by reward.
     ``frame`` is the frame of the position error, velocity and lookahead vectors; the position
-    error appears twice, clipped to ``position_clip_m`` and to ``fine_clip_m``.
+    error appears twice, clipped to ``position_clip_m`` and to ``fine_clip_m``; its leaky integral
+    (``integral_time_constant_s``, ``integral_clip_ms``) gives the policy a PID's integral action.
     """
     if frame not in FRAMES:
         raise ValueError(f"unknown frame {frame!r}; known: {FRAMES}")
@@ -286,6 +349,10 @@ def quad_specs(
                  "(finite differences of the reference now and the first two lookahead points)",
                  {"spacing_s": lookahead_horizon_s / lookahead_points, "clip_mps": velocity_clip_mps,
                   "clip_mps2": 10.0, "frame": frame}),
+        TermSpec("position_error_integral", PositionErrorIntegral.kind, 3, "m s",
+                 f"leaky integral of the {ref} minus {odom} position, kept by the controller",
+                 {"frame": frame, "time_constant_s": integral_time_constant_s,
+                  "clip_ms": integral_clip_ms}),
         TermSpec("aggressiveness", UserInput.kind, 1, "1", "ROS parameter 'aggressiveness'",
                  {"signal": "aggressiveness", "low": 0.0, "high": 1.0, "default": 0.5,
                   "meaning": "tilt limit linear in tilt_range_deg", "tilt_range_deg": list(tilt_range_deg)}),

@@ -108,7 +108,11 @@ def validate_quad_contract(contract: Any, source: str) -> None:
             require_number(p, "spacing_s", source, where, positive=True)
             if spec.size != 6:
                 raise ConfigError(source, f"observation.terms[{i}].size", f"{spec.size} != 6")
-        for key in ("clip_m", "clip_mps", "clip_mps2", "clip_radps"):
+        elif spec.kind == quad_terms.PositionErrorIntegral.kind:
+            require_number(p, "time_constant_s", source, where, positive=True)
+            if spec.size != 3:
+                raise ConfigError(source, f"observation.terms[{i}].size", f"{spec.size} != 3")
+        for key in ("clip_m", "clip_mps", "clip_mps2", "clip_radps", "clip_ms"):
             if key in p:
                 require_number(p, key, source, where, positive=True)
     for i, spec in enumerate(contract.action):
@@ -138,6 +142,7 @@ DOMAIN = register_domain(
             quad_terms.BodyRates.kind,
             quad_terms.ReferenceLookahead.kind,
             quad_terms.ReferenceFeedforward.kind,
+            quad_terms.PositionErrorIntegral.kind,
             quad_terms.UserInput.kind,
             PreviousAction.kind,
         ),
