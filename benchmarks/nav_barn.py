@@ -1,13 +1,18 @@
 """The navigation targets on the 250 BARN worlds of ../shared: policy and DWA side by side.
 
     python benchmarks/nav_barn.py --policy policies/nav_jackal [--sim mujoco kinematic] [--runs 1]
-        [--fallback] [--robot YAML] [--held-out]
+        [--robot YAML] [--held-out] [--no-guard-too] [--update-policy]
 
-Prints the table and the wall time per simulator, writes benchmarks/results/barn_<sim>.json and a
-trajectory plot beside it. The gap between the two simulators' success rates is the sim-to-sim gap.
-``--fallback`` adds the policy with the runtime's DWA fallback (:mod:`sim2real_runtime.nav_fallback`);
-``--held-out`` runs everything on the held-out worlds too (:data:`sim2real.nav.splits.HELD_OUT`,
-written to runs/nav_heldout when missing), results as ``heldout_<sim>_<controller>.json``.
+The controllers, in one run on the same worlds and noise seeds: the policy as its contract asks
+(with the runtime's DWA fallback when ``dwa_fallback`` is set, :mod:`sim2real_runtime.nav_fallback`),
+the policy alone (without the fallback; only when the contract asks for it), the DWA baseline
+(``--no-dwa`` drops it) and, with ``--no-guard-too``, the policy without the collision guard.
+
+Prints the table and the wall time per simulator, writes benchmarks/results/barn_<sim>_<tag>.json
+and a trajectory plot beside it. The gap between the two simulators' success rates is the sim-to-sim
+gap. ``--held-out`` runs everything on the held-out worlds too (:data:`sim2real.nav.splits.HELD_OUT`,
+written to runs/nav_heldout when missing), results as ``heldout_<sim>_<tag>.json``;
+``--update-policy`` stores both in the policy's contract and card.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from sim2real.nav.plots import plot_trajectories
 from sim2real.nav.scenario import find_scenarios, load_scenario
 from sim2real.nav.splits import HELD_OUT
 from sim2real.onnx_export import update_evaluation
+from sim2real_runtime.nav_control import contract_wants_fallback
+from sim2real_runtime.policy import OnnxPolicy
 
 BARN = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "barn"
 
@@ -32,7 +39,7 @@ def main() -> None:
     ap.add_argument("--sim", nargs="+", default=["mujoco", "kinematic"])
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--no-dwa", action="store_true")
-    ap.add_argument("--fallback", action="store_true", help="also the policy with the DWA fallback")
+    ap.add_argument("--no-guard-too", action="store_true", help="also the policy without the guard")
     ap.add_argument("--robot", default="jackal", help="robot name or YAML for every controller")
     ap.add_argument("--held-out", action="store_true", help="also on the held-out split (seed 9001)")
     ap.add_argument("--out-dir", default="benchmarks/results")
@@ -42,12 +49,12 @@ def main() -> None:
         help="store the summary in the policy's contract and card (how nav_jackal got its evaluation)",
     )
     a = ap.parse_args()
-    specs = [
-        ControllerSpec("policy", a.robot, a.policy),
-        ControllerSpec("policy", a.robot, a.policy, collision_guard=False),
-    ]
-    if a.fallback:
-        specs.append(ControllerSpec("policy", a.robot, a.policy, fallback=True))
+    wants_fallback = contract_wants_fallback(OnnxPolicy(a.policy).contract)
+    specs = [ControllerSpec("policy", a.robot, a.policy, fallback=wants_fallback)]
+    if wants_fallback:  # the ablation: the policy alone
+        specs.append(ControllerSpec("policy", a.robot, a.policy, fallback=False))
+    if a.no_guard_too:
+        specs.append(ControllerSpec("policy", a.robot, a.policy, collision_guard=False, fallback=False))
     if not a.no_dwa:
         specs.append(ControllerSpec("dwa", a.robot))
     sets = [("barn", find_scenarios(BARN))]
@@ -77,10 +84,21 @@ def main() -> None:
         label = specs[0].label
         evaluation = {
             "benchmark": f"BARN static worlds in ../shared ({len(sets[0][1])}), {a.runs} run(s) each, "
-            "collision guard as in training",
+            f"{label} (collision guard as in training)",
             "date": time.strftime("%Y-%m-%d"),
             **{sim: {k: round(v, 4) for k, v in report[f"{sim}/{label}"].items()} for sim in a.sim},
         }
+        if a.held_out:
+            evaluation["held_out"] = {
+                "split": f"sim2real worlds --count {HELD_OUT.count} --seed {HELD_OUT.seed}",
+                **{
+                    sim: {k: round(v, 4) for k, v in report[f"heldout:{sim}/{label}"].items()}
+                    for sim in a.sim
+                },
+            }
+        if wants_fallback and "mujoco" in a.sim:
+            alone = specs[1].label
+            evaluation["policy_alone_mujoco"] = {k: round(v, 4) for k, v in report[f"mujoco/{alone}"].items()}
         if not a.no_dwa and "mujoco" in a.sim:
             evaluation["dwa_baseline_mujoco"] = {k: round(v, 4) for k, v in report["mujoco/dwa"].items()}
         update_evaluation(Path(a.policy), evaluation)
