@@ -45,6 +45,7 @@ def learner_args(a: argparse.Namespace) -> list[str]:
         "--critic-hidden", *map(str, a.critic_hidden), "--ensemble", str(a.ensemble),
         "--batch-size", str(a.batch_size), "--utd-ratio", str(a.utd_ratio),
         "--critic-warmup-updates", str(a.critic_warmup_updates), "--seed", str(a.seed),
+        *(["--no-human"] if a.no_human else []),
     ]  # fmt: skip
 
 
@@ -80,6 +81,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-episodes", type=int, default=200)
     p.add_argument("--eval-seed", type=int, default=2000)
+    p.add_argument(
+        "--no-human", action="store_true", help="the same loop without the scripted human (a baseline)"
+    )
     p.add_argument("--skip-run", action="store_true", help="analyse an existing run folder")
     p.add_argument("--out", default=str(OUT / "hil_manip.json"))
     a = p.parse_args()
@@ -113,6 +117,7 @@ def main() -> None:
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores (shared with other jobs)",
         "date": time.strftime("%Y-%m-%d"),
         "command": "python benchmarks/hil_manip.py " + " ".join(learner_args(a)),
+        "human": not a.no_human,
         "wall_time_s": wall,
         "episodes": len(eps),
         "transitions_actor": int(n.sum()),
@@ -164,7 +169,12 @@ def main() -> None:
     ax[0].plot(x, rolling(rate, 10), "C3", label="mean of the last 10")
     ax[0].set_ylabel("intervention rate\n(human steps / steps)")
     ax[0].legend()
-    ax[1].plot(x, rolling(ok, 10), "C0", label="with the human, last 10 episodes")
+    ax[1].plot(
+        x,
+        rolling(ok, 10),
+        "C0",
+        label=f"{'policy alone' if a.no_human else 'with the human'}, last 10 episodes",
+    )
     ax[1].axhline(
         final["success_rate"], color="C2", ls="--", label=f"final policy alone ({a.eval_episodes} held-out)"
     )

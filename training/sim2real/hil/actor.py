@@ -22,6 +22,10 @@ Sim sessions (:func:`run_sim_actor`): one MuJoCo sim bridge (:mod:`sim2real.mani
 reset per episode, a fresh node per episode (as ``sim2real record`` runs it: the bridge's reset
 teleports the arm, which a running node would take for a jump), on Cyclone DDS; the node loads the
 newest policy in the watched folder when it starts and hot-reloads newer ones mid-episode.
+
+Live sessions (:func:`run_live_actor`, ``--robot-topics``): one node on a robot's topics for the
+whole session, the operator's device beside the policy (node parameter ``teleop``); the reward is
+the ``/hil/success`` message or the device's ``success`` button, and nothing knows a simulator.
 """
 
 from __future__ import annotations
