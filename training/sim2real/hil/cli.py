@@ -119,6 +119,7 @@ def run_actor(a: argparse.Namespace, learner: subprocess.Popen | None = None) ->
         if time.monotonic() - t0 > 120:
             raise Sim2RealError(f"{pdir}: no policy after 120 s (is the learner running?)")
         time.sleep(0.2)
+    Path(a.run_dir).mkdir(parents=True, exist_ok=True)
     log = Path(a.run_dir) / "actor_episodes.jsonl"
     if a.robot_topics:
         from .actor import LiveActorConfig, run_live_actor
