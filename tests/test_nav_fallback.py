@@ -102,3 +102,19 @@ def test_nav_controller_with_fallback_commands_within_limits(random_policy):
     assert sum(ctrl.fallback.counts.values()) == 40
     ctrl.reset()
     assert sum(ctrl.fallback.counts.values()) == 0
+
+
+def test_the_collision_guard_caps_the_fallbacks_commands_too(random_policy):
+    """A close reading ahead (below range_min: -inf) allows no forward speed, whoever drives: the
+    guard applies to DWA's commands as to the policy's (a generated-scan test found DWA's command
+    passing the guard)."""
+    pol = OnnxPolicy(random_policy("nav"))
+    ctrl = NavController(pol, JACKAL, fallback=True)
+    scan = np.full(JACKAL.lidar.num_beams, 8.0, dtype=np.float32)
+    scan[np.abs(JACKAL.lidar.beam_angles_rad()) < 0.05] = -np.inf
+    sources = set()
+    for i in range(60):  # the robot does not move: after 2 s DWA takes over (stuck)
+        cmd = ctrl.step(scan, np.zeros(3), np.zeros(2), np.array([5.0, 0.0]))
+        sources.add(ctrl.fallback.source)
+        assert cmd[0] <= 0.0, (i, ctrl.fallback.source, cmd)
+    assert sources - {"policy"}, sources  # DWA drove at some point

@@ -176,6 +176,9 @@ class NavController(PolicyController):
             lambda: self._command(self.infer(signals), signals["scan_ranges"]), ranges_m, pose, twist, goal_xy
         )
         if self.fallback.source != "policy":  # DWA drove: the next action is rate-limited from it
+            if self.guard is not None:  # one safety layer for every source: DWA's command too
+                self.last_cap = self.guard.max_speed(signals["scan_ranges"])
+                cmd = self.guard.apply(cmd[None], self.last_cap)[0]
             self.prev_cmd = cmd[None].copy()
             self.prev_action = np.zeros_like(self.prev_action)
         return cmd
