@@ -63,16 +63,17 @@ def _policy_requiring_fallback(tmp_path, value=True):
     d["action"]["terms"][0]["params"]["dwa_fallback"] = value
     meta[METADATA_KEY].value = json.dumps(d)
     out = tmp_path / "nav_fb"
-    out.mkdir()
+    out.mkdir(parents=True)
     onnx.save(model, str(out / "policy.onnx"))
     return out
 
 
-def test_a_command_into_a_wall_is_replaced_by_dwa(transport, jackal):
+def test_a_command_into_a_wall_is_replaced_by_dwa(transport, jackal, tmp_path):
     # A wall 0.3 m ahead of the front edge (front edge 0.254 m ahead of base_link), a goal behind
     # it, and a policy that asks for full speed ahead. The guard is off to isolate the fallback.
     wall = _wall_ahead(jackal, jackal.footprint_length_m / 2 + 0.3)
-    plain = make_node(transport, collision_guard=False)
+    without = _policy_requiring_fallback(tmp_path, value=False)  # the shipped policy asks for it
+    plain = make_node(transport, collision_guard=False, policy_path=str(without))
     assert plain.controller.fallback is None and "DWA fallback off" in plain.loaded_message(
         plain.controller.policy
     )
@@ -117,7 +118,9 @@ def test_the_jackal_params_file_has_the_fallback_off():
 def test_a_policy_whose_contract_asks_for_it_runs_with_the_fallback(transport, tmp_path):
     path = _policy_requiring_fallback(tmp_path)
     assert contract_wants_fallback(read_contract(path / "policy.onnx"))
-    assert not contract_wants_fallback(read_contract(POLICY / "policy.onnx"))  # shipped: no field
+    assert contract_wants_fallback(read_contract(POLICY / "policy.onnx"))  # the shipped one too
+    off = _policy_requiring_fallback(tmp_path / "off", value=False)
+    assert make_node(transport, policy_path=str(off)).controller.fallback is None
     node = make_node(transport, policy_path=str(path))  # fallback parameter left at false
     assert node.controller.fallback is not None
     assert "DWA fallback on (the contract's dwa_fallback)" in node.loaded_message(node.controller.policy)
