@@ -41,14 +41,15 @@ def test_eval_policy_and_dwa_writes_results_and_plot(tiny_policy, worlds, tmp_pa
     )
     assert rc == 0
     doc = json.loads(out.read_text())
-    assert set(doc["summary"]) == {"policy:nav_tiny", "dwa"}
+    # trained with the default config, whose contract asks for the DWA fallback: eval runs it
+    assert set(doc["summary"]) == {"policy:nav_tiny+dwa_fallback", "dwa"}
     assert len(doc["episodes"]) == 4
     for ep in doc["episodes"]:
         assert ep["success"] + ep["collision"] + ep["timeout"] == 1
         assert 0.0 <= ep["score"] <= 0.5
         assert len(ep["trajectory"]) >= 2
     assert out.with_suffix(".png").stat().st_size > 10_000
-    assert "| policy:nav_tiny |" in capsys.readouterr().out
+    assert "| policy:nav_tiny+dwa_fallback |" in capsys.readouterr().out
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
