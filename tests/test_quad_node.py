@@ -308,6 +308,7 @@ def test_any_input_gives_a_finite_command_within_limits(
 def test_observation_equals_the_training_environment(transport, tiny_quad_policy, tiny_quad_run):
     """DESIGN's one-pipeline test: a training-env state, sent as the ROS messages a Crazyflie stack
     publishes, gives the node exactly the observation the environment computed."""
+    import copy
     import json
 
     from sim2real.quad.env import QuadEnv
@@ -341,9 +342,15 @@ def test_observation_equals_the_training_environment(transport, tiny_quad_policy
         node.controller.prev_action = env.prev_action[i : i + 1].copy()
         node.aggressiveness = float(env.aggressiveness[i])
         node.on_odometry(odom(tuple(s.pos[i]), tuple(s.quat[i]), tuple(rot.T @ s.vel[i]), tuple(s.omega[i])))
+        if env.integral is not None:  # the same integral state as the env's vehicle i
+            node.controller.integral.value = env.integral.value[i : i + 1].copy()
         node.scheduler.reset()  # the next tick is a policy step
         node.on_tick()
-        want = env.observation(env.signals(noisy=False))[i]
+        sig = env.signals(noisy=False)
+        if env.integral is not None:  # the node integrated this step's error as the env does
+            integ = copy.deepcopy(env.integral)
+            sig["position_error_integral"] = integ.update(sig["ref_position"] - sig["position"], env.dt)
+        want = env.observation(sig)[i]
         np.testing.assert_allclose(node.controller.last_obs[0], want, atol=2e-5)
 
 

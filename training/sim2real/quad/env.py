@@ -275,6 +275,8 @@ class QuadEnv:
             "ref_lookahead": self.ref.position(ahead),
             "prev_action": self.prev_action,
             "aggressiveness": self.aggressiveness[:, None],
+            # the state as it stands (``_observe`` first integrates this step's error into it)
+            **({"position_error_integral": self.integral.value} if self.integral is not None else {}),
         }
 
     def _observe(self) -> TensorDict:
