@@ -14,10 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from sim2real.export import export_run
 from sim2real.nav.evaluate import ControllerSpec, evaluate, summarize
 from sim2real.nav.scenario import find_scenarios
 from sim2real.nav.splits import HELD_OUT
@@ -44,7 +45,9 @@ def main() -> None:
     for run in map(Path, a.runs):
         summary = json.loads((run / "train_summary.json").read_text())
         pol = run / "policy"
-        export_run(run, pol, overwrite=True)
+        # in a child process: torch's OpenMP threads in this one would hang the forked eval workers
+        cmd = [sys.executable, "-m", "sim2real.cli", "export", "--run", str(run), "--out", str(pol)]
+        subprocess.run([*cmd, "--overwrite"], check=True, capture_output=True)
         row = {
             "run": str(run),
             "selected_checkpoint": summary.get("selected_checkpoint"),
