@@ -1,7 +1,9 @@
 """Quadrotor task and training configuration: frozen dataclasses, units in the names.
 
-The reference policy in ``policies/quad_crazyflie`` is trained with ``sim2real train quad`` and
-exactly these defaults; a change here changes what that command produces, so retrain and re-export.
+The reference policy in ``policies/quad_crazyflie`` is trained with ``sim2real train quad``: these
+defaults, with the actor made a residual on the PD baseline's law by
+:func:`sim2real.quad.task.with_pd_prior` (the task's ``default_config``). A change here changes what
+that command produces, so retrain and re-export.
 """
 
 from __future__ import annotations
