@@ -69,7 +69,9 @@ def pd_ctbr_body(
     scale = torch.clamp(cap / torch.clamp(horiz, min=1e-9), max=1.0)
     a_w = torch.cat([a_w[:, :2] * scale[:, None], a_w[:, 2:]], dim=1)
     a_b = torch.einsum("bji,bj->bi", rot, a_w)
-    norm = torch.linalg.vector_norm(a_b, dim=1)
+    # never 0 in flight (|a| ~ g); clamped so that a degenerate attitude (an all-zero matrix) gives
+    # finite rates instead of 0/0
+    norm = torch.clamp(torch.linalg.vector_norm(a_b, dim=1), min=1e-6)
     yaw = torch.atan2(rot[:, 1, 0], rot[:, 0, 0])
     return torch.stack(
         [
