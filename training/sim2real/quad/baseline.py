@@ -96,17 +96,18 @@ def pd_ctbr(
 ) -> np.ndarray:
     """CTBR commands [B, 4] (collective acceleration m/s^2, body rates rad/s FLU) for world-frame
     states [B, ...] (the baseline controller: exact reference derivatives, no clipping)."""
-    rot = quat_to_matrix(np.asarray(quat_wxyz, dtype=np.float64))
-    to_body = lambda v: np.einsum("bji,bj->bi", rot, np.asarray(v, dtype=np.float64))  # noqa: E731
-    t = lambda v: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))  # noqa: E731
-    tilt = np.full(len(rot), float(max_tilt_rad))
+    rot = torch.from_numpy(quat_to_matrix(np.asarray(quat_wxyz, dtype=np.float64)))
+
+    def body(v: np.ndarray) -> torch.Tensor:  # world [B, 3] -> body [B, 3]
+        return torch.einsum("bji,bj->bi", rot, torch.as_tensor(np.asarray(v, dtype=np.float64)))
+
     with torch.no_grad():
         out = pd_ctbr_body(
-            t(to_body(np.asarray(ref_position) - position)),
-            t(to_body(np.asarray(ref_velocity) - velocity)),
-            t(to_body(ref_accel)),
-            t(rot),
-            t(tilt),
+            body(np.asarray(ref_position) - position),
+            body(np.asarray(ref_velocity) - velocity),
+            body(ref_accel),
+            rot,
+            torch.full((len(rot),), float(max_tilt_rad), dtype=torch.float64),
             gains,
         )
     return out.numpy()

@@ -34,6 +34,13 @@ RESIDUAL_INIT_NOISE_STD = 0.15
 since it explores around a controller that already flies."""
 
 
+def prior_terms(obs_specs: list[Any], act_spec: Any) -> dict[str, Any]:
+    """The term specs the PD prior reads, as the plain JSON a run's config.json keeps."""
+    return json.loads(
+        json.dumps({"observation": [s.to_dict() for s in obs_specs], "action": act_spec.to_dict()})
+    )
+
+
 def with_pd_prior(cfg: QuadTrainConfig) -> QuadTrainConfig:
     """``cfg`` with a policy that learns a residual on the PD baseline's law (the prior,
     :class:`~sim2real.quad.baseline.QuadPDPrior`, built from the task's own term specs), so PPO
@@ -44,11 +51,7 @@ def with_pd_prior(cfg: QuadTrainConfig) -> QuadTrainConfig:
     obs, act = task_specs(cfg.task)
     prior = {
         "class": PD_PRIOR_CLASS,
-        "kwargs": {
-            "observation": [json.loads(json.dumps(s.to_dict())) for s in obs],
-            "action": json.loads(json.dumps(act.to_dict())),
-            "gains": dataclasses.asdict(PDGains()),
-        },
+        "kwargs": {**prior_terms(obs, act), "gains": dataclasses.asdict(PDGains())},
     }
     ppo = dataclasses.replace(
         cfg.ppo,
@@ -72,10 +75,8 @@ def check_prior(cfg: QuadTrainConfig, obs_specs: list[Any], act_spec: Any) -> No
     if not prior:
         return
     kwargs = prior.get("kwargs", {})
-    want_obs = [json.loads(json.dumps(s.to_dict())) for s in obs_specs]
-    if kwargs.get("observation") != want_obs or kwargs.get("action") != json.loads(
-        json.dumps(act_spec.to_dict())
-    ):
+    want = prior_terms(obs_specs, act_spec)
+    if any(kwargs.get(k) != v for k, v in want.items()):
         raise Sim2RealError(
             "config ppo.actor_kwargs.prior: its observation/action terms differ from the task's; "
             "rebuild the config with sim2real.quad.task.with_pd_prior"

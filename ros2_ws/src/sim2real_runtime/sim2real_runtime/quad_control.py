@@ -209,7 +209,6 @@ class QuadController(PolicyController):
         """The tilt limit at aggressiveness 0 and 1 (deg) the contract promises (the limiter)."""
         self.integral = ErrorIntegral.for_terms(policy.contract.observation, 1)
         """The position error's integral, when the policy observes it (``position_error_integral``)."""
-        self.dt_s = 1.0 / float(policy.contract.control_rate_hz)
 
     def reset(self) -> None:
         """Forget the previous action and the error's integral (call when control (re)starts)."""
@@ -244,7 +243,7 @@ class QuadController(PolicyController):
         signals = with_rotation(signals)
         if self.integral is not None:  # once per control step, before the observation (as trained)
             err = signals["ref_position"] - signals["position"]
-            signals["position_error_integral"] = self.integral.update(err, self.dt_s)
+            signals["position_error_integral"] = self.integral.update(err, 1.0 / self.control_rate_hz)
         cmd = self.action_term(self.infer(signals))
         if self.tilt_range_deg is not None:  # the tilt the aggressiveness stands for, as trained
             limit = max_tilt_rad(aggressiveness, self.tilt_range_deg)[None]
