@@ -65,7 +65,9 @@ def test_policy_flies_the_figure_eight_through_topics(dds_env, interface):
     finally:
         _stop(node, sim)
         station.t.close()
-    log = node.stdout.read()[-3000:]
+    log, sim_log = node.stdout.read()[-3000:], sim.stdout.read()[-3000:]
+    # A lost thrust unlock leaves a Crazyflie held at its start: say so, not a tracking error.
+    assert "thrust locked" not in sim_log, sim_log
     assert "flying" in states, states
     assert not any(s.startswith(("error", "descending", "failsafe")) for s in states), states
     ref = figure_eight()
@@ -76,4 +78,6 @@ def test_policy_flies_the_figure_eight_through_topics(dds_env, interface):
     # The same policy in-process (sim2real eval quad) tracks to about a decimetre; over DDS with
     # odometry latency the loop must stay within 2.5x of that and never stray far.
     rmse = math.sqrt(float(np.mean(err**2)))
-    assert rmse < 0.25 and err.max() < 0.5, (rmse, err.max(), log)
+    assert rmse < 0.25 and err.max() < 0.5, (
+        f"rmse {rmse:.3f} m, max {err.max():.3f} m; states {states}\nnode:\n{log}\nsim:\n{sim_log}"
+    )

@@ -30,7 +30,11 @@ def transport(dds_env):
 
 
 def make_node(transport, policy, **overrides):
-    params, errors = params_from_mapping({"policy_path": str(policy), **overrides}, "test")
+    """A node whose autopilot has matched; the Crazyflie's thrust-unlock stream is one tick long
+    unless ``cf_unlock_s`` is given (its own tests give it)."""
+    params, errors = params_from_mapping(
+        {"policy_path": str(policy), "cf_unlock_s": 0.005, **overrides}, "test"
+    )
     node = QuadNode(transport, params, errors)
     sent = []
     for name in ("cmd_pub", "rates_pub"):
@@ -91,9 +95,9 @@ def test_crazyflie_waits_for_odometry_then_holds_where_it_is(transport, tiny_qua
     run(node, c, 0.2, pos=(0.3, -0.2, 1.1))
     assert node.state == "holding"
     assert np.allclose(node.hold_point, [0.3, -0.2, 1.1])
-    # The firmware's thrust lock is released by one zero-thrust setpoint, then one command per tick.
+    # The firmware's thrust lock is released by a zero-thrust setpoint, then one command per tick.
     assert px4.cmd_vel_legacy_thrust_u16(node.sent[0]) == 0
-    assert len(node.sent) == 41
+    assert len(node.sent) == 40
     thrust, rates = cf_command(node, node.sent[-1])
     # Crazyswarm2 clips the legacy thrust at 60000/65535; the battery-compensated firmware's thrust is
     # linear in it (0.9155 of full), above the 0.9 asked for: the 0.9 limit stands.
@@ -103,7 +107,7 @@ def test_crazyflie_waits_for_odometry_then_holds_where_it_is(transport, tiny_qua
 
 
 def test_no_flight_before_the_autopilot_subscribes(transport, tiny_quad_policy):
-    """The Crazyflie's thrust-unlock setpoint is sent once: only after the command topic matched."""
+    """The Crazyflie's thrust unlock is sent only after the command topic matched."""
     node = make_node(transport, tiny_quad_policy)
     node.cmd_pub.subscriber_count = lambda: 0
     run(node, transport.clock, 0.1)
@@ -111,6 +115,28 @@ def test_no_flight_before_the_autopilot_subscribes(transport, tiny_quad_policy):
     node.cmd_pub.subscriber_count = lambda: 1
     run(node, transport.clock, 0.02)
     assert node.state == "holding" and px4.cmd_vel_legacy_thrust_u16(node.sent[0]) == 0
+
+
+def test_thrust_unlock_is_a_stream_of_zero_thrust_setpoints_before_take_off(transport, tiny_quad_policy):
+    """One unlock sent the moment the command topic matched can be lost (the server's reader may
+    not have matched yet; CI lost one and the vehicle never left its start): the node streams
+    zero thrust for cf_unlock_s, starting over if the server goes away, and only then flies."""
+    node = make_node(transport, tiny_quad_policy, cf_unlock_s=0.25)
+    c = transport.clock
+    run(node, c, 0.1)  # 20 ticks
+    assert node.state == "waiting: thrust unlock (zero thrust on /cf231/cmd_vel_legacy)"
+    assert [px4.cmd_vel_legacy_thrust_u16(m) for m in node.sent] == [0] * 20
+    node.cmd_pub.subscriber_count = lambda: 0  # the server went away: the stream starts over
+    run(node, c, 0.05)
+    assert node.state == "waiting: no subscriber on /cf231/cmd_vel_legacy" and len(node.sent) == 20
+    node.cmd_pub.subscriber_count = lambda: 1
+    run(node, c, 0.245)  # 49 ticks: still under 0.25 s since the server came back
+    assert not node.engaged and len(node.sent) == 69
+    assert {px4.cmd_vel_legacy_thrust_u16(m) for m in node.sent} == {0}
+    run(node, c, 0.1)
+    assert node.engaged and node.state == "holding"
+    thrusts = [px4.cmd_vel_legacy_thrust_u16(m) for m in node.sent[69:]]
+    assert thrusts[0] == 0 and min(thrusts[2:]) > 0  # at most one more unlock tick, then flight
 
 
 def test_policy_runs_at_its_contract_rate_inside_the_200hz_loop(transport, tiny_quad_policy):

@@ -137,6 +137,7 @@ class QuadNode(PolicyNode):
         self.armed = p.interface != "px4"  # the Crazyflie path has no arming state to read
         self.offboard = p.interface != "px4"
         self.engaged = False  # the policy is flying (reset on every (re)engagement)
+        self._unlock_since_s: float | None = None  # crazyflie: the thrust unlock stream began (steady)
         self.target = np.array([STANDARD_GRAVITY_MPS2, 0.0, 0.0, 0.0])
         self.descend_since_s: float | None = None
         # Why the motors were cut (crazyflie) or the offboard stream stopped (px4) in flight; the
@@ -356,14 +357,24 @@ class QuadNode(PolicyNode):
             # Reliable but volatile: what is sent before the autopilot's subscription has matched
             # is lost, and a Crazyflie's thrust-unlock setpoint must not be.
             self._set_state(f"waiting: no subscriber on {self.cmd_topic}")
+            self._unlock_since_s = None
             self._send_idle()
             return
+        if not self.engaged and self.p.interface == "crazyflie":
+            # The firmware ignores thrust until one setpoint with zero thrust has arrived
+            # (crtp_commander_rpyt.c). Reliable delivery does not save a lone one: the server's
+            # reader may not have matched this writer yet when it is sent (CI lost one so, and
+            # the vehicle never took off). A stream of them, cf_unlock_s long, gets through.
+            mono = self.t.monotonic_s()
+            if self._unlock_since_s is None:
+                self._unlock_since_s = mono
+            if mono - self._unlock_since_s < self.p.cf_unlock_s:
+                self._set_state(f"waiting: thrust unlock (zero thrust on {self.cmd_topic})")
+                self._send(np.zeros(4), allow_zero_thrust=True)
+                return
         if not self.engaged:  # (re)engage: hold here until a reference says otherwise
             self.engaged = True
-            if self.p.interface == "crazyflie":
-                # The firmware ignores thrust until one setpoint with zero thrust has arrived
-                # (crtp_commander_rpyt.c); 5 ms of zero thrust is far below the motors' lag.
-                self._send(np.zeros(4), allow_zero_thrust=True)
+            self._unlock_since_s = None
             self.controller.reset()
             self.hold_point = pos.copy()
             self.ref_offset = np.zeros(3)

@@ -23,6 +23,7 @@ class QuadNodeParams(node_params.NodeParams):
     POSITIVE = (
         "odom_timeout_s",
         "land_cutoff_s",
+        "cf_unlock_s",
         "max_tilt_deg",
         "max_thrust_fraction",
         "max_reference_speed_mps",
@@ -67,6 +68,10 @@ class QuadNodeParams(node_params.NodeParams):
     stops the offboard stream so PX4's failsafe takes over (px4)."""
     land_cutoff_s: float = 5.0
     """crazyflie: after this long descending without odometry, thrust goes to zero."""
+    cf_unlock_s: float = 0.25
+    """crazyflie: zero-thrust setpoints are streamed this long (s, steady clock) before the policy
+    takes off. The firmware ignores thrust until one arrives, and the node's view that the server
+    has matched comes before the server's own: a single unlock sent at the match can be lost."""
     max_tilt_deg: float = 45.0
     """Tilt beyond which the command levels the vehicle (deg)."""
     max_thrust_fraction: float = 0.9
