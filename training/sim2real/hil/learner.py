@@ -36,7 +36,7 @@ import numpy as np
 
 from ..onnx_export import ExportCheckError
 from ..residual.finetune import FinetuneConfig, Finetuner
-from ..residual.replay import FIELDS, MixedSampler, ReplayBuffer, nstep_targets
+from ..residual.replay import FIELDS, MixedSampler, ReplayBuffer, segment_transitions
 from .actor import seed_policy_dir
 from .stream import LEARNER_STATE_TOPIC, STRING, TRANSITIONS_TOPIC, Transition, TransitionInbox
 
@@ -169,19 +169,12 @@ class HilLearner(Finetuner):
         ended = bool(term[-1] or trunc[-1])
         if cut and not ended:
             trunc[-1] = True
-        ret, disc, last = nstep_targets(rew, term, trunc, rc.nstep, rc.gamma)
         obs = np.stack([t.obs for t in seg])
-        nxt = np.stack([t.next_obs for t in seg])[last]
-        batch = {
-            "obs": obs,
-            "base": self.base(obs),
-            "action": np.stack([t.action for t in seg]),
-            "ret": ret,
-            "discount": disc,
-            "next_obs": nxt,
-            "next_base": self.base(nxt),
-        }
-        batch = {k: np.asarray(v, dtype=np.float32) for k, v in batch.items()}
+        nxt = np.stack([t.next_obs for t in seg])
+        action = np.stack([t.action for t in seg])
+        batch = segment_transitions(
+            obs, self.base(obs), action, rew, term, trunc, nxt, self.base(nxt), rc.nstep, rc.gamma
+        )
         self.online.add(batch)
         human = np.array([t.intervention for t in seg])
         if human.any():

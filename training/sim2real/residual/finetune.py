@@ -39,7 +39,7 @@ from ..gitinfo import git_commit
 from .export import export_residual, file_sha256, residual_contract
 from .learner import ResidualConfig, ResidualLearner
 from .online import online_env
-from .replay import MixedSampler, NStepAccumulator, ReplayBuffer, Sizes, nstep_targets
+from .replay import MixedSampler, NStepAccumulator, ReplayBuffer, Sizes, segment_transitions
 
 RUN_FILE = "finetune.json"
 REPLAY_FILE = "replay_online.npz"
@@ -122,17 +122,9 @@ def demo_transitions(ds: Any, base: BasePolicy, n: int, gamma: float) -> dict[st
             trunc = np.zeros(m, dtype=bool)
             trunc[-1] = True
         rew = succ[:m].astype(np.float64)
-        ret, disc, last = nstep_targets(rew, term, trunc, n, gamma)
-        for f, v in (
-            ("obs", obs[:m]),
-            ("base", b[:m]),
-            ("action", act[:m]),
-            ("ret", ret),
-            ("discount", disc),
-            ("next_obs", nxt[last]),
-            ("next_base", nb[last]),
-        ):
-            parts[f].append(np.asarray(v, dtype=np.float32))
+        seg = segment_transitions(obs[:m], b[:m], act[:m], rew, term, trunc, nxt, nb, n, gamma)
+        for f, v in seg.items():
+            parts[f].append(v)
     if not parts["obs"]:
         raise Sim2RealError(f"{ds.root}: no usable demonstration transitions")
     return {f: np.concatenate(v) for f, v in parts.items()}

@@ -64,6 +64,26 @@ def nstep_targets(
     return ret, disc, last
 
 
+def segment_transitions(
+    obs: np.ndarray,
+    base: np.ndarray,
+    action: np.ndarray,
+    rewards: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    next_obs: np.ndarray,
+    next_base: np.ndarray,
+    n: int,
+    gamma: float,
+) -> dict[str, np.ndarray]:
+    """The n-step transitions of one episode segment of T steps, as the buffers store them
+    (:data:`FIELDS`, float32). Every array is per step [T, ...]: ``next_obs[t]`` / ``next_base[t]``
+    are what followed step t; the bootstrap rows are picked by :func:`nstep_targets`."""
+    ret, disc, last = nstep_targets(rewards, terminated, truncated, n, gamma)
+    rows = (obs, base, action, ret, disc, next_obs[last], next_base[last])
+    return {f: np.asarray(v, dtype=np.float32) for f, v in zip(FIELDS, rows, strict=True)}
+
+
 class NStepAccumulator:
     """Turns a batched stream of single steps (E parallel environments) into n-step transitions.
 

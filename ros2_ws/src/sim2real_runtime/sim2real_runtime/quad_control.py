@@ -213,7 +213,7 @@ class QuadController(PolicyController):
     def reset(self) -> None:
         """Forget the previous action and the error's integral (call when control (re)starts)."""
         super().reset()
-        if getattr(self, "integral", None) is not None:
+        if self.integral is not None:
             self.integral.reset()
 
     def step(
