@@ -75,14 +75,17 @@ class Transition:
     intervention: bool
 
 
+def layout(obs_size: int, action_size: int) -> list[tuple[str, int]]:
+    """The message's segments (label, size), in order (see the module)."""
+    return [(HEADER, len(SCALARS)), ("obs", obs_size), ("action", action_size), ("next_obs", obs_size)]
+
+
 def encode(tr: Transition, transport: Any) -> Any:
     """``tr`` as a ``std_msgs/Float64MultiArray`` built with ``transport.msg``."""
     dim_cls = transport.msg("std_msgs/msg/MultiArrayDimension")
     msg = transport.msg(ARRAY)()
-    n, a = len(tr.obs), len(tr.action)
     msg.layout.dim = [
-        dim_cls(label=label, size=size, stride=size)
-        for label, size in ((HEADER, len(SCALARS)), ("obs", n), ("action", a), ("next_obs", n))
+        dim_cls(label=label, size=size, stride=size) for label, size in layout(len(tr.obs), len(tr.action))
     ]
     msg.layout.data_offset = 0
     head = [tr.seq, tr.episode, tr.step, tr.reward, tr.terminated, tr.truncated, tr.intervention]
@@ -100,7 +103,7 @@ def decode(msg: Any, obs_size: int, action_size: int, topic: str = TRANSITIONS_T
         StreamError: another layout, sizes or a non-finite value, naming the field.
     """
     dims = [(d.label, int(d.size)) for d in msg.layout.dim]
-    want = [(HEADER, len(SCALARS)), ("obs", obs_size), ("action", action_size), ("next_obs", obs_size)]
+    want = layout(obs_size, action_size)
     if [d[0] for d in dims] != [w[0] for w in want]:
         labels = [d[0] for d in dims]
         raise StreamError(f"{topic}: layout.dim labels {labels}, expected {[w[0] for w in want]}")

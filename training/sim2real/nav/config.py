@@ -38,7 +38,7 @@ class NavTaskConfig:
     dwa_fallback: bool = True
     """Export a contract that asks the deployment to run the runtime's DWA fallback
     (``action.cmd_vel.params.dwa_fallback``): the shipped policy is selected and reported with the
-    fallback (``sim2real eval nav`` runs it as the contract asks; ``--fallback off`` runs the policy
+    fallback (``sim2real eval nav`` runs it as the contract asks; ``--no-fallback`` runs the policy
     alone). Training itself does not run the fallback."""
     episode_time_s: float = 50.0
     """Training episode time limit (s); evaluation uses the scenario's own limit."""
