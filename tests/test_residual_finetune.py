@@ -206,3 +206,22 @@ def test_online_adapter_sees_the_last_observation_of_a_truncated_episode():
     # what the policy sees next is the new episode's first observation (previous action zero)
     assert np.all(s.obs[:, -8:] == 0.0)
     assert env.env.t.tolist() == [0, 0]
+
+
+def test_residual_flags_from_either_command_line_are_applied_and_checked():
+    """`sim2real finetune` and `sim2real hil` read the residual learner's flags through one
+    function: given flags override, absent or unset ones keep the config, bad ones are named."""
+    import argparse
+
+    from sim2real.residual.finetune import residual_from_args
+    from sim2real.residual.learner import ResidualConfig
+    from sim2real_runtime.errors import Sim2RealError
+
+    rc = ResidualConfig()
+    got = residual_from_args(argparse.Namespace(scale=0.05, critic_hidden=[64, 64], ensemble=None), rc)
+    assert (got.scale, got.critic_hidden, got.ensemble) == (0.05, (64, 64), rc.ensemble)
+    assert residual_from_args(argparse.Namespace(), rc) == rc
+    with pytest.raises(Sim2RealError, match="--scale"):
+        residual_from_args(argparse.Namespace(scale=2.0), rc)
+    with pytest.raises(Sim2RealError, match="--batch-size"):
+        residual_from_args(argparse.Namespace(batch_size=3), rc)

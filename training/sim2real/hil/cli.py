@@ -71,7 +71,7 @@ def run_learner(a: argparse.Namespace) -> int:
     import logging
     import warnings
 
-    from ..residual.finetune import FinetuneConfig
+    from ..residual.finetune import FinetuneConfig, residual_from_args
     from ..tasks import get_task
     from .learner import HilConfig, HilLearner
 
@@ -82,15 +82,9 @@ def run_learner(a: argparse.Namespace) -> int:
     if not a.base or not a.dataset:
         raise Sim2RealError("--role learner needs --base and --dataset")
     cfg = FinetuneConfig()
-    res = {k: v for k, v in (("utd_ratio", a.utd_ratio), ("batch_size", a.batch_size), ("scale", a.scale),
-                             ("critic_hidden", tuple(a.critic_hidden) if a.critic_hidden else None),
-                             ("ensemble", a.ensemble), ("critic_warmup_updates", a.critic_warmup_updates))
-           if v is not None}  # fmt: skip
     cfg = replace(cfg, budget_steps=a.budget_steps, seed=a.seed, export_to=str(_policy_dir(a)),
                   checkpoint_every_steps=min(2000, a.budget_steps), threads=a.threads,
-                  residual=replace(cfg.residual, **res))  # fmt: skip
-    if cfg.residual.batch_size < 2 or cfg.residual.batch_size % 2:
-        raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {cfg.residual.batch_size}")
+                  residual=residual_from_args(a, cfg.residual))  # fmt: skip
     if a.budget_steps < 1 or a.export_every_updates < 1:
         raise Sim2RealError("--budget-steps and --export-every-updates must be >= 1")
     hil = HilConfig(export_every_updates=a.export_every_updates, stall_s=a.stall_s)

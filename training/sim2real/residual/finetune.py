@@ -401,6 +401,24 @@ def export_finetune_run(
     return export_residual(learner.actor, base, contract, out_dir, overwrite=overwrite)
 
 
+RESIDUAL_FLAGS = ("scale", "utd_ratio", "batch_size", "critic_hidden", "ensemble", "critic_warmup_updates")
+"""The residual learner's settings a command line may give (``--scale`` ...)."""
+
+
+def residual_from_args(a: Any, rc: ResidualConfig) -> ResidualConfig:
+    """``rc`` with the :data:`RESIDUAL_FLAGS` that ``a`` has and sets, checked (a clear error
+    naming the flag)."""
+    given = {k: getattr(a, k, None) for k in RESIDUAL_FLAGS}
+    if given["critic_hidden"] is not None:
+        given["critic_hidden"] = tuple(given["critic_hidden"]) or None
+    rc = replace(rc, **{k: v for k, v in given.items() if v is not None})
+    if rc.batch_size < 2 or rc.batch_size % 2:
+        raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {rc.batch_size}")
+    if not 0 < rc.scale <= 1:
+        raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {rc.scale}")
+    return rc
+
+
 def finetune_cli(a: Any) -> int:
     """``sim2real finetune <domain>``."""
     from ..tasks import get_task
@@ -420,22 +438,7 @@ def finetune_cli(a: Any) -> int:
         )
         if v is not None
     }
-    cfg = replace(cfg, **over)
-    res = {
-        k: v
-        for k, v in (
-            ("scale", a.scale),
-            ("utd_ratio", a.utd_ratio),
-            ("batch_size", a.batch_size),
-            ("critic_hidden", tuple(a.critic_hidden) if a.critic_hidden else None),
-        )
-        if v is not None
-    }
-    cfg = replace(cfg, residual=replace(cfg.residual, **res))
-    if cfg.residual.batch_size < 2 or cfg.residual.batch_size % 2:
-        raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {cfg.residual.batch_size}")
-    if not 0 < cfg.residual.scale <= 1:
-        raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {cfg.residual.scale}")
+    cfg = replace(cfg, **over, residual=residual_from_args(a, cfg.residual))
     if cfg.export_every_steps and not cfg.export_to:
         raise Sim2RealError("--export-every-steps needs --export-to DIR (the policy folder a node watches)")
     if cfg.num_envs < 1 or cfg.budget_steps < 1:
