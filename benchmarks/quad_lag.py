@@ -65,7 +65,7 @@ def main() -> int:
             state["i"] += 1
             vr = ref.velocity(t) if feedforward else np.zeros((1, 3))
             ar = ref.acceleration(t) if feedforward else np.zeros((1, 3))
-            return pd_ctbr(pos[None], quat[None], vel[None], ref_now[None], vr, ar)[0]
+            return pd_ctbr(pos[None], quat[None], vel[None], ref_now[None], vr, ar, cond.aggressiveness)[0]
 
         return run
 

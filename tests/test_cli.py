@@ -113,6 +113,13 @@ def test_resume_continues_iterations(tiny_run, tmp_path):
     # train returns is the checkpoint chosen on the validation worlds, one of the run's own).
     assert (tmp_path / "resumed" / "model_3.pt").exists()
     assert final.parent == tmp_path / "resumed" and final.name.startswith("model_")
+    # The steps behind the policy include the first run's: model_<k>.pt holds k + 1 iterations of
+    # 16 x 8 steps, and the resumed run repeats iteration k, so 5 iterations in all whatever k.
+    k = int(ckpt.stem.split("_")[1])
+    summary = json.loads((tmp_path / "resumed" / "train_summary.json").read_text())
+    assert summary["env_steps_this_run"] == (4 - k) * 128
+    assert summary["env_steps"] == 5 * 128
+    assert summary["resumed_from"] == str(ckpt)
 
 
 def test_same_seed_same_policy(tiny_run, tmp_path):

@@ -54,23 +54,40 @@ def _act(actor, x):
 
 
 def test_hand_computed_command(untrained):
-    # Level, 0.1 m behind the reference along body x, at rest: a = (0.6, 0, g) m/s^2, so the
-    # collective acceleration is g (normalised 0) and the pitch rate 8 * 0.6 / |a| (/ 4 rad/s).
+    # Level, 0.1 m behind the reference along body x, at rest. At aggressiveness 1 the position
+    # gain is 6 x 1.4 = 8.4: a = (0.84, 0, g) m/s^2, so the collective acceleration is g
+    # (normalised 0) and the pitch rate 8 * 0.84 / |a| (/ 4 rad/s). At 0.5 the gains are the
+    # nominal ones (x 1.0): a = (0.6, 0, g).
     _, contract, actor, _ = untrained
-    x = _obs(contract, np.array([[0.1, 0, 0]]), np.eye(3)[None], np.zeros((1, 3)), 1.0)
-    a = _act(actor, x)[0]
-    pitch = 8.0 * 0.6 / math.hypot(0.6, G)
-    np.testing.assert_allclose(a, [0.0, 0.0, pitch / 4.0, 0.0], atol=1e-6)
+    x = _obs(contract, np.array([[0.1, 0, 0]] * 2), np.stack([np.eye(3)] * 2), np.zeros((2, 3)), 1.0)
+    x[1, -1] = 0.5
+    a = _act(actor, x)
+    for row, h in zip(a, (0.84, 0.6)):
+        np.testing.assert_allclose(row, [0.0, 0.0, 8.0 * h / math.hypot(h, G) / 4.0, 0.0], atol=1e-6)
+
+
+def test_velocity_gain_keeps_the_damping_ratio(untrained):
+    # Level, on the reference, 0.1 m/s slower than it along body x: the velocity gain is
+    # 4 x sqrt(1.4) at aggressiveness 1 and 4 x sqrt(0.6) at 0.
+    _, contract, actor, _ = untrained
+    x = _obs(contract, np.zeros((2, 3)), np.stack([np.eye(3)] * 2), np.array([[0.1, 0, 0]] * 2), 1.0)
+    x[1, -1] = 0.0
+    a = _act(actor, x)
+    for row, scale in zip(a, (1.4, 0.6)):
+        h = 0.4 * math.sqrt(scale)
+        np.testing.assert_allclose(row[2], 8.0 * h / math.hypot(h, G) / 4.0, atol=1e-6)
 
 
 def test_tilt_follows_aggressiveness(untrained):
-    # A 0.5 m error demands 3 m/s^2 sideways (17 deg): at aggressiveness 1 (40 deg) it passes; at
-    # 0 the prior caps it at the 12 deg of tilt_range_deg: horizontal acceleration g * tan(12 deg).
+    # A 0.6 m error demands 6 x 0.6 x 0.6 = 2.16 m/s^2 sideways (12.4 deg) at aggressiveness 0,
+    # which the prior caps at the 12 deg of tilt_range_deg (horizontal g * tan(12 deg) = 2.08); at
+    # 1 it demands 6 x 1.4 x 0.6 = 5.04 m/s^2 (27 deg), within the 40 deg limit, so it passes (and
+    # its pitch rate, 3.6 rad/s, within the 4 rad/s the action allows).
     _, contract, actor, term = untrained
-    x = _obs(contract, np.array([[0.5, 0, 0]] * 2), np.stack([np.eye(3)] * 2), np.zeros((2, 3)), 0.0)
+    x = _obs(contract, np.array([[0.6, 0, 0]] * 2), np.stack([np.eye(3)] * 2), np.zeros((2, 3)), 0.0)
     x[1, -1] = 1.0
     cmd = term(_act(actor, x))
-    horiz = [G * math.tan(math.radians(12.0)), 3.0]
+    horiz = [G * math.tan(math.radians(12.0)), 5.04]
     for c, h in zip(cmd, horiz):
         np.testing.assert_allclose(c[2], 8.0 * h / math.hypot(h, G), rtol=1e-5)
 
@@ -83,18 +100,19 @@ def test_untrained_policy_is_the_pd_baseline(untrained):
     quat = np.concatenate([np.ones((b, 1)), rng.normal(0, 0.1, (b, 3))], axis=1)
     quat /= np.linalg.norm(quat, axis=1, keepdims=True)
     rot = quat_to_matrix(quat)
-    x = _obs(
-        contract,
-        np.einsum("bji,bj->bi", rot, -pos),
-        rot,
-        np.einsum("bji,bj->bi", rot, -vel),
-        1.0,
-    )
     zero = np.zeros((b, 3))
-    want = pd_ctbr(pos, quat, vel, zero, zero, zero, max_tilt_rad=math.radians(40))
-    # The action term clips to the policy's command limits (the baseline's command is not clipped).
-    want = np.clip(want, term.low, term.high)
-    np.testing.assert_allclose(term(_act(actor, x)), want, atol=2e-5)
+    for aggressiveness in (0.0, 0.3, 1.0):
+        x = _obs(
+            contract,
+            np.einsum("bji,bj->bi", rot, -pos),
+            rot,
+            np.einsum("bji,bj->bi", rot, -vel),
+            aggressiveness,
+        )
+        want = pd_ctbr(pos, quat, vel, zero, zero, zero, aggressiveness=aggressiveness)
+        # The action term clips to the policy's command limits (the baseline's is not clipped).
+        want = np.clip(want, term.low, term.high)
+        np.testing.assert_allclose(term(_act(actor, x)), want, atol=2e-5)
 
 
 def test_exported_graph_carries_the_prior(untrained, tmp_path):

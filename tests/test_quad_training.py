@@ -3,6 +3,7 @@ export with the contract, evaluation and the CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -76,6 +77,40 @@ def test_numba_kernel_equals_the_interpreted_kernel():
         np.testing.assert_allclose(getattr(sims[1], name), getattr(sims[0], name), atol=1e-9, err_msg=name)
 
 
+def test_roll_rate_step_is_first_order_like_and_slower_with_weaker_gains():
+    from sim2real.quad.batch_sim import roll_rate_step
+
+    fc = CF.flight_controller
+    weak = dataclasses.replace(
+        CF,
+        flight_controller=dataclasses.replace(
+            fc, rate_p=tuple(0.5 * np.asarray(fc.rate_p)), rate_i=tuple(0.5 * np.asarray(fc.rate_i))
+        ),
+    )
+    t63, peak = roll_rate_step([CF, weak])
+    # the nominal Crazyflie reaches 63 % of a 1 rad/s step within tens of milliseconds, the
+    # half-gain copy measurably later; both reach the step
+    assert 0.01 < t63[0] < 0.06 and t63[1] > t63[0] + 0.005
+    assert np.all(peak > 0.9) and np.all(peak < 2.0)
+
+
+def test_training_draws_cover_the_rate_loops_of_the_px4_frames():
+    """The policy flies through the autopilot's rate loop: the rate loops it trains on (the
+    Crazyflie's, randomised) must include ones as slow as the x500's and the Iris's, or it meets
+    an untrained plant there (policies trained with rate gains x0.6-1.5, whose slowest draw was
+    faster than the Iris, swung it 30-70 cm in hover)."""
+    from sim2real.quad.batch_sim import roll_rate_step
+    from sim2real.quad.config import QuadTaskConfig
+    from sim2real.quad.env import QuadEnv
+
+    env = QuadEnv(QuadTaskConfig(), CF, 1, seed=0)
+    drawn, _ = env.sample_vehicles(600)
+    t_drawn, _ = roll_rate_step(drawn)
+    t_px4, _ = roll_rate_step([load_vehicle("x500"), load_vehicle("iris")])
+    for t in t_px4:
+        assert np.mean(t_drawn > t) >= 0.01
+
+
 def test_every_environment_builds_resets_and_steps_finite():
     from sim2real.quad.config import QuadTaskConfig
     from sim2real.quad.env import PRIVILEGED_SIZE, QuadEnv
@@ -95,7 +130,8 @@ def test_every_environment_builds_resets_and_steps_finite():
     assert tw.min() > 1.0 and np.all(env.sim.params[:, P_MALPHA] > 0)
     # the autopilots differ: rate gains drawn per vehicle around the file's
     kp = env.sim.params[:, P_KP] / CF.flight_controller.rate_p[0]
-    assert kp.min() >= 0.6 - 1e-9 and kp.max() <= 1.5 + 1e-9 and kp.std() > 0.1
+    lo, hi = env.cfg.dr.rate_gain_scale
+    assert kp.min() >= lo - 1e-9 and kp.max() <= hi + 1e-9 and kp.std() > 0.1
 
 
 def test_zero_action_is_hover_and_a_crash_ends_the_episode():

@@ -164,10 +164,14 @@ def run_ppo(
         runner = OnPolicyRunner(
             env, rsl_rl_config(ppo, limits.save_interval), log_dir=str(run_dir), device="cpu"
         )
+    earlier_iterations = 0  # PPO iterations behind the checkpoint resumed from
     if resume is not None:
         ckpt = torch.load(str(resume), weights_only=False, map_location="cpu")
         if "critic_state_dict" in ckpt:
             runner.load(str(resume))
+            # model_<it>.pt is saved after iteration <it> (counted from 0), and rsl-rl's learn()
+            # starts again at <it>: the checkpoint holds it + 1 iterations.
+            earlier_iterations = runner.current_learning_iteration + 1
         else:  # an imitation checkpoint (DAgger): PPO starts from its actor, with a fresh critic
             runner.alg.load(ckpt, {"actor": True}, strict=True)
     setup_s = time.time() - t0
@@ -214,7 +218,11 @@ def run_ppo(
         "checkpoint": final.name,
         "commit": train_commit,
         "iterations": runner.current_learning_iteration + 1,
-        "env_steps": n_steps,
+        # Every PPO step behind the checkpoint, a resumed run's earlier ones included (a policy's
+        # provenance states what it was trained on, not what the last command added).
+        "env_steps": steps_per_it * (earlier_iterations + len(history)),
+        "env_steps_this_run": n_steps,
+        "resumed_from": None if resume is None else str(resume),
         "wall_time_s": wall,
         "setup_time_s": setup_s,
         "collect_time_s": collect,

@@ -23,8 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from sim2real_runtime.quad_terms import max_tilt_rad
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2
+
+from .config import QuadTaskConfig
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,17 @@ class PDGains:
     """Tilt error to body rate (rad/s per rad)."""
     k_yaw_per_s: float = 2.0
     """Heading error to yaw rate (rad/s per rad); the heading reference is 0 (east)."""
+    aggressiveness_gain_scale: tuple[float, float] = (0.6, 1.4)
+    """Factor on ``kp_per_s2`` at aggressiveness 0 and 1, linear between; ``kd_per_s`` takes its
+    square root, which keeps the damping ratio. The user's aggressiveness sets how hard the PD
+    closes a position error, not only how far it may tilt: with the fixed gains a 1 m step asks
+    atan(6 / 9.81) = 31.5 deg at any aggressiveness, short of the 40 deg the input allows."""
+
+
+def gain_scale(aggressiveness: torch.Tensor, gains: PDGains) -> torch.Tensor:
+    """The position-gain factor [B] of ``aggressiveness`` [B] (clamped to [0, 1])."""
+    lo, hi = gains.aggressiveness_gain_scale
+    return lo + (hi - lo) * torch.clamp(aggressiveness, 0.0, 1.0)
 
 
 def pd_ctbr_body(
@@ -45,6 +59,7 @@ def pd_ctbr_body(
     aref_b: torch.Tensor,
     rot: torch.Tensor,
     max_tilt_rad: torch.Tensor,
+    aggressiveness: torch.Tensor,
     gains: PDGains = PDGains(),
 ) -> torch.Tensor:
     """CTBR commands [B, 4] (collective acceleration m/s^2, body rates rad/s FLU) of the PD law.
@@ -55,13 +70,15 @@ def pd_ctbr_body(
         aref_b: [B, 3] reference acceleration, body FLU (m/s^2).
         rot: [B, 3, 3] body-to-world rotation.
         max_tilt_rad: [B] tilt limit of the demanded acceleration (rad).
+        aggressiveness: [B] the user's input in [0, 1]; it scales the gains (:func:`gain_scale`).
         gains: the PD gains.
 
     The demanded acceleration ``a`` is formed in the world (where its tilt is limited); in the
     body its component along z is the collective acceleration, and the attitude error
     ``z_body x a/|a|`` is ``(-a_y, a_x, 0) / |a|`` in body coordinates.
     """
-    a_b = gains.kp_per_s2 * err_b + gains.kd_per_s * dv_b + aref_b
+    scale = gain_scale(aggressiveness, gains)[:, None]
+    a_b = gains.kp_per_s2 * scale * err_b + gains.kd_per_s * torch.sqrt(scale) * dv_b + aref_b
     a_w = torch.einsum("bij,bj->bi", rot, a_b)
     a_w = torch.cat([a_w[:, :2], a_w[:, 2:] + STANDARD_GRAVITY_MPS2], dim=1)
     horiz = torch.linalg.vector_norm(a_w[:, :2], dim=1)
@@ -91,11 +108,17 @@ def pd_ctbr(
     ref_position: np.ndarray,
     ref_velocity: np.ndarray,
     ref_accel: np.ndarray,
+    aggressiveness: float = 1.0,
+    tilt_range_deg: tuple[float, float] = QuadTaskConfig().tilt_range_deg,
     gains: PDGains = PDGains(),
-    max_tilt_rad: float = np.radians(35.0),
 ) -> np.ndarray:
     """CTBR commands [B, 4] (collective acceleration m/s^2, body rates rad/s FLU) for world-frame
-    states [B, ...] (the baseline controller: exact reference derivatives, no clipping)."""
+    states [B, ...] (the baseline controller: exact reference derivatives, no clipping). The
+    aggressiveness in [0, 1] sets the gains (:func:`gain_scale`) and the tilt limit (linear in
+    ``tilt_range_deg``, the policy's own term parameter), as it does for the policy's prior."""
+    b = len(np.asarray(position))
+    aggr = torch.full((b,), float(np.clip(aggressiveness, 0.0, 1.0)), dtype=torch.float64)
+    tilt = torch.as_tensor(max_tilt_rad(aggr.numpy(), tilt_range_deg), dtype=torch.float64)
     rot = torch.from_numpy(quat_to_matrix(np.asarray(quat_wxyz, dtype=np.float64)))
 
     def body(v: np.ndarray) -> torch.Tensor:  # world [B, 3] -> body [B, 3]
@@ -107,7 +130,8 @@ def pd_ctbr(
             body(np.asarray(ref_velocity) - velocity),
             body(ref_accel),
             rot,
-            torch.full((len(rot),), float(max_tilt_rad), dtype=torch.float64),
+            tilt,
+            aggr,
             gains,
         )
     return out.numpy()
@@ -173,6 +197,7 @@ class QuadPDPrior(nn.Module):
             ff[:, 3:6],
             self._term(obs, "attitude").reshape(-1, 3, 3),
             self.tilt_lo_rad + self.tilt_span_rad * aggr,
+            aggr,
             self.gains,
         )
         return torch.cat([(ctbr[:, :1] - self.hover) / self.accel_scale, ctbr[:, 1:] / self.max_rates], dim=1)

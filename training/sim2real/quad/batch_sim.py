@@ -120,4 +120,29 @@ def hover_setpoint(vehicles: Sequence[VehicleConfig]) -> np.ndarray:
     return np.array([v.collective_setpoint(v.mass_kg * 9.80665) for v in vehicles])
 
 
-__all__ = ["BatchQuadSim", "hover_setpoint", "math"]
+def roll_rate_step(
+    vehicles: Sequence[VehicleConfig],
+    step_radps: float = 1.0,
+    duration_s: float = 0.3,
+    physics_rate_hz: float = 500.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How fast each vehicle's rate loop answers: a roll-rate step of ``step_radps`` from level
+    hover, all vehicles at once. Returns (time to 63 % of the step [B] (s; inf if never), peak
+    roll rate [B] (rad/s)). A CTBR policy flies through this loop, so the spread of these times
+    over the training draws is the range of rate loops it has learned to fly."""
+    n = len(vehicles)
+    sim = BatchQuadSim(vehicles, physics_rate_hz)
+    sim.reset(np.arange(n), np.tile([0.0, 0.0, 1.0], (n, 1)))
+    setpoint = hover_setpoint(vehicles)
+    rates = np.tile([step_radps, 0.0, 0.0], (n, 1))
+    steps = int(round(duration_s * physics_rate_hz))
+    roll = np.empty((steps, n))
+    for k in range(steps):
+        sim.step(setpoint, rates, 1)
+        roll[k] = sim.omega[:, 0]
+    reached = roll > 0.63 * step_radps
+    t63 = np.where(reached.any(axis=0), (reached.argmax(axis=0) + 1) / physics_rate_hz, np.inf)
+    return t63, roll.max(axis=0)
+
+
+__all__ = ["BatchQuadSim", "hover_setpoint", "math", "roll_rate_step"]

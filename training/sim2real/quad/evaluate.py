@@ -193,18 +193,18 @@ def policy_controller(
     return run, c, (c.lookahead_points, c.lookahead_horizon_s)
 
 
-def pd_controller(task: str, control_rate_hz: float):
+def pd_controller(task: str, control_rate_hz: float, aggressiveness: float):
     """The classical baseline on the same reference (it reads the reference's velocity and
-    acceleration analytically, which a policy does not get)."""
+    acceleration analytically, which a policy does not get), its gains and tilt limit set by the
+    same aggressiveness as the policy's."""
     ref = _reference(task)
     step = {"i": 0}
 
     def run(pos, quat, vel, rates, ref_now, ahead):
         t = np.array([step["i"] / control_rate_hz])
         step["i"] += 1
-        return pd_ctbr(pos[None], quat[None], vel[None], ref_now[None], ref.velocity(t), ref.acceleration(t))[
-            0
-        ]
+        va = ref.velocity(t), ref.acceleration(t)
+        return pd_ctbr(pos[None], quat[None], vel[None], ref_now[None], *va, aggressiveness)[0]
 
     return run
 
@@ -252,7 +252,7 @@ def evaluate(
         if controller == "policy":
             c.reset()
         else:
-            run = pd_controller(task, rate)
+            run = pd_controller(task, rate, cond.aggressiveness)
         results.append(fly(run, vehicle, task, seed + k, cond, rate, look, QuadSafety(vehicle, fence)))
     summary = {
         "task": task,
