@@ -36,8 +36,8 @@ class QuadDomainRandomization:
     (``benchmarks/quad_rate_loops.py``: a 1 rad/s roll-rate step reaches 63 % in 36 ms on the
     nominal Crazyflie, 50 ms on the x500, 64 ms on the Iris; slower than the Iris: 0.1 % of the
     draws at 0.6, 0.4 % at 0.45, 2.6 % at 0.3). Policies trained with 0.6 swung the Iris 30-70 cm
-    in hover at aggressiveness 1; 0.3 flew it as well as the PD but cost the Crazyflie's
-    figure-eight a quarter of its precision."""
+    in hover at aggressiveness 1; 0.3 flew it as well as the PD but made the Crazyflie's
+    figure-eight ~30 % worse (3.76 vs 2.86 cm, mean of the seeds; benchmarks/RESULTS.md)."""
     mixer_scale: tuple[float, float] = (0.8, 1.25)
     """The mixer's thrust change per unit of rate-loop output."""
     thrust_curve_blend: float = 0.4
