@@ -75,9 +75,10 @@ def test_policy_flies_the_figure_eight_through_topics(dds_env, interface):
     p = np.array([o[1] for o in odom])
     m = t >= 8.0  # one period after the figure-eight starts (2 s delay)
     err = np.linalg.norm(p[m] - ref.position((t[m] - 2.0)[None])[0], axis=1)
-    # The same policy in-process (sim2real eval quad) tracks to about a decimetre; over DDS with
-    # odometry latency the loop must stay within 2.5x of that and never stray far.
+    # The same policy in-process (sim2real eval quad) tracks to about 3 cm; over DDS, in real
+    # time on a shared machine, the loop must stay within a decimetre and never stray far.
     rmse = math.sqrt(float(np.mean(err**2)))
-    assert rmse < 0.25 and err.max() < 0.5, (
+    print(f"figure-eight over DDS: RMSE {100 * rmse:.1f} cm, max {100 * err.max():.1f} cm")
+    assert rmse < 0.10 and err.max() < 0.3, (
         f"rmse {rmse:.3f} m, max {err.max():.3f} m; states {states}\nnode:\n{log}\nsim:\n{sim_log}"
     )
