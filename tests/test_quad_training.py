@@ -77,7 +77,7 @@ def test_numba_kernel_equals_the_interpreted_kernel():
         np.testing.assert_allclose(getattr(sims[1], name), getattr(sims[0], name), atol=1e-9, err_msg=name)
 
 
-def test_roll_rate_step_is_first_order_like_and_slower_with_weaker_gains():
+def test_roll_rate_step_times_the_rate_loop_and_weaker_gains_are_slower():
     from sim2real.quad.batch_sim import roll_rate_step
 
     fc = CF.flight_controller
