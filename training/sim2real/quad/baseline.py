@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sim2real_runtime.quad_terms import max_tilt_rad
+from sim2real_runtime import quad_terms
 from sim2real_runtime.rotations import quat_to_matrix
 from sim2real_runtime.vehicle import STANDARD_GRAVITY_MPS2
 
@@ -117,8 +117,8 @@ def pd_ctbr(
     aggressiveness in [0, 1] sets the gains (:func:`gain_scale`) and the tilt limit (linear in
     ``tilt_range_deg``, the policy's own term parameter), as it does for the policy's prior."""
     b = len(np.asarray(position))
-    aggr = torch.full((b,), float(np.clip(aggressiveness, 0.0, 1.0)), dtype=torch.float64)
-    tilt = torch.as_tensor(max_tilt_rad(aggr.numpy(), tilt_range_deg), dtype=torch.float64)
+    aggr = torch.full((b,), float(aggressiveness), dtype=torch.float64)  # both uses clamp it
+    tilt = torch.as_tensor(quad_terms.max_tilt_rad(aggr.numpy(), tilt_range_deg), dtype=torch.float64)
     rot = torch.from_numpy(quat_to_matrix(np.asarray(quat_wxyz, dtype=np.float64)))
 
     def body(v: np.ndarray) -> torch.Tensor:  # world [B, 3] -> body [B, 3]
