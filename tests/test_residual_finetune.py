@@ -37,7 +37,7 @@ def _run(policy: Path, obs: np.ndarray) -> np.ndarray:
 
 def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
     base = random_policy("manip", "pick_place")
-    contract = residual_contract(base, 0.1, {"residual": {"seed": 0}})
+    contract = residual_contract(base, [0.1] * 7 + [2.0], {"residual": {"seed": 0}})
     actor = ResidualActor(contract.obs_size, contract.action_size, (32, 32), 0.1)
     out = export_residual(actor, base, contract, tmp_path / "res")
     obs = np.random.default_rng(1).normal(0, 2, (256, contract.obs_size)).astype(np.float32)
@@ -50,23 +50,38 @@ def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
     assert prov["trainer"] == "residual"
     assert prov["base"]["sha256"] == file_sha256(Path(base) / "policy.onnx")
     assert prov["base"]["provenance"] == json.loads(b.to_json())["provenance"]
-    assert prov["residual"] == {"scale": 0.1, "seed": 0}
+    assert prov["residual"] == {"scale": [0.1] * 7 + [2.0], "seed": 0}
     for key in ("config", "task", "description_files"):  # what evaluators read, as in the base
         assert prov.get(key) == json.loads(b.to_json())["provenance"].get(key)
 
 
+def test_the_grippers_residual_scale_can_flip_it():
+    from sim2real.draft import build_draft
+    from sim2real.residual.finetune import discrete_actions
+    from sim2real.residual.learner import ResidualConfig, ResidualLearner
+
+    contract = build_draft(TASK, TASK.default_config())
+    mask = discrete_actions(contract)
+    assert mask.tolist() == [False] * 7 + [True]  # seven joint deltas, the binary gripper
+    lr = ResidualLearner(ResidualConfig(scale=0.1, discrete_scale=2.0), contract.obs_size, 8, 0, mask)
+    assert lr.scales.tolist() == pytest.approx([0.1] * 7 + [2.0])
+    assert lr.actor.scale.tolist() == pytest.approx([0.1] * 7 + [2.0])
+
+
 def test_nonzero_residual_is_base_plus_scaled_residual(random_policy, tmp_path):
     base = random_policy("manip", "pick_place")
-    contract = residual_contract(base, 0.2, {})
+    scales = [0.2] * 7 + [2.0]  # the gripper (a switch) gets a residual that can flip it
+    contract = residual_contract(base, scales, {})
     torch.manual_seed(0)
-    actor = ResidualActor(contract.obs_size, contract.action_size, (32,), 0.2)
+    actor = ResidualActor(contract.obs_size, contract.action_size, (32,), scales)
     torch.nn.init.normal_(actor.net[-1].weight, std=1.0)
     out = export_residual(actor, base, contract, tmp_path / "res")
     obs = np.random.default_rng(2).normal(0, 1, (64, contract.obs_size)).astype(np.float32)
     b = _run(base, obs)
     with torch.no_grad():
         res = actor(torch.from_numpy(obs), torch.from_numpy(b)).numpy()
-    assert np.abs(res).max() > 0.05 and np.abs(res).max() <= 0.2
+    assert np.abs(res[:, :7]).max() > 0.05 and np.abs(res[:, :7]).max() <= 0.2
+    assert np.abs(res[:, 7]).max() > 0.2 and np.abs(res[:, 7]).max() <= 2.0
     np.testing.assert_allclose(_run(out, obs), b + res, atol=1e-5)
     # the base changed after fine-tuning: export refuses naming it
     other = random_policy("manip", "reach")

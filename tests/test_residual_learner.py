@@ -202,3 +202,58 @@ def test_restored_learner_makes_the_same_next_update(tmp_path):
     assert (
         (a.updates, a.actor_updates) == (b.updates, b.actor_updates) == (8, 6)
     )  # updates 3..8 after a warm-up of 2
+
+
+def test_q_filtered_bc_term_by_hand():
+    # scale 0.1; two demonstration rows and one online row. Row 0: the demo asks for +0.3 on
+    # action 0 (more than the residual can give: clipped to +0.1), row 1: -0.05 on action 1.
+    # A zero residual (fresh actor) has error ((0 - target) / scale)^2 summed over actions:
+    # row 0: (0.1/0.1)^2 = 1, row 1: (0.05/0.1)^2 = 0.25. The online row never counts.
+    lr = ResidualLearner(ResidualConfig(scale=0.1, ensemble=2, batch_size=4), 2, 2, seed=0)
+    base = torch.zeros(3, 2)
+    t = {
+        "obs": torch.zeros(3, 2),
+        "base": base,
+        "action": torch.tensor([[0.3, 0.0], [0.0, -0.05], [0.7, 0.7]]),
+    }
+    res = lr.actor(t["obs"], base)
+    assert torch.equal(res, torch.zeros(3, 2))
+    demo = torch.tensor([True, True, False])
+    # the filter: keep both demo rows (q_demo >= q_pi) -> (1 + 0.25) / 2 demo rows
+    with torch.no_grad():
+        q_demo = lr.critic(t["obs"], t["action"]).mean(dim=0)
+    loss, kept = lr._bc_term(t, res, q_demo - 1.0, demo)
+    assert float(loss) == pytest.approx(0.625, abs=1e-6)
+    assert kept == 1.0
+    # the critic prefers the policy's action on every row: nothing is cloned
+    loss, kept = lr._bc_term(t, res, q_demo + 1.0, demo)
+    assert float(loss) == 0.0 and kept == 0.0
+    # only row 1 kept: 0.25 / 2
+    q_pi = q_demo + torch.tensor([1.0, -1.0, -1.0])
+    loss, kept = lr._bc_term(t, res, q_pi, demo)
+    assert float(loss) == pytest.approx(0.125, abs=1e-6)
+    assert kept == 0.5
+
+
+def test_bc_weight_pulls_the_residual_towards_the_demonstrations():
+    # a flat critic (zero output layer, not trained): Q gives no gradient and rates every action
+    # alike, so the filter keeps every demo row and only the bc term moves the residual, which
+    # reaches the demonstrated correction within a few actor updates
+    cfg = ResidualConfig(
+        scale=0.1, ensemble=2, batch_size=8, critic_warmup_updates=0, actor_delay=1, bc_weight=1.0,
+        actor_lr=1e-2, critic_lr=0.0,
+    )
+    lr = ResidualLearner(cfg, 5, 3, seed=0)
+    for net in (lr.critic, lr.critic_target):
+        torch.nn.init.zeros_(net.out.weight)
+        torch.nn.init.zeros_(net.out.bias)
+    b = _batch(np.random.default_rng(1))
+    b["action"] = np.clip(b["base"] + 0.08, -1, 1)  # every demo row asks for +0.08
+    demo = np.ones(8, dtype=bool)
+    before = lr.actor(torch.as_tensor(b["obs"], dtype=torch.float32), torch.as_tensor(b["base"], dtype=torch.float32))
+    for _ in range(30):
+        out = lr.update(b, demo)
+    after = lr.actor(torch.as_tensor(b["obs"], dtype=torch.float32), torch.as_tensor(b["base"], dtype=torch.float32))
+    target = torch.as_tensor(b["action"] - b["base"], dtype=torch.float32)
+    assert float((after - target).abs().mean()) < 0.25 * float((before - target).abs().mean())
+    assert out["bc_kept"] == 1.0

@@ -46,6 +46,11 @@ def add_hil_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--critic-warmup-updates", type=int, help="critic updates before the first actor update (500)"
     )
+    p.add_argument(
+        "--bc-weight",
+        type=float,
+        help="Q-filtered behaviour cloning on demonstration and intervention rows (0: off)",
+    )
     p.add_argument("--real-time-factor", type=float, default=1.0, help="actor: simulated s per wall s")
     p.add_argument("--no-human", action="store_true", help="actor: the policy alone (no scripted human)")
     p.add_argument("--threads", type=int, default=1, help="learner: torch threads")
@@ -180,7 +185,8 @@ def learner_argv(a: argparse.Namespace) -> list[str]:
            "--export-every-updates", str(a.export_every_updates), "--stall-s", str(a.stall_s),
            "--threads", str(a.threads)]  # fmt: skip
     for flag, v in (("--utd-ratio", a.utd_ratio), ("--batch-size", a.batch_size), ("--ensemble", a.ensemble),
-                    ("--scale", a.scale), ("--critic-warmup-updates", a.critic_warmup_updates)):  # fmt: skip
+                    ("--scale", a.scale), ("--critic-warmup-updates", a.critic_warmup_updates),
+                    ("--bc-weight", a.bc_weight)):  # fmt: skip
         if v is not None:
             out += [flag, str(v)]
     if a.critic_hidden:

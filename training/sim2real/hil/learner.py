@@ -234,7 +234,8 @@ class HilLearner(Finetuner):
                 while (tr := self.inbox.get(0.0)) is not None and self.steps < cfg.budget_steps:
                     self.ingest(tr)
                 if self.pending >= 1.0:
-                    stats = self.learner.update(self.sampler.sample(rc.batch_size)[0])
+                    batch, online_rows = self.sampler.sample(rc.batch_size)
+                    stats = self.learner.update(batch, ~online_rows)
                     self.pending -= 1.0
                     if (
                         self.learner.updates >= self._next_export

@@ -26,4 +26,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--utd-ratio", type=float, help="critic updates per environment transition (default 2)")
     p.add_argument("--batch-size", type=int, help="transitions per update, half online half demo (256)")
     p.add_argument("--critic-hidden", type=int, nargs="+", help="critic hidden layer sizes (256 256)")
+    p.add_argument("--ensemble", type=int, help="critics in the ensemble (10)")
+    p.add_argument(
+        "--critic-warmup-updates", type=int, help="critic updates before the first actor update (500)"
+    )
+    p.add_argument(
+        "--bc-weight",
+        type=float,
+        help="weight of the Q-filtered behaviour-cloning term on demonstration rows (0: off)",
+    )
     p.add_argument("--export-to", help="the policy folder those exports replace atomically")

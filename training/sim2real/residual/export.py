@@ -7,7 +7,7 @@ is the base's with a new provenance::
 
     provenance.trainer = "residual"
     provenance.base = {path, sha256 (of the base's policy.onnx), provenance (the base's)}
-    provenance.residual = {scale, ... the fine-tuning run's provenance}
+    provenance.residual = {scale (per action entry), ... the fine-tuning run's provenance}
 
 so every node runs it unchanged (their action terms clip as for any policy) and a hot reload
 accepts it in place of the base. Before anything is written, onnxruntime on the combined file is
@@ -114,8 +114,11 @@ INHERITED = ("config", "simulator", "description_files", "task")
 """Base provenance entries the combined policy's contract repeats at the top level."""
 
 
-def residual_contract(base_path: Path, scale: float, residual_provenance: dict[str, Any]) -> PolicyContract:
-    """The base's contract with the residual's provenance (the interface stays the base's)."""
+def residual_contract(
+    base_path: Path, scale: list[float], residual_provenance: dict[str, Any]
+) -> PolicyContract:
+    """The base's contract with the residual's provenance (the interface stays the base's);
+    ``scale``: the largest residual per action entry [A]."""
     p = policy_file(base_path)
     base = read_contract(p)
     d = base.to_dict()

@@ -89,6 +89,16 @@ def check_base(base: BasePolicy, task_contract: Any) -> None:
             raise Sim2RealError(f"{base.path}: {path}: the base has {a!r}, the task's contract {b!r}")
 
 
+def discrete_actions(contract: Any) -> np.ndarray:
+    """bool [A]: the action entries of ``contract`` whose term is a switch
+    (:attr:`sim2real_runtime.terms.ActionTerm.discrete`, e.g. the arm's gripper)."""
+    from sim2real_runtime.terms import action_from_spec
+
+    return np.concatenate(
+        [np.full(t.size, bool(type(action_from_spec(t)).discrete)) for t in contract.action]
+    )
+
+
 def demo_transitions(ds: Any, base: BasePolicy, n: int, gamma: float) -> dict[str, np.ndarray]:
     """n-step transitions of every demonstration episode (reward = ``next.success``, which also
     terminates). An episode not ended by success has no observation after its last frame: its
@@ -194,7 +204,7 @@ class Finetuner:
         }
         n_obs, n_act = contract.obs_size, contract.action_size
         rc = cfg.residual
-        self.learner = ResidualLearner(rc, n_obs, n_act, cfg.seed)
+        self.learner = ResidualLearner(rc, n_obs, n_act, cfg.seed, discrete_actions(contract))
         demo = demo_transitions(ds, self.base, rc.nstep, rc.gamma)
         self.demo = ReplayBuffer(len(demo["obs"]), Sizes(n_obs, n_act))
         self.demo.add(demo)
@@ -302,7 +312,8 @@ class Finetuner:
             bar.update(cfg.num_envs)
             self.pending += rc.utd_ratio * cfg.num_envs
             while self.pending >= 1.0:
-                stats = self.learner.update(self.sampler.sample(rc.batch_size)[0])
+                batch, online_rows = self.sampler.sample(rc.batch_size)
+                stats = self.learner.update(batch, ~online_rows)
                 self.pending -= 1.0
             if self.steps >= next_ckpt or self.steps >= cfg.budget_steps:
                 self.wall_s = time.perf_counter() - t0
@@ -346,7 +357,7 @@ class Finetuner:
         )
 
     def contract(self) -> Any:
-        return residual_contract(self.base.path, self.cfg.residual.scale, self.provenance())
+        return residual_contract(self.base.path, self.learner.scales.tolist(), self.provenance())
 
     def provenance(self) -> dict[str, Any]:
         return run_provenance(self.record, self.steps, self.wall_s, self.learner.updates)
@@ -385,7 +396,9 @@ def export_finetune_run(
         raise Sim2RealError(f"{run_dir}: no finetune_<steps>.pt checkpoint")
     base = Path(rec["base"]["path"])
     contract0 = OnnxPolicy(base).contract
-    learner = ResidualLearner(cfg.residual, contract0.obs_size, contract0.action_size, cfg.seed)
+    learner = ResidualLearner(
+        cfg.residual, contract0.obs_size, contract0.action_size, cfg.seed, discrete_actions(contract0)
+    )
     try:
         st = torch.load(ck, map_location="cpu", weights_only=False)
         learner.load_state_dict(st["learner"])
@@ -393,7 +406,7 @@ def export_finetune_run(
         raise Sim2RealError(f"{ck}: not a readable fine-tuning checkpoint ({exc})") from exc
     prov = run_provenance(rec, st["steps"], st["wall_s"], learner.updates)
     prov["residual"]["checkpoint"] = ck.name
-    contract = residual_contract(base, cfg.residual.scale, prov)
+    contract = residual_contract(base, learner.scales.tolist(), prov)
     if contract.provenance["base"]["sha256"] != rec["base"]["sha256"]:
         raise Sim2RealError(
             f"{base}: base.sha256: the base policy changed since fine-tuning ({run_dir / RUN_FILE})"
@@ -401,7 +414,15 @@ def export_finetune_run(
     return export_residual(learner.actor, base, contract, out_dir, overwrite=overwrite)
 
 
-RESIDUAL_FLAGS = ("scale", "utd_ratio", "batch_size", "critic_hidden", "ensemble", "critic_warmup_updates")
+RESIDUAL_FLAGS = (
+    "scale",
+    "utd_ratio",
+    "batch_size",
+    "critic_hidden",
+    "ensemble",
+    "critic_warmup_updates",
+    "bc_weight",
+)
 """The residual learner's settings a command line may give (``--scale`` ...)."""
 
 

@@ -35,7 +35,11 @@ class ResidualConfig:
     """Residual fine-tuning hyper-parameters (units: actions are normalised, [-1, 1])."""
 
     scale: float = 0.1
-    """Largest residual per action entry (the residual is ``scale * tanh(.)``)."""
+    """Largest residual per continuous action entry (the residual is ``scale * tanh(.)``)."""
+    discrete_scale: float = 2.0
+    """Largest residual of a discrete action entry (a switch such as the arm's gripper, whose
+    command is the action's sign): 2 can turn any base action in [-1, 1] to the other sign, which
+    a small continuous scale never can (the BC base's gripper sits at +-1)."""
     actor_hidden: tuple[int, ...] = (256, 256)
     critic_hidden: tuple[int, ...] = (256, 256)
     ensemble: int = 10
@@ -60,20 +64,38 @@ class ResidualConfig:
     target_noise_clip: float = 0.05
     residual_l2: float = 0.0
     """Penalty on the squared residual in the actor loss (keeps it near the base; 0: off)."""
+    bc_weight: float = 0.0
+    """Weight of the Q-filtered behaviour-cloning term on the demonstration rows of each batch
+    (Nair et al. 2018): the residual is pulled towards ``clip(a_demo - base, +-scale)`` where the
+    critic rates the demonstrated action above the policy's own (0: off, pure RLPD)."""
     grad_clip: float = 10.0
 
 
 class ResidualLearner:
     """Networks, optimisers, counters and generators of one fine-tuning run."""
 
-    def __init__(self, cfg: ResidualConfig, obs_size: int, action_size: int, seed: int) -> None:
+    def __init__(
+        self,
+        cfg: ResidualConfig,
+        obs_size: int,
+        action_size: int,
+        seed: int,
+        discrete: np.ndarray | None = None,
+    ) -> None:
+        """``discrete`` bool [A]: the action entries that are switches (scale ``discrete_scale``);
+        none when omitted."""
         if cfg.batch_size % 2:
             raise ValueError(f"batch_size must be even (half online, half demo), got {cfg.batch_size}")
         if cfg.ensemble < 2:
             raise ValueError(f"ensemble must hold at least 2 critics (a pair is drawn), got {cfg.ensemble}")
         torch.manual_seed(seed)
         self.cfg = cfg
-        self.actor = ResidualActor(obs_size, action_size, cfg.actor_hidden, cfg.scale)
+        mask = np.zeros(action_size, dtype=bool) if discrete is None else np.asarray(discrete, dtype=bool)
+        if mask.shape != (action_size,):
+            raise ValueError(f"discrete mask: expected {action_size} entries, got {mask.shape}")
+        self.scales = np.where(mask, cfg.discrete_scale, cfg.scale).astype(np.float32)
+        """The largest residual per action entry, float32 [A]."""
+        self.actor = ResidualActor(obs_size, action_size, cfg.actor_hidden, self.scales.tolist())
         self.critic = CriticEnsemble(obs_size, action_size, cfg.critic_hidden, cfg.ensemble)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -99,8 +121,11 @@ class ResidualLearner:
             a = a + self.cfg.explore_std * torch.randn(a.shape, generator=self.gen)
         return clip_box(a).numpy()
 
-    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
-        """One critic update on ``batch`` (FIELDS arrays), and an actor + target update when due."""
+    def update(self, batch: dict[str, np.ndarray], demo_rows: np.ndarray | None = None) -> dict[str, float]:
+        """One critic update on ``batch`` (FIELDS arrays), and an actor + target update when due.
+
+        ``demo_rows`` bool [B]: the rows drawn from the demonstration buffer (the sampler's
+        ``~online`` mask); only the behaviour-cloning term uses it (``bc_weight`` > 0)."""
         cfg = self.cfg
         t = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in batch.items()}
         pair = tuple(int(i) for i in self.rng.choice(cfg.ensemble, 2, replace=False))
@@ -124,15 +149,23 @@ class ResidualLearner:
             "target_mean": float(y.mean()),
         }
         if self.updates > cfg.critic_warmup_updates and self.updates % cfg.actor_delay == 0:
-            out |= self._actor_step(t)
+            demo = torch.as_tensor(
+                np.zeros(len(t["obs"]), dtype=bool) if demo_rows is None else np.asarray(demo_rows, dtype=bool)
+            )
+            out |= self._actor_step(t, demo)
         return out
 
-    def _actor_step(self, t: dict[str, torch.Tensor]) -> dict[str, float]:
+    def _actor_step(self, t: dict[str, torch.Tensor], demo: torch.Tensor) -> dict[str, float]:
         cfg = self.cfg
         res = self.actor(t["obs"], t["base"])
         a = clip_box(t["base"] + res)
         q = self.critic(t["obs"], a).mean(dim=0)
         loss = -q.mean() + cfg.residual_l2 * (res**2).sum(dim=1).mean()
+        bc = {}
+        if cfg.bc_weight > 0 and bool(demo.any()):
+            bc_loss, kept = self._bc_term(t, res, q, demo)
+            loss = loss + cfg.bc_weight * bc_loss
+            bc = {"bc_loss": float(bc_loss.detach()), "bc_kept": kept}
         self.actor_opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.actor.parameters(), cfg.grad_clip)
@@ -142,7 +175,28 @@ class ResidualLearner:
             for net, tgt in ((self.actor, self.actor_target), (self.critic, self.critic_target)):
                 for p, pt in zip(net.parameters(), tgt.parameters()):
                     pt.lerp_(p, cfg.tau)
-        return {"actor_loss": float(loss.detach()), "residual_abs_mean": float(res.detach().abs().mean())}
+        return {
+            "actor_loss": float(loss.detach()),
+            "residual_abs_mean": float(res.detach().abs().mean()),
+            **bc,
+        }
+
+    def _bc_term(
+        self, t: dict[str, torch.Tensor], res: torch.Tensor, q_pi: torch.Tensor, demo: torch.Tensor
+    ) -> tuple[torch.Tensor, float]:
+        """Q-filtered behaviour cloning on the demonstration rows: mean over those rows of
+        ``keep * sum_a ((res - target) / scale_a)^2``, target = ``clip(a_demo - base, +-scale_a)`` (the
+        residual that reproduces the demonstrated action as far as the residual can), keep = 1
+        where the ensemble mean rates the demonstrated action at least as high as the policy's.
+        Returns the loss and the fraction of demonstration rows kept."""
+        scale = self.actor.scale
+        with torch.no_grad():
+            target = torch.maximum(torch.minimum(t["action"] - t["base"], scale), -scale)
+            q_demo = self.critic(t["obs"], t["action"]).mean(dim=0)
+            keep = (q_demo >= q_pi.detach()) & demo
+        err = (((res - target) / scale) ** 2).sum(dim=1)
+        loss = (err * keep).sum() / demo.sum()
+        return loss, float(keep.sum()) / float(demo.sum())
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:

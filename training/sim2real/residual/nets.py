@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -50,16 +51,23 @@ def mlp(sizes: list[int], layer_norm: bool) -> nn.Sequential:
 
 
 class ResidualActor(nn.Module):
-    """``(obs [B, N], base [B, A]) -> scale * tanh(f(obs_n, base))`` [B, A]: the residual only."""
+    """``(obs [B, N], base [B, A]) -> scale * tanh(f(obs_n, base))`` [B, A]: the residual only.
 
-    def __init__(self, obs_size: int, action_size: int, hidden: tuple[int, ...], scale: float) -> None:
+    ``scale``: the largest residual, one number for every action entry or one per entry [A]."""
+
+    def __init__(
+        self, obs_size: int, action_size: int, hidden: tuple[int, ...], scale: float | Sequence[float]
+    ) -> None:
         super().__init__()
         self.norm = Standardiser(obs_size)
         self.net = mlp([obs_size + action_size, *hidden, action_size], layer_norm=True)
         last = self.net[-1]
         nn.init.zeros_(last.weight)  # zero residual at the start: the policy is the base
         nn.init.zeros_(last.bias)
-        self.scale = float(scale)
+        sc = torch.as_tensor(scale, dtype=torch.float32).expand(action_size).clone()
+        if not bool((sc > 0).all()):
+            raise ValueError(f"residual scale must be > 0 for every action entry, got {sc.tolist()}")
+        self.register_buffer("scale", sc)
 
     def forward(self, obs: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
         return self.scale * torch.tanh(self.net(torch.cat([self.norm(obs), base], dim=-1)))

@@ -148,6 +148,7 @@ class GripperAction(ActionTerm):
     """Normalised action [B, 1]: > 0 closes (grasp), <= 0 opens; -> commanded width (m)."""
 
     kind = "gripper_binary"
+    discrete = True
 
     def closed(self, action: np.ndarray) -> np.ndarray:
         return np.nan_to_num(np.asarray(action, dtype=np.float64)[:, 0], nan=-1.0) > 0.0

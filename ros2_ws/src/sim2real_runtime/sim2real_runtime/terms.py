@@ -113,6 +113,10 @@ class ActionTerm:
 
     kind: ClassVar[str] = ""
     registry: ClassVar[dict[str, type[ActionTerm]]] = {}
+    discrete: ClassVar[bool] = False
+    """True for a switch (the command is the action's sign, e.g. a gripper's close / open): a
+    small correction cannot change it, so residual fine-tuning gives such entries a full-range
+    residual (:attr:`sim2real.residual.learner.ResidualConfig.discrete_scale`)."""
 
     def __init__(self, spec: TermSpec) -> None:
         self.spec = spec
