@@ -240,8 +240,14 @@ def test_bc_weight_pulls_the_residual_towards_the_demonstrations():
     # alike, so the filter keeps every demo row and only the bc term moves the residual, which
     # reaches the demonstrated correction within a few actor updates
     cfg = ResidualConfig(
-        scale=0.1, ensemble=2, batch_size=8, critic_warmup_updates=0, actor_delay=1, bc_weight=1.0,
-        actor_lr=1e-2, critic_lr=0.0,
+        scale=0.1,
+        ensemble=2,
+        batch_size=8,
+        critic_warmup_updates=0,
+        actor_delay=1,
+        bc_weight=1.0,
+        actor_lr=1e-2,
+        critic_lr=0.0,
     )
     lr = ResidualLearner(cfg, 5, 3, seed=0)
     for net in (lr.critic, lr.critic_target):
@@ -250,10 +256,11 @@ def test_bc_weight_pulls_the_residual_towards_the_demonstrations():
     b = _batch(np.random.default_rng(1))
     b["action"] = np.clip(b["base"] + 0.08, -1, 1)  # every demo row asks for +0.08
     demo = np.ones(8, dtype=bool)
-    before = lr.actor(torch.as_tensor(b["obs"], dtype=torch.float32), torch.as_tensor(b["base"], dtype=torch.float32))
+    obs, base = (torch.as_tensor(b[k], dtype=torch.float32) for k in ("obs", "base"))
+    before = lr.actor(obs, base)
     for _ in range(30):
         out = lr.update(b, demo)
-    after = lr.actor(torch.as_tensor(b["obs"], dtype=torch.float32), torch.as_tensor(b["base"], dtype=torch.float32))
+    after = lr.actor(obs, base)
     target = torch.as_tensor(b["action"] - b["base"], dtype=torch.float32)
     assert float((after - target).abs().mean()) < 0.25 * float((before - target).abs().mean())
     assert out["bc_kept"] == 1.0

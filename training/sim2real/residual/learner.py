@@ -149,9 +149,8 @@ class ResidualLearner:
             "target_mean": float(y.mean()),
         }
         if self.updates > cfg.critic_warmup_updates and self.updates % cfg.actor_delay == 0:
-            demo = torch.as_tensor(
-                np.zeros(len(t["obs"]), dtype=bool) if demo_rows is None else np.asarray(demo_rows, dtype=bool)
-            )
+            rows = np.zeros(len(t["obs"]), dtype=bool) if demo_rows is None else demo_rows
+            demo = torch.as_tensor(np.asarray(rows, dtype=bool))
             out |= self._actor_step(t, demo)
         return out
 
