@@ -7,7 +7,7 @@ or dataset that does not fit the task refused naming the field."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,15 @@ def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
     assert prov["residual"] == {"scale": [0.1] * 7 + [2.0], "seed": 0}
     for key in ("config", "task", "description_files"):  # what evaluators read, as in the base
         assert prov.get(key) == json.loads(b.to_json())["provenance"].get(key)
+
+
+def test_a_run_from_before_the_discrete_scale_keeps_one_scale():
+    from sim2real.residual.finetune import FinetuneConfig, config_from_dict
+
+    d = json.loads(json.dumps(asdict(FinetuneConfig())))
+    del d["residual"]["discrete_scale"]  # finetune.json of an older run
+    d["residual"]["scale"] = 0.2
+    assert config_from_dict(d).residual.discrete_scale == 0.2
 
 
 def test_the_grippers_residual_scale_can_flip_it():
@@ -235,7 +244,10 @@ def test_residual_flags_from_either_command_line_are_applied_and_checked():
     rc = ResidualConfig()
     got = residual_from_args(argparse.Namespace(scale=0.05, critic_hidden=[64, 64], ensemble=None), rc)
     assert (got.scale, got.critic_hidden, got.ensemble) == (0.05, (64, 64), rc.ensemble)
+    assert residual_from_args(argparse.Namespace(bc_weight=0.5), rc).bc_weight == 0.5
     assert residual_from_args(argparse.Namespace(), rc) == rc
+    with pytest.raises(Sim2RealError, match="--bc-weight"):
+        residual_from_args(argparse.Namespace(bc_weight=-1.0), rc)
     with pytest.raises(Sim2RealError, match="--scale"):
         residual_from_args(argparse.Namespace(scale=2.0), rc)
     with pytest.raises(Sim2RealError, match="--batch-size"):

@@ -264,3 +264,15 @@ def test_bc_weight_pulls_the_residual_towards_the_demonstrations():
     target = torch.as_tensor(b["action"] - b["base"], dtype=torch.float32)
     assert float((after - target).abs().mean()) < 0.25 * float((before - target).abs().mean())
     assert out["bc_kept"] == 1.0
+
+
+def test_a_checkpoint_from_before_per_entry_scales_loads():
+    a = ResidualLearner(CFG, 5, 3, seed=0)
+    st = a.state_dict()
+    for key in ("actor", "actor_target"):
+        del st[key]["scale"]  # written when the scale was a plain float attribute
+    b = ResidualLearner(CFG, 5, 3, seed=1)
+    b.load_state_dict(st)
+    assert b.actor.scale.tolist() == pytest.approx([CFG.scale] * 3)
+    for pa, pb in zip(a.actor.parameters(), b.actor.parameters()):
+        assert torch.equal(pa, pb)

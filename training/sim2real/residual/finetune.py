@@ -150,6 +150,8 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 def config_from_dict(d: dict[str, Any]) -> FinetuneConfig:
     r = dict(d["residual"])
+    # runs written before the discrete scale existed had one scale for every entry
+    r.setdefault("discrete_scale", r["scale"])
     for k in ("actor_hidden", "critic_hidden"):
         r[k] = tuple(r[k])
     return FinetuneConfig(**{**d, "residual": ResidualConfig(**r)})
@@ -435,6 +437,8 @@ def residual_from_args(a: Any, rc: ResidualConfig) -> ResidualConfig:
     rc = replace(rc, **{k: v for k, v in given.items() if v is not None})
     if rc.batch_size < 2 or rc.batch_size % 2:
         raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {rc.batch_size}")
+    if rc.bc_weight < 0:
+        raise Sim2RealError(f"--bc-weight: expected >= 0, got {rc.bc_weight}")
     if not 0 < rc.scale <= 1:
         raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {rc.scale}")
     return rc

@@ -213,6 +213,8 @@ class ResidualLearner:
         }
 
     def load_state_dict(self, st: dict[str, Any]) -> None:
+        for key in ("actor", "actor_target"):  # checkpoints from before per-entry scales
+            st[key].setdefault("scale", self.actor.scale.clone())
         self.actor.load_state_dict(st["actor"])
         self.critic.load_state_dict(st["critic"])
         self.actor_target.load_state_dict(st["actor_target"])
