@@ -23,30 +23,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--budget-steps", type=int, default=30000)
-    ap.add_argument("--num-envs", type=int, default=16)
-    ap.add_argument("--steps-per-env", type=int, default=25)
-    ap.add_argument("--episodes", type=int, default=200)
-    ap.add_argument("--eval-seed", type=int, default=1000)
-    ap.add_argument("--out", default=str(REPO / "runs" / "manip_ppo_budget"))
-    a = ap.parse_args()
+def train_ppo(budget_steps: int, num_envs: int, steps_per_env: int, out: Path) -> tuple[Path, dict]:
+    """PPO from scratch on ``budget_steps`` environment steps; exports to ``out/policy``.
 
+    Returns the policy folder and the run facts (env steps, iterations, wall time, PPO config)."""
     from sim2real import rl
     from sim2real.manip.config import ManipTrainConfig
-    from sim2real.manip.evaluate import evaluate_policy
     from sim2real.manip.task import build_contract, make_env
     from sim2real.onnx_export import export_actor, load_actor, provenance
 
-    out = Path(a.out)
     run_dir, policy_dir = out / "run", out / "policy"
     cfg = ManipTrainConfig()
-    ppo = rl.PPOConfig(num_envs=a.num_envs, steps_per_env=a.steps_per_env)
-    iterations = max(1, a.budget_steps // (a.num_envs * a.steps_per_env))
+    ppo = rl.PPOConfig(num_envs=num_envs, steps_per_env=steps_per_env)
+    iterations = max(1, budget_steps // (num_envs * steps_per_env))
     t0 = time.time()
     rl.seed_everything(cfg.seed)
-    env = make_env(cfg, a.num_envs, cfg.seed)
+    env = make_env(cfg, num_envs, cfg.seed)
     limits = rl.RunLimits(iterations, 0.0, iterations, 1)
     final = rl.run_ppo(env, ppo, limits, run_dir, dict, t0)
     train_s = time.time() - t0
@@ -59,17 +51,32 @@ def main() -> int:
         provenance=provenance(run_dir, final, rl.config_to_dict(cfg), cfg.seed, "MuJoCo (mujoco.rollout)"),
     )
     export_actor(actor, contract, policy_dir, overwrite=True)
-    report = evaluate_policy(policy_dir, a.episodes, a.eval_seed)
-    summary = report["summary"]
-    result = {
-        "date": time.strftime("%Y-%m-%d"),
-        "env_steps": iterations * a.num_envs * a.steps_per_env,
+    facts = {
+        "env_steps": iterations * num_envs * steps_per_env,
         "iterations": iterations,
         "train_wall_s": train_s,
         "ppo": rl.config_to_dict(ppo),
-        "eval_seed": a.eval_seed,
-        "summary": summary,
     }
+    return policy_dir, facts
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--budget-steps", type=int, default=30000)
+    ap.add_argument("--num-envs", type=int, default=16)
+    ap.add_argument("--steps-per-env", type=int, default=25)
+    ap.add_argument("--episodes", type=int, default=200)
+    ap.add_argument("--eval-seed", type=int, default=1000)
+    ap.add_argument("--out", default=str(REPO / "runs" / "manip_ppo_budget"))
+    a = ap.parse_args()
+
+    from sim2real.manip.evaluate import evaluate_policy
+
+    out = Path(a.out)
+    policy_dir, facts = train_ppo(a.budget_steps, a.num_envs, a.steps_per_env, out)
+    report = evaluate_policy(policy_dir, a.episodes, a.eval_seed)
+    summary = report["summary"]
+    result = {"date": time.strftime("%Y-%m-%d"), **facts, "eval_seed": a.eval_seed, "summary": summary}
     (out / "result.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "summary"}))
     print(json.dumps(summary))
