@@ -47,6 +47,11 @@ def add_hil_args(p: argparse.ArgumentParser) -> None:
         "--critic-warmup-updates", type=int, help="critic updates before the first actor update (500)"
     )
     p.add_argument(
+        "--discrete-scale",
+        type=float,
+        help="largest residual of a switch-like action entry such as the gripper (2: can flip it)",
+    )
+    p.add_argument(
         "--bc-weight",
         type=float,
         help="Q-filtered behaviour cloning on demonstration and intervention rows (0: off)",
@@ -186,7 +191,7 @@ def learner_argv(a: argparse.Namespace) -> list[str]:
            "--threads", str(a.threads)]  # fmt: skip
     for flag, v in (("--utd-ratio", a.utd_ratio), ("--batch-size", a.batch_size), ("--ensemble", a.ensemble),
                     ("--scale", a.scale), ("--critic-warmup-updates", a.critic_warmup_updates),
-                    ("--bc-weight", a.bc_weight)):  # fmt: skip
+                    ("--bc-weight", a.bc_weight), ("--discrete-scale", a.discrete_scale)):  # fmt: skip
         if v is not None:
             out += [flag, str(v)]
     if a.critic_hidden:

@@ -31,6 +31,11 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "--critic-warmup-updates", type=int, help="critic updates before the first actor update (500)"
     )
     p.add_argument(
+        "--discrete-scale",
+        type=float,
+        help="largest residual of a switch-like action entry such as the gripper (2: can flip it)",
+    )
+    p.add_argument(
         "--bc-weight",
         type=float,
         help="weight of the Q-filtered behaviour-cloning term on demonstration rows (0: off)",

@@ -424,6 +424,7 @@ RESIDUAL_FLAGS = (
     "ensemble",
     "critic_warmup_updates",
     "bc_weight",
+    "discrete_scale",
 )
 """The residual learner's settings a command line may give (``--scale`` ...)."""
 
@@ -439,6 +440,8 @@ def residual_from_args(a: Any, rc: ResidualConfig) -> ResidualConfig:
         raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {rc.batch_size}")
     if rc.bc_weight < 0:
         raise Sim2RealError(f"--bc-weight: expected >= 0, got {rc.bc_weight}")
+    if not 0 < rc.discrete_scale <= 2:
+        raise Sim2RealError(f"--discrete-scale: expected 0 < scale <= 2, got {rc.discrete_scale}")
     if not 0 < rc.scale <= 1:
         raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {rc.scale}")
     return rc
