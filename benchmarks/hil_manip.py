@@ -45,7 +45,8 @@ def learner_args(a: argparse.Namespace) -> list[str]:
         "--critic-hidden", *map(str, a.critic_hidden), "--ensemble", str(a.ensemble),
         "--batch-size", str(a.batch_size), "--utd-ratio", str(a.utd_ratio),
         "--critic-warmup-updates", str(a.critic_warmup_updates), "--seed", str(a.seed),
-        "--bc-weight", str(a.bc_weight), "--scale", str(a.scale), "--discrete-scale", str(a.discrete_scale),
+        "--bc-weight", str(a.bc_weight), "--scale", str(a.scale),
+        *(["--discrete-scale", str(a.discrete_scale)] if a.discrete_scale else []),
         "--real-time-factor", str(a.real_time_factor),
         *(["--no-human"] if a.no_human else []),
     ]  # fmt: skip
@@ -83,7 +84,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bc-weight", type=float, default=0.0, help="Q-filtered BC term (0: pure RLPD)")
     p.add_argument("--scale", type=float, default=0.1, help="largest residual per action entry")
-    p.add_argument("--discrete-scale", type=float, default=2.0, help="largest residual of the gripper entry")
+    p.add_argument("--discrete-scale", type=float, help="largest residual of the gripper entry (--scale)")
     p.add_argument("--real-time-factor", type=float, default=1.0, help="simulated s per wall s")
     p.add_argument("--eval-episodes", type=int, default=200)
     p.add_argument("--eval-seed", type=int, default=2000)

@@ -57,11 +57,16 @@ def test_zero_residual_onnx_is_the_base_and_records_it(random_policy, tmp_path):
 
 def test_a_run_from_before_the_discrete_scale_keeps_one_scale():
     from sim2real.residual.finetune import FinetuneConfig, config_from_dict
+    from sim2real.residual.learner import ResidualLearner
 
     d = json.loads(json.dumps(asdict(FinetuneConfig())))
     del d["residual"]["discrete_scale"]  # finetune.json of an older run
     d["residual"]["scale"] = 0.2
-    assert config_from_dict(d).residual.discrete_scale == 0.2
+    rc = config_from_dict(d).residual
+    assert rc.discrete_scale is None
+    assert ResidualLearner(rc, 4, 8, 0, np.array([False] * 7 + [True])).scales.tolist() == pytest.approx(
+        [0.2] * 8
+    )
 
 
 def test_the_grippers_residual_scale_can_flip_it():

@@ -49,7 +49,7 @@ def add_hil_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--discrete-scale",
         type=float,
-        help="largest residual of a switch-like action entry such as the gripper (2: can flip it)",
+        help="largest residual of a switch such as the gripper (default: --scale; 2 can flip it)",
     )
     p.add_argument(
         "--bc-weight",

@@ -33,7 +33,7 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--discrete-scale",
         type=float,
-        help="largest residual of a switch-like action entry such as the gripper (2: can flip it)",
+        help="largest residual of a switch such as the gripper (default: --scale; 2 can flip it)",
     )
     p.add_argument(
         "--bc-weight",

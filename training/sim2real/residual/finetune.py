@@ -150,8 +150,7 @@ def read_run(run_dir: Path) -> dict[str, Any]:
 
 def config_from_dict(d: dict[str, Any]) -> FinetuneConfig:
     r = dict(d["residual"])
-    # runs written before the discrete scale existed had one scale for every entry
-    r.setdefault("discrete_scale", r["scale"])
+    r.setdefault("discrete_scale", None)  # runs from before it: one scale for every entry
     for k in ("actor_hidden", "critic_hidden"):
         r[k] = tuple(r[k])
     return FinetuneConfig(**{**d, "residual": ResidualConfig(**r)})
@@ -440,7 +439,7 @@ def residual_from_args(a: Any, rc: ResidualConfig) -> ResidualConfig:
         raise Sim2RealError(f"--batch-size: expected an even number >= 2, got {rc.batch_size}")
     if rc.bc_weight < 0:
         raise Sim2RealError(f"--bc-weight: expected >= 0, got {rc.bc_weight}")
-    if not 0 < rc.discrete_scale <= 2:
+    if rc.discrete_scale is not None and not 0 < rc.discrete_scale <= 2:
         raise Sim2RealError(f"--discrete-scale: expected 0 < scale <= 2, got {rc.discrete_scale}")
     if not 0 < rc.scale <= 1:
         raise Sim2RealError(f"--scale: expected 0 < scale <= 1, got {rc.scale}")

@@ -36,10 +36,11 @@ class ResidualConfig:
 
     scale: float = 0.1
     """Largest residual per continuous action entry (the residual is ``scale * tanh(.)``)."""
-    discrete_scale: float = 2.0
+    discrete_scale: float | None = None
     """Largest residual of a discrete action entry (a switch such as the arm's gripper, whose
-    command is the action's sign): 2 can turn any base action in [-1, 1] to the other sign, which
-    a small continuous scale never can (the BC base's gripper sits at +-1)."""
+    command is the action's sign); None: ``scale``. A small scale never changes such an entry
+    (the BC base's gripper sits at +-1); 2 can turn any base action to the other sign, but on the
+    arm it made the gripper flicker and lowered success (benchmarks/RESULTS.md), hence off."""
     actor_hidden: tuple[int, ...] = (256, 256)
     critic_hidden: tuple[int, ...] = (256, 256)
     ensemble: int = 10
@@ -93,7 +94,8 @@ class ResidualLearner:
         mask = np.zeros(action_size, dtype=bool) if discrete is None else np.asarray(discrete, dtype=bool)
         if mask.shape != (action_size,):
             raise ValueError(f"discrete mask: expected {action_size} entries, got {mask.shape}")
-        self.scales = np.where(mask, cfg.discrete_scale, cfg.scale).astype(np.float32)
+        discrete_scale = cfg.scale if cfg.discrete_scale is None else cfg.discrete_scale
+        self.scales = np.where(mask, discrete_scale, cfg.scale).astype(np.float32)
         """The largest residual per action entry, float32 [A]."""
         self.actor = ResidualActor(obs_size, action_size, cfg.actor_hidden, self.scales.tolist())
         self.critic = CriticEnsemble(obs_size, action_size, cfg.critic_hidden, cfg.ensemble)
