@@ -68,7 +68,7 @@ class ResidualConfig:
     bc_weight: float = 0.0
     """Weight of the Q-filtered behaviour-cloning term on the demonstration rows of each batch
     (Nair et al. 2018): the residual is pulled towards ``clip(a_demo - base, +-scale)`` where the
-    critic rates the demonstrated action above the policy's own (0: off, pure RLPD)."""
+    critic rates the demonstrated action at least as high as the policy's own (0: off, pure RLPD)."""
     grad_clip: float = 10.0
 
 
