@@ -257,3 +257,24 @@ def test_residual_flags_from_either_command_line_are_applied_and_checked():
         residual_from_args(argparse.Namespace(scale=2.0), rc)
     with pytest.raises(Sim2RealError, match="--batch-size"):
         residual_from_args(argparse.Namespace(batch_size=3), rc)
+
+
+def test_hil_passes_the_residual_flags_to_its_learner_process():
+    """`sim2real hil --role both` starts the learner with the residual flags it was given, and the
+    learner's parser reads them back to the same config (one list of flags for both commands)."""
+    import argparse
+
+    from sim2real.hil.cli import add_hil_args, learner_argv
+    from sim2real.residual.finetune import residual_from_args
+    from sim2real.residual.learner import ResidualConfig
+
+    p = argparse.ArgumentParser()
+    add_hil_args(p)
+    given = ["--base", "b", "--dataset", "d", "--run-dir", "r", "--bc-weight", "1", "--discrete-scale", "2",
+             "--critic-hidden", "64", "64", "--utd-ratio", "1.5"]  # fmt: skip
+    a = p.parse_args(given)
+    learner = p.parse_args(learner_argv(a))
+    assert learner.role == "learner"
+    rc = residual_from_args(learner, ResidualConfig())
+    assert (rc.bc_weight, rc.discrete_scale, rc.critic_hidden, rc.utd_ratio) == (1.0, 2.0, (64, 64), 1.5)
+    assert rc.scale == ResidualConfig().scale  # unset flags stay the config's

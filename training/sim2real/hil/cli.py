@@ -23,6 +23,8 @@ from typing import Any
 
 from sim2real_runtime.errors import Sim2RealError
 
+from ..residual.cli import add_residual_args, residual_argv
+
 ROLES = ("both", "learner", "actor")
 
 
@@ -38,24 +40,7 @@ def add_hil_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--export-every-updates", type=int, default=500)
     p.add_argument("--stall-s", type=float, default=5.0, help="learner: no transition this long = stalled")
-    p.add_argument("--utd-ratio", type=float, help="critic updates per transition (default 2)")
-    p.add_argument("--batch-size", type=int, help="transitions per update, half online half demo (256)")
-    p.add_argument("--critic-hidden", type=int, nargs="+", help="critic hidden layer sizes (256 256)")
-    p.add_argument("--ensemble", type=int, help="critics in the ensemble (10)")
-    p.add_argument("--scale", type=float, help="largest residual per action entry (0.1)")
-    p.add_argument(
-        "--critic-warmup-updates", type=int, help="critic updates before the first actor update (500)"
-    )
-    p.add_argument(
-        "--discrete-scale",
-        type=float,
-        help="largest residual of a switch such as the gripper (default: --scale; 2 can flip it)",
-    )
-    p.add_argument(
-        "--bc-weight",
-        type=float,
-        help="Q-filtered behaviour cloning on demonstration and intervention rows (0: off)",
-    )
+    add_residual_args(p)
     p.add_argument("--real-time-factor", type=float, default=1.0, help="actor: simulated s per wall s")
     p.add_argument("--no-human", action="store_true", help="actor: the policy alone (no scripted human)")
     p.add_argument("--threads", type=int, default=1, help="learner: torch threads")
@@ -189,11 +174,4 @@ def learner_argv(a: argparse.Namespace) -> list[str]:
            "--policy-dir", str(_policy_dir(a)), "--budget-steps", str(a.budget_steps), "--seed", str(a.seed),
            "--export-every-updates", str(a.export_every_updates), "--stall-s", str(a.stall_s),
            "--threads", str(a.threads)]  # fmt: skip
-    for flag, v in (("--utd-ratio", a.utd_ratio), ("--batch-size", a.batch_size), ("--ensemble", a.ensemble),
-                    ("--scale", a.scale), ("--critic-warmup-updates", a.critic_warmup_updates),
-                    ("--bc-weight", a.bc_weight), ("--discrete-scale", a.discrete_scale)):  # fmt: skip
-        if v is not None:
-            out += [flag, str(v)]
-    if a.critic_hidden:
-        out += ["--critic-hidden", *map(str, a.critic_hidden)]
-    return out
+    return out + residual_argv(a)

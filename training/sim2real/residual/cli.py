@@ -22,6 +22,13 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
         "--resume", action="store_true", help="continue the run in --run-dir from its latest checkpoint"
     )
     p.add_argument("--export-every-steps", type=int, help="also export the policy every N steps (hot reload)")
+    add_residual_args(p)
+    p.add_argument("--export-to", help="the policy folder those exports replace atomically")
+
+
+def add_residual_args(p: argparse.ArgumentParser) -> None:
+    """The residual learner's flags, shared by ``sim2real finetune`` and ``sim2real hil``
+    (read back by :func:`sim2real.residual.finetune.residual_from_args`; unset = the config's)."""
     p.add_argument("--scale", type=float, help="largest residual per action entry (default 0.1)")
     p.add_argument("--utd-ratio", type=float, help="critic updates per environment transition (default 2)")
     p.add_argument("--batch-size", type=int, help="transitions per update, half online half demo (256)")
@@ -38,6 +45,18 @@ def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--bc-weight",
         type=float,
-        help="weight of the Q-filtered behaviour-cloning term on demonstration rows (0: off)",
+        help="Q-filtered behaviour cloning on demonstration (and, in HIL, intervention) rows (0: off)",
     )
-    p.add_argument("--export-to", help="the policy folder those exports replace atomically")
+
+
+def residual_argv(a: argparse.Namespace) -> list[str]:
+    """The flags of :func:`add_residual_args` that ``a`` sets, as a command line."""
+    out: list[str] = []
+    for flag in ("scale", "utd_ratio", "batch_size", "ensemble", "critic_warmup_updates", "discrete_scale",
+                 "bc_weight"):  # fmt: skip
+        v = getattr(a, flag, None)
+        if v is not None:
+            out += [f"--{flag.replace('_', '-')}", str(v)]
+    if getattr(a, "critic_hidden", None):
+        out += ["--critic-hidden", *map(str, a.critic_hidden)]
+    return out
