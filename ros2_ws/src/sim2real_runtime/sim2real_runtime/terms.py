@@ -115,8 +115,8 @@ class ActionTerm:
     registry: ClassVar[dict[str, type[ActionTerm]]] = {}
     discrete: ClassVar[bool] = False
     """True for a switch (the command is the action's sign, e.g. a gripper's close / open): a
-    small correction cannot change it, so residual fine-tuning gives such entries a full-range
-    residual (:attr:`sim2real.residual.learner.ResidualConfig.discrete_scale`)."""
+    small correction cannot change it, so residual fine-tuning lets such entries have their own
+    residual range (:attr:`sim2real.residual.learner.ResidualConfig.discrete_scale`)."""
 
     def __init__(self, spec: TermSpec) -> None:
         self.spec = spec
