@@ -11,6 +11,21 @@ def finetune_cli(a: argparse.Namespace) -> int:
     return run(a)
 
 
+RESIDUAL_FLAGS = (
+    "scale",
+    "utd_ratio",
+    "batch_size",
+    "critic_hidden",
+    "ensemble",
+    "critic_warmup_updates",
+    "bc_weight",
+    "discrete_scale",
+)
+"""The residual learner's settings a command line may give (``--scale`` ...): what
+:func:`add_residual_args` adds, :func:`residual_argv` writes back and
+:func:`sim2real.residual.finetune.residual_from_args` reads."""
+
+
 def add_finetune_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base", required=True, help="the base policy folder (a behaviour-cloned policy)")
     p.add_argument("--dataset", required=True, help="its LeRobot v3 demonstration dataset")
@@ -52,11 +67,9 @@ def add_residual_args(p: argparse.ArgumentParser) -> None:
 def residual_argv(a: argparse.Namespace) -> list[str]:
     """The flags of :func:`add_residual_args` that ``a`` sets, as a command line."""
     out: list[str] = []
-    for flag in ("scale", "utd_ratio", "batch_size", "ensemble", "critic_warmup_updates", "discrete_scale",
-                 "bc_weight"):  # fmt: skip
+    for flag in RESIDUAL_FLAGS:
         v = getattr(a, flag, None)
-        if v is not None:
-            out += [f"--{flag.replace('_', '-')}", str(v)]
-    if getattr(a, "critic_hidden", None):
-        out += ["--critic-hidden", *map(str, a.critic_hidden)]
+        if v is None or v == []:
+            continue
+        out += [f"--{flag.replace('_', '-')}", *map(str, v if isinstance(v, (list, tuple)) else [v])]
     return out

@@ -36,6 +36,7 @@ from sim2real_runtime.errors import Sim2RealError
 from sim2real_runtime.policy import OnnxPolicy
 
 from ..gitinfo import git_commit
+from .cli import RESIDUAL_FLAGS
 from .export import export_residual, file_sha256, residual_contract
 from .learner import ResidualConfig, ResidualLearner
 from .online import online_env
@@ -358,7 +359,7 @@ class Finetuner:
         )
 
     def contract(self) -> Any:
-        return residual_contract(self.base.path, self.learner.scales.tolist(), self.provenance())
+        return residual_contract(self.base.path, self.learner.actor.scale.tolist(), self.provenance())
 
     def provenance(self) -> dict[str, Any]:
         return run_provenance(self.record, self.steps, self.wall_s, self.learner.updates)
@@ -407,25 +408,12 @@ def export_finetune_run(
         raise Sim2RealError(f"{ck}: not a readable fine-tuning checkpoint ({exc})") from exc
     prov = run_provenance(rec, st["steps"], st["wall_s"], learner.updates)
     prov["residual"]["checkpoint"] = ck.name
-    contract = residual_contract(base, learner.scales.tolist(), prov)
+    contract = residual_contract(base, learner.actor.scale.tolist(), prov)
     if contract.provenance["base"]["sha256"] != rec["base"]["sha256"]:
         raise Sim2RealError(
             f"{base}: base.sha256: the base policy changed since fine-tuning ({run_dir / RUN_FILE})"
         )
     return export_residual(learner.actor, base, contract, out_dir, overwrite=overwrite)
-
-
-RESIDUAL_FLAGS = (
-    "scale",
-    "utd_ratio",
-    "batch_size",
-    "critic_hidden",
-    "ensemble",
-    "critic_warmup_updates",
-    "bc_weight",
-    "discrete_scale",
-)
-"""The residual learner's settings a command line may give (``--scale`` ...)."""
 
 
 def residual_from_args(a: Any, rc: ResidualConfig) -> ResidualConfig:

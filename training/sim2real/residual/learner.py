@@ -95,9 +95,8 @@ class ResidualLearner:
         if mask.shape != (action_size,):
             raise ValueError(f"discrete mask: expected {action_size} entries, got {mask.shape}")
         discrete_scale = cfg.scale if cfg.discrete_scale is None else cfg.discrete_scale
-        self.scales = np.where(mask, discrete_scale, cfg.scale).astype(np.float32)
-        """The largest residual per action entry, float32 [A]."""
-        self.actor = ResidualActor(obs_size, action_size, cfg.actor_hidden, self.scales.tolist())
+        scales = np.where(mask, discrete_scale, cfg.scale).tolist()
+        self.actor = ResidualActor(obs_size, action_size, cfg.actor_hidden, scales)
         self.critic = CriticEnsemble(obs_size, action_size, cfg.critic_hidden, cfg.ensemble)
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
@@ -107,6 +106,11 @@ class ResidualLearner:
         self.gen = torch.Generator().manual_seed(seed)
         self.updates = 0
         self.actor_updates = 0
+
+    @property
+    def scales(self) -> np.ndarray:
+        """The largest residual per action entry, float32 [A] (the actor's own)."""
+        return self.actor.scale.numpy().copy()
 
     def set_normaliser(self, obs: np.ndarray) -> None:
         """Fix every network's observation standardiser from ``obs`` [M, N] (the demonstrations)."""
