@@ -11,7 +11,8 @@ all evaluated on the same held-out episodes.
 - Evaluation: ``evaluate_policy`` on ``--episodes`` episodes of each ``--eval-seeds`` (never used in
   training or tuning; 1000 is the seed of the earlier tables).
 
-    python benchmarks/manip_finetune_compare.py [--budget-steps 30000] [--bc-weight 0]
+    python benchmarks/manip_finetune_compare.py [--budget-steps 30000] [--bc-weight 0] \
+        [--scale 0.25 --discrete-scale 0.1]
 
 Writes ``benchmarks/results/manip_finetune_compare.json`` and ``.png``; the runs in ``--work``.
 """
@@ -38,6 +39,10 @@ def main() -> int:
     ap.add_argument("--episodes", type=int, default=200)
     ap.add_argument("--eval-seeds", type=int, nargs="+", default=[1000, 6000])
     ap.add_argument("--bc-weight", type=float, default=0.0)
+    ap.add_argument("--scale", type=float, default=0.1, help="the residual's range on the arm's joints")
+    ap.add_argument(
+        "--discrete-scale", type=float, help="the residual's range on the gripper (default: --scale)"
+    )
     ap.add_argument("--work", default=str(REPO / "runs" / "manip_finetune_compare"))
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "manip_finetune_compare.json"))
     a = ap.parse_args()
@@ -68,7 +73,13 @@ def main() -> int:
     evaluate("bc_base", BASE, {"env_steps": 0, "train_wall_s": 0.0})
 
     # the residual: the learner settings of the RESULTS tables (critics 128x128, batch 128)
-    rc = ResidualConfig(critic_hidden=(128, 128), batch_size=128, bc_weight=a.bc_weight)
+    rc = ResidualConfig(
+        critic_hidden=(128, 128),
+        batch_size=128,
+        bc_weight=a.bc_weight,
+        scale=a.scale,
+        discrete_scale=a.discrete_scale,
+    )
     cfg = replace(FinetuneConfig(), residual=rc, budget_steps=a.budget_steps)
     ft = Finetuner(get_task("manip", "pick_place"), BASE, DATASET, cfg, work / "residual")
     t0 = time.time()

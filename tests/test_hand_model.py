@@ -19,7 +19,12 @@ from sim2real_runtime.contract import PolicyContract
 from sim2real_runtime.errors import ConfigError, ContractMismatchError
 from sim2real_runtime.hand_control import HandSafety, HandSafetyConfig, check_hand_compatible
 from sim2real_runtime.hand_model import load_hand, with_joint_order
-from sim2real_runtime.hand_terms import JointTargetError, OrientationError, orientation_error_rad
+from sim2real_runtime.hand_terms import (
+    JointOffsetAction,
+    JointTargetError,
+    OrientationError,
+    orientation_error_rad,
+)
 from sim2real_runtime.terms import TermSpec
 
 ASSETS = REPO / "sim_assets" / "leap_hand"
@@ -214,6 +219,56 @@ def test_safety_keeps_every_target_in_limits_step_and_lead(hand):
         # inside the lead, or (pulled towards the measurement at most max_delta per step) closer than before
         assert np.all((lead <= 0.6 + 1e-9) | (lead <= was + 1e-9))
         target = new
+
+
+def test_offset_action_hand_computed():
+    spec = TermSpec("a", JointOffsetAction.kind, 2, "rad", "", {"home_rad": [0.5, -0.2], "scale_rad": 0.6})
+    term = JointOffsetAction(spec)
+    a = np.array([[1.0, -0.5], [np.nan, 3.0]])
+    np.testing.assert_allclose(term.requested(a), [[1.1, -0.5], [0.5, 0.4]])  # NaN: home; 3 clipped to 1
+    target = np.array([[1.0, 0.0], [0.5, 0.5]])
+    np.testing.assert_allclose(term.target_change(a, target), [[0.1, -0.5], [0.0, -0.1]])
+    # the inverse (a scripted expert's label), clipped to what the offset reaches
+    np.testing.assert_allclose(term.action_towards(np.array([[0.8, 1.0]]), target[:1]), [[0.5, 1.0]])
+
+
+def test_an_offset_policy_reaches_its_targets_through_the_safety_layer(hand, random_policy):
+    """rotate_z_rl's action is the target itself (home + offset); the controller still moves the
+    targets at most 0.2 rad per step towards it, and lands on it once it is near."""
+    from sim2real_runtime.hand_control import HandController
+    from sim2real_runtime.policy import OnnxPolicy
+
+    policy = OnnxPolicy(random_policy("hand", "rotate_z_rl"))
+    spec = policy.contract.action[0]
+    assert spec.kind == JointOffsetAction.kind and spec.params["scale_rad"] == pytest.approx(0.6)
+    ctl = HandController(policy, hand)
+    term = JointOffsetAction(spec)
+    q = np.clip(np.asarray(spec.params["home_rad"]) + 0.5, hand.lower, hand.upper)  # away from home
+    prev = None
+    for _ in range(30):
+        target = ctl.step({"joint_pos": q[None].copy()})
+        want = term.requested(ctl.prev_action)[0]  # the action just taken (clipped)
+        if prev is not None:
+            step = np.clip(want, prev - 0.2, prev + 0.2)  # perfect tracking: the lead stays < 0.6
+            np.testing.assert_allclose(target, np.clip(step, hand.lower + 0.02, hand.upper - 0.02), atol=1e-9)
+        prev, q = target, target.copy()
+    assert np.max(np.abs(target - np.clip(want, hand.lower + 0.02, hand.upper - 0.02))) < 0.2
+
+
+def test_strict_loading_checks_the_offset_action(hand):
+    task = get_task("hand", "rotate_z_rl")
+    d = json.loads(build_draft(task, task.default_config()).to_json())
+    PolicyContract.from_dict(d, "p")
+    for key, value, field in (
+        ("home_rad", [5.0] + [0.0] * 15, "action.terms[0].params.home_rad[0]"),  # outside if_mcp's limits
+        ("scale_rad", 0.0, "action.terms[0].params.scale_rad"),
+        ("joint_names", list(SIM_ORDER[::-1]), "action.terms[0].params.joint_names"),
+    ):
+        bad = json.loads(json.dumps(d))
+        bad["action"]["terms"][0]["params"][key] = value
+        with pytest.raises(ConfigError) as err:
+            PolicyContract.from_dict(bad, "p")
+        assert err.value.field == field, (key, err.value)
 
 
 def test_the_committed_files_are_the_generators_output(tmp_path):

@@ -62,6 +62,13 @@ class HandTaskConfig:
     success_tolerance_rad: float = 0.4
     """reorient: a goal counts as reached below this orientation error (rad); then a new goal."""
     safety: HandSafetyConfig = field(default_factory=HandSafetyConfig)
+    action: str = "delta"
+    """``delta``: each action is a change of the joint targets (at most ``max_speed_radps / rate``
+    per step; what DAgger on the gait learns). ``offset``: each action is the target itself, an
+    offset of at most ``offset_scale_rad`` from the home pose (MuJoCo Playground's LEAP action;
+    what PPO from scratch learns with). Both go through the same safety layer."""
+    offset_scale_rad: float = 0.6
+    """``offset`` actions: the largest offset from the home pose, every joint (Playground: 0.6)."""
     target_error_scale_rad: float = 0.3
     drop_distance_m: float = 0.07
     """The episode ends (a drop) when the cube's centre is further than this from the palm

@@ -26,7 +26,7 @@ from tensordict import TensorDict
 from sim2real_runtime.hand_control import HandSafety
 from sim2real_runtime.hand_model import HandDescription, load_hand
 from sim2real_runtime.hand_terms import quat_error_vector
-from sim2real_runtime.manip_terms import JointDeltaAction
+from sim2real_runtime.terms import action_from_spec
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
 from sim2real_runtime.terms import Observation
 
@@ -202,7 +202,7 @@ class HandVecEnv:
         self.rng = np.random.default_rng(seed)
         obs_specs, act_specs = task_specs(cfg, self.hand)
         self.observation = Observation(obs_specs)
-        self.joint_term = JointDeltaAction(act_specs[0])
+        self.joint_term = action_from_spec(act_specs[0])  # joint deltas or offsets from home
         self.safety = HandSafety(self.hand.lower, self.hand.upper, cfg.safety, cfg.control_rate_hz)
         self.num_actions = N
         self.dt = 1.0 / cfg.control_rate_hz
@@ -318,7 +318,7 @@ class HandVecEnv:
         cfg, w = self.cfg, self.worlds
         a = actions.detach().cpu().numpy() if isinstance(actions, torch.Tensor) else np.asarray(actions)
         a = np.clip(np.nan_to_num(a.astype(np.float64)), -1.0, 1.0)
-        self.target = self.safety.step(self._q_meas, self.target, self.joint_term.delta(a))
+        self.target = self.safety.step(self._q_meas, self.target, self.joint_term.target_change(a, self.target))
         # The servos see the target in their own (true) zero: the calibration offset is the robot's.
         q_old = w.cube_quat.copy()
         w.step(self.target - self.offset)

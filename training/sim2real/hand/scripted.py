@@ -61,7 +61,7 @@ class ScriptedGait:
         next target (clipped to the per-step change the action can make)."""
         nxt = self.targets((env.t + 1) * env.dt)
         nxt = np.clip(nxt, env.safety.lower, env.safety.upper)
-        return np.clip((nxt - env.target) / env.safety.max_step_rad, -1.0, 1.0)
+        return env.joint_term.action_towards(nxt, env.target)
 
     def act(self, env, obs: np.ndarray) -> np.ndarray:
         return self.action(env)

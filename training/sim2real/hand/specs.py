@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from sim2real_runtime.hand_model import HandDescription
-from sim2real_runtime.hand_terms import JointTargetError, ObjectOrientation, ObjectPosition, OrientationError
+from sim2real_runtime.hand_terms import (
+    JointOffsetAction,
+    JointTargetError,
+    ObjectOrientation,
+    ObjectPosition,
+    OrientationError,
+)
 from sim2real_runtime.manip_terms import JointDeltaAction, JointPosition
 from sim2real_runtime.terms import PreviousAction, TermSpec
 
-from .config import HandTaskConfig
+from .config import HOME_POSE_RAD, HandTaskConfig
 
 JOINTS = "/joint_states (sensor_msgs/msg/JointState, by name; simulation zero)"
 CUBE = "/cube_pose (geometry_msgs/msg/PoseStamped, palm frame)"
@@ -56,8 +62,8 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
             TermSpec("orientation_error", OrientationError.kind, 3, "1", f"{GOAL} relative to {CUBE}", {}),
         ]
     obs.append(TermSpec("previous_action", PreviousAction.kind, n, "1", "the previous output, clipped", {}))
-    act = [
-        TermSpec(
+    if cfg.action == "delta":
+        act = TermSpec(
             "joint_delta",
             JointDeltaAction.kind,
             n,
@@ -67,6 +73,20 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
                 "max_delta_rad": [cfg.safety.max_speed_radps / cfg.control_rate_hz] * n,
                 "joint_names": list(hand.joint_names),
             },
-        ),
-    ]
-    return obs, act
+        )
+    elif cfg.action == "offset":
+        act = TermSpec(
+            "joint_offset",
+            JointOffsetAction.kind,
+            n,
+            "rad",
+            "joint targets as offsets from the home pose",
+            {
+                "home_rad": list(HOME_POSE_RAD),
+                "scale_rad": cfg.offset_scale_rad,
+                "joint_names": list(hand.joint_names),
+            },
+        )
+    else:
+        raise ValueError(f"hand task action must be 'delta' or 'offset', not {cfg.action!r}")
+    return obs, [act]

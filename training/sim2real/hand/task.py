@@ -26,11 +26,18 @@ HAND_FILE = ASSETS / "hand.yaml"
 
 
 def default_config(name: str) -> HandTrainConfig:
-    """``rotate_z_rl`` is rotate_z trained with PPO; its fine-tuning rate is lower (it usually starts
-    from the DAgger policy's actor)."""
+    """``rotate_z_rl`` is rotate_z trained with PPO from scratch, with MuJoCo Playground's action
+    (joint targets as offsets from the home pose, ``action="offset"``): 128 worlds x 32 steps per
+    iteration, a budget in iterations (the same environment steps on any machine)."""
     cfg = HandTrainConfig(task=replace(HandTaskConfig(), task=name.removesuffix("_rl")))
     if name.endswith("_rl"):
-        cfg = replace(cfg, ppo=replace(cfg.ppo, learning_rate=3e-4, desired_kl=0.005, init_noise_std=0.3))
+        cfg = replace(
+            cfg,
+            task=replace(cfg.task, action="offset"),
+            ppo=replace(cfg.ppo, num_envs=128, entropy_coef=0.005),
+            max_iterations=2400,
+            max_wall_time_s=0.0,
+        )
     return cfg
 
 
@@ -139,7 +146,7 @@ for _name, _description, _default, _trainer in (
     ("reorient", "LEAP hand: turn a cube to random goal orientations (PPO, privileged critic)", False, "ppo"),
     (
         "rotate_z_rl",
-        "LEAP hand rotate_z with PPO: from scratch, or --resume a rotate_z DAgger checkpoint",
+        "LEAP hand rotate_z with PPO from scratch (joint targets as offsets from the home pose)",
         False,
         "ppo",
     ),

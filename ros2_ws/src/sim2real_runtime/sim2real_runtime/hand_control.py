@@ -21,6 +21,7 @@ from .contract import PolicyContract, check_control_rate, check_domain, close
 from .errors import ContractMismatchError
 from .hand_model import HandDescription
 from .joint_targets import JointTargetController, JointTargetLimits
+from .hand_terms import JointOffsetAction
 from .manip_terms import JointDeltaAction
 from .policy import OnnxPolicy
 
@@ -133,7 +134,7 @@ class HandController(JointTargetController):
         check_hand_compatible(policy.contract, hand, str(policy.path), control_rate_hz)
         super().__init__(policy)
         self.hand = hand
-        self.joint_term: JointDeltaAction = self.action_terms[0]
+        self.joint_term: JointDeltaAction | JointOffsetAction = self.action_terms[0]
         trained = policy.contract.robot.get("safety") or {}
         cfg = safety or HandSafetyConfig(**trained)
         self.safety = HandSafety(hand.lower, hand.upper, cfg, self.control_rate_hz)
@@ -148,5 +149,5 @@ class HandController(JointTargetController):
         prev = self.start_from(q)
         signals["joint_target"] = prev.copy()
         action = self.infer(signals)
-        self.target = self.safety.step(q, prev, self.joint_term.delta(action))
+        self.target = self.safety.step(q, prev, self.joint_term.target_change(action, prev))
         return self.target[0].copy()

@@ -1,5 +1,5 @@
-"""Dexterous hand observation terms (the joint position term and the joint-delta action are the
-arm's: :class:`~sim2real_runtime.manip_terms.JointPosition`,
+"""Dexterous hand observation terms and the joint-offset action (the joint position term and the
+joint-delta action are the arm's: :class:`~sim2real_runtime.manip_terms.JointPosition`,
 :class:`~sim2real_runtime.manip_terms.JointDeltaAction`).
 
 Signals (batched, leading dimension B) the terms read:
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .rotations import quat_mul, quat_to_matrix
-from .terms import ObsTerm
+from .terms import ActionTerm, ObsTerm
 
 
 def _unit(q: np.ndarray) -> np.ndarray:
@@ -95,3 +95,32 @@ class OrientationError(ObsTerm):
     def __call__(self, signals: Mapping[str, np.ndarray]) -> np.ndarray:
         e = quat_error_vector(signals["object_quat"], signals["goal_quat"])
         return (e / np.pi).astype(np.float32)
+
+
+class JointOffsetAction(ActionTerm):
+    """Normalised action [B, n] in [-1, 1] -> joint position targets ``home_rad + a * scale_rad``
+    (rad): an offset from a fixed home pose, MuJoCo Playground's LEAP hand action. A policy's
+    Gaussian exploration then stays around the home pose instead of random-walking the targets
+    away from the cube as integrated deltas do. The request is still a change of the targets,
+    which the safety layer limits per step (``max_speed_radps / control_rate_hz``), to the joint
+    limits and to the measured joints: the servos never see a jump.
+
+    Params: ``home_rad`` [n] (rad), ``scale_rad`` (rad, every joint), ``joint_names`` [n].
+    """
+
+    kind = "joint_position_offset"
+
+    def requested(self, action: np.ndarray) -> np.ndarray:
+        """The target [B, n] (rad) the action asks for (non-finite entries count as 0: home)."""
+        a = np.clip(np.nan_to_num(np.asarray(action, dtype=np.float64), nan=0.0), -1.0, 1.0)
+        return np.asarray(self.spec.params["home_rad"]) + a * float(self.spec.params["scale_rad"])
+
+    def target_change(self, action: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The requested change [B, n] (rad) of the current targets [B, n]."""
+        return self.requested(action) - np.asarray(target, dtype=np.float64)
+
+    def action_towards(self, next_target: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The normalised action [B, n] asking for ``next_target`` [B, n] (rad; clipped to what
+        the offset can reach; ``target`` is unused)."""
+        home = np.asarray(self.spec.params["home_rad"])
+        return np.clip((np.asarray(next_target) - home) / float(self.spec.params["scale_rad"]), -1.0, 1.0)

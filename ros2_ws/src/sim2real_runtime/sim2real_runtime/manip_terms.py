@@ -143,6 +143,17 @@ class JointDeltaAction(ActionTerm):
         a = np.clip(np.nan_to_num(np.asarray(action, dtype=np.float64), nan=0.0), -1.0, 1.0)
         return a * np.asarray(self.spec.params["max_delta_rad"])
 
+    def target_change(self, action: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The requested target change [B, n] (rad) from the current targets [B, n] (unused
+        here: a delta does not depend on them); the safety layer limits and integrates it."""
+        return self.delta(action)
+
+    def action_towards(self, next_target: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The normalised action [B, n] that moves ``target`` towards ``next_target`` (both
+        [B, n], rad) as far as one step allows (a scripted expert's label)."""
+        step = np.asarray(self.spec.params["max_delta_rad"])
+        return np.clip((np.asarray(next_target) - np.asarray(target)) / step, -1.0, 1.0)
+
 
 class GripperAction(ActionTerm):
     """Normalised action [B, 1]: > 0 closes (grasp), <= 0 opens; -> commanded width (m)."""

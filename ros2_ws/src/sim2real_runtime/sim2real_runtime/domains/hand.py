@@ -44,7 +44,9 @@ def validate_hand_contract(contract: Any, source: str) -> None:
     (:class:`HandTaskRecord`). Values stored twice agree: the joint position term's ``lower`` /
     ``upper`` are ``robot.joints``'; the joint-delta action's ``joint_names`` are ``joint_names``
     and its ``max_delta_rad`` is ``robot.safety.max_speed_radps / control_rate_hz`` for every
-    joint; the joint terms are as long as ``joint_names``.
+    joint; the joint-offset action's ``joint_names`` are ``joint_names``, its ``home_rad`` lies
+    inside ``robot.joints`` and its ``scale_rad`` is > 0; the joint terms are as long as
+    ``joint_names``.
     """
     robot = check_object(dict(contract.robot), "robot", source, _ROBOT_FIELDS)
     for key in ("name", "urdf", "palm_link"):
@@ -91,6 +93,7 @@ def validate_hand_contract(contract: Any, source: str) -> None:
                     manip_terms.JointPosition.kind,
                     hand_terms.JointTargetError.kind,
                     manip_terms.JointDeltaAction.kind,
+                    hand_terms.JointOffsetAction.kind,
                 )
                 and spec.size != n
             ):
@@ -126,6 +129,17 @@ def validate_hand_contract(contract: Any, source: str) -> None:
                         f"{where}.params.max_delta_rad",
                         f"{got} != robot.safety.max_speed_radps / control_rate_hz = {step:.9g} (every joint)",
                     )
+            if spec.kind == hand_terms.JointOffsetAction.kind:
+                require_number(spec.params, "scale_rad", source, f"{where}.params", positive=True)
+                home = require_numbers(spec.params, "home_rad", n, source, f"{where}.params")
+                for j, (h, lo, hi) in enumerate(zip(home, lower, upper, strict=True)):
+                    if not lo <= h <= hi:
+                        raise ConfigError(
+                            source,
+                            f"{where}.params.home_rad[{j}]",
+                            f"{h} outside robot.joints [{lo}, {hi}] ({names[j]})",
+                        )
+            if spec.kind in (manip_terms.JointDeltaAction.kind, hand_terms.JointOffsetAction.kind):
                 if spec.params.get("joint_names") != names:
                     raise ConfigError(
                         source,
@@ -149,7 +163,7 @@ DOMAIN = register_domain(
             hand_terms.OrientationError.kind,
             PreviousAction.kind,
         ),
-        action_kinds=(manip_terms.JointDeltaAction.kind,),
+        action_kinds=(manip_terms.JointDeltaAction.kind, hand_terms.JointOffsetAction.kind),
         check_compatible=check_hand_compatible,
         safety=HandSafety,
         controller=HandController,
