@@ -26,9 +26,8 @@ from tensordict import TensorDict
 from sim2real_runtime.hand_control import HandSafety
 from sim2real_runtime.hand_model import HandDescription, load_hand
 from sim2real_runtime.hand_terms import quat_error_vector
-from sim2real_runtime.terms import action_from_spec
 from sim2real_runtime.rotations import quat_mul, quat_to_matrix
-from sim2real_runtime.terms import Observation
+from sim2real_runtime.terms import Observation, action_from_spec
 
 from ..mujoco_batch import STATE_SPEC as STATE_SPEC  # the bridge and tests read it here
 from ..mujoco_batch import BatchedWorlds, resize_cube
@@ -318,7 +317,8 @@ class HandVecEnv:
         cfg, w = self.cfg, self.worlds
         a = actions.detach().cpu().numpy() if isinstance(actions, torch.Tensor) else np.asarray(actions)
         a = np.clip(np.nan_to_num(a.astype(np.float64)), -1.0, 1.0)
-        self.target = self.safety.step(self._q_meas, self.target, self.joint_term.target_change(a, self.target))
+        change = self.joint_term.target_change(a, self.target)
+        self.target = self.safety.step(self._q_meas, self.target, change)
         # The servos see the target in their own (true) zero: the calibration offset is the robot's.
         q_old = w.cube_quat.copy()
         w.step(self.target - self.offset)

@@ -20,8 +20,8 @@ import numpy as np
 from .contract import PolicyContract, check_control_rate, check_domain, close
 from .errors import ContractMismatchError
 from .hand_model import HandDescription
-from .joint_targets import JointTargetController, JointTargetLimits
 from .hand_terms import JointOffsetAction
+from .joint_targets import JointTargetController, JointTargetLimits
 from .manip_terms import JointDeltaAction
 from .policy import OnnxPolicy
 

@@ -139,13 +139,11 @@ def validate_hand_contract(contract: Any, source: str) -> None:
                             f"{where}.params.home_rad[{j}]",
                             f"{h} outside robot.joints [{lo}, {hi}] ({names[j]})",
                         )
-            if spec.kind in (manip_terms.JointDeltaAction.kind, hand_terms.JointOffsetAction.kind):
-                if spec.params.get("joint_names") != names:
-                    raise ConfigError(
-                        source,
-                        f"{where}.params.joint_names",
-                        f"{spec.params.get('joint_names')} != joint_names",
-                    )
+            joint_action = (manip_terms.JointDeltaAction.kind, hand_terms.JointOffsetAction.kind)
+            if spec.kind in joint_action and spec.params.get("joint_names") != names:
+                raise ConfigError(
+                    source, f"{where}.params.joint_names", f"{spec.params.get('joint_names')} != joint_names"
+                )
 
 
 DOMAIN = register_domain(
