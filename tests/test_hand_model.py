@@ -279,3 +279,20 @@ def test_the_committed_files_are_the_generators_output(tmp_path):
     subprocess.run([sys.executable, str(ASSETS / "generate.py"), "--out", str(tmp_path)], check=True)
     for name in ("leap_hand.xml", "leap_hand.urdf"):
         assert (tmp_path / name).read_text() == (ASSETS / name).read_text(), name
+
+
+def test_evaluation_summary_hand_computed():
+    """A full turn counts as rotate_z's success only if it is positive and the cube stayed on."""
+    from sim2real.hand.evaluate import summarize
+
+    rows = [
+        {"turn_rad": 7.0, "dropped": False, "goals": 0},  # success
+        {"turn_rad": 7.0, "dropped": True, "goals": 0},  # turned, then dropped
+        {"turn_rad": -7.0, "dropped": False, "goals": 0},  # the wrong way
+        {"turn_rad": 1.0, "dropped": False, "goals": 0},
+    ]
+    s = summarize(rows, episode_time_s=20.0)
+    assert s["full_turn_rate"] == 0.75 and s["full_turn_ccw_rate"] == 0.5
+    assert s["full_turn_kept_rate"] == 0.25 and s["drop_rate"] == 0.25
+    assert s["mean_turn_rad"] == pytest.approx(2.0) and s["mean_angvel_radps"] == pytest.approx(0.1)
+    assert s["median_turn_rad"] == pytest.approx(4.0)

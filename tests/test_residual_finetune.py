@@ -192,6 +192,9 @@ def test_finetune_resume_restores_buffers_and_counts_then_exports(random_policy,
     assert c.provenance["base"]["sha256"] == file_sha256(Path(base) / "policy.onnx")
     assert c.provenance["residual"]["env_steps"] == 24
     assert c.provenance["residual"]["checkpoint"] == "finetune_24.pt"
+    # the config it records is the resumed command's, the first budget kept
+    assert c.provenance["residual"]["config"]["budget_steps"] == 24
+    assert json.loads((run / "finetune.json").read_text())["resumed_from_budgets"] == [16]
 
 
 def test_a_base_of_another_task_is_refused_naming_the_field(random_policy, demo, tmp_path):
@@ -278,3 +281,28 @@ def test_hil_passes_the_residual_flags_to_its_learner_process():
     rc = residual_from_args(learner, ResidualConfig())
     assert (rc.bc_weight, rc.discrete_scale, rc.critic_hidden, rc.utd_ratio) == (1.0, 2.0, (64, 64), 1.5)
     assert rc.scale == ResidualConfig().scale  # unset flags stay the config's
+
+
+def test_the_shipped_residual_stays_within_its_range_of_the_shipped_base():
+    """policies/manip_panda_residual = the shipped BC base + a residual of at most 0.25 per arm
+    entry and 0.1 on the gripper (before the action terms clip), on the demonstrations' states."""
+    import pyarrow.parquet as pq
+
+    repo = Path(__file__).resolve().parents[1]
+    shipped, base = repo / "policies" / "manip_panda_residual", repo / "policies" / "manip_panda_bc"
+    pol, bc = OnnxPolicy(shipped), OnnxPolicy(base)
+    prov = pol.contract.provenance
+    assert prov["base"]["sha256"] == file_sha256(base / "policy.onnx")  # the base it was trained on
+    assert prov["residual"]["env_steps"] == 50000
+    files = sorted((repo / "datasets" / "manip_pick_place_demos" / "data").rglob("*.parquet"))[:3]
+    obs = np.concatenate(
+        [
+            np.stack(pq.read_table(f, columns=["observation.state"]).column(0).to_numpy(zero_copy_only=False))
+            for f in files
+        ]
+    ).astype(np.float32)
+    diff = np.abs(pol(obs) - bc(obs))
+    scale = np.asarray(prov["residual"]["scale"])
+    np.testing.assert_allclose(scale, [0.25] * 7 + [0.1], rtol=1e-6)
+    assert np.all(diff <= scale + 1e-5)
+    assert diff[:, :7].max() > 0.05  # the residual is not a zero

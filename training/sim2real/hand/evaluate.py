@@ -65,6 +65,10 @@ def summarize(rows: list[dict[str, Any]], episode_time_s: float) -> dict[str, An
         "drop_rate": float(dropped.mean()),
         "full_turn_rate": float(np.mean(np.abs(turns) >= 2 * np.pi)),
         "full_turn_ccw_rate": float(np.mean(turns >= 2 * np.pi)),
+        # rotate_z's success, as the environment scores it: a full turn (positive, about the palm
+        # normal) in the episode and the cube still on the palm at its end.
+        "full_turn_kept_rate": float(np.mean((turns >= 2 * np.pi) & ~dropped)),
+        "median_turn_rad": float(np.median(turns)),
         "mean_turn_rad": float(turns.mean()),
         "mean_angvel_radps": float(turns.mean() / episode_time_s),
         "mean_goals_per_episode": float(np.mean([r["goals"] for r in rows])),

@@ -221,11 +221,17 @@ class Finetuner:
         self.wall_s = 0.0
         if resume:
             self._restore()
-        else:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            tmp = run_file.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(self.record, indent=1) + "\n")
-            tmp.replace(run_file)
+            # The resumed command's config (a larger --budget-steps) is what the policy is now
+            # trained under: an export reads it from the run file, so it is rewritten; the earlier
+            # budgets stay listed.
+            self.record["resumed_from_budgets"] = [
+                *rec.get("resumed_from_budgets", []),
+                rec["config"]["budget_steps"],
+            ]
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = run_file.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.record, indent=1) + "\n")
+        tmp.replace(run_file)
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path:
