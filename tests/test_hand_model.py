@@ -296,3 +296,14 @@ def test_evaluation_summary_hand_computed():
     assert s["full_turn_kept_rate"] == 0.25 and s["drop_rate"] == 0.25
     assert s["mean_turn_rad"] == pytest.approx(2.0) and s["mean_angvel_radps"] == pytest.approx(0.1)
     assert s["median_turn_rad"] == pytest.approx(4.0)
+
+
+def test_ppo_hand_tasks_draw_their_training_curve(tmp_path):
+    """PPO hand tasks name a plot the trainer can call with its history; DAgger's (another log) none."""
+    import importlib
+
+    assert get_task("hand", "rotate_z").plot_training is None
+    mod, fn = get_task("hand", "rotate_z_rl").plot_training.split(":")
+    history = [{"iteration": i, "angvel_radps": 0.01 * i, "drop_rate": 0.1} for i in range(30)]
+    out = getattr(importlib.import_module(mod), fn)(tmp_path / "curve.png", history, 4096)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
