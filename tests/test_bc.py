@@ -97,6 +97,8 @@ def test_tiny_dataset_trains_exports_and_onnx_matches_torch(
     saved = sorted(int(p.stem.split("_")[1]) for p in bc_run.glob("model_*.pt"))
     assert saved == [k for k in range(3) if vals[k] < min(vals[:k], default=np.inf)]
     assert summary["checkpoint_epoch"] == saved[-1] == int(np.argmin(vals))
+    # BC draws its own loss curve, though the task's plot is its DAgger trainer's
+    assert (bc_run / "training_curve.png").read_bytes()[:4] == b"\x89PNG"
     out = export_run(bc_run, tmp_path / "policy")
     policy = OnnxPolicy(out)
     task, cfg, _ = run_task(bc_run)

@@ -85,7 +85,8 @@ class Task:
     """(summary key, key of ``summary["final"]``) copied into ``train_summary.json``."""
     plot_training: str | None = None
     """``module:function`` drawing ``training_curve.png`` (imported only when plotting, matplotlib
-    being optional); the trainer calls it with its history (:mod:`sim2real.trainers`)."""
+    being optional); the task's own ``trainer`` calls it with its history (:mod:`sim2real.trainers`);
+    a run with another trainer draws no curve."""
     accepts_config: Callable[[Any], bool] = lambda cfg: True
     """Whether a config (of ``config_class``) is this task's (for runs written before the draft)."""
     train_options: tuple[TrainOption, ...] = ()

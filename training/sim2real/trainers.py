@@ -57,8 +57,8 @@ class Trainer:
     """``cfg -> PPOConfig`` whose actor has the trained network's architecture (export)."""
     run: Callable[[Task, Any, Path, Path | None, bool, float], Path]
     """``(task, cfg, run_dir, resume, progress, t0) -> final checkpoint``."""
-    plot: Callable[[Callable[..., Any], Any, Path, dict[str, Any]], None]
-    """``(task's plot function, cfg, run_dir, summary)``: draw ``training_curve.png``."""
+    plot: Callable[[Callable[..., Any] | None, Any, Path, dict[str, Any]], None]
+    """``(the task's plot function or None, cfg, run_dir, summary)``: draw ``training_curve.png``."""
     prepare: Callable[[Task, Any, PolicyContract], dict[str, Any]] | None = None
     """``(task, cfg, draft) -> provenance entries``: checks the trainer's inputs against the draft
     contract before anything is written (raises naming the field) and returns what the contract's
@@ -123,13 +123,14 @@ def _run_dagger(task: Task, cfg: Any, run_dir: Path, resume: Path | None, progre
     return run_dir / SAVE_NAME.format(summary["iterations"] - 1)
 
 
-def _plot_ppo(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
-    if summary["history"]:
+def _plot_ppo(plot: Callable[..., Any] | None, cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+    if plot is not None and summary["history"]:
         plot(run_dir / "training_curve.png", summary["history"], cfg.ppo.num_envs * cfg.ppo.steps_per_env)
 
 
-def _plot_dagger(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
-    plot(json.loads((run_dir / "train_log.json").read_text()), run_dir / "training_curve.png")
+def _plot_dagger(plot: Callable[..., Any] | None, cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+    if plot is not None:
+        plot(json.loads((run_dir / "train_log.json").read_text()), run_dir / "training_curve.png")
 
 
 def _dagger_actor(cfg: Any) -> rl.PPOConfig:
@@ -175,7 +176,7 @@ def _bc_actor(cfg: Any) -> rl.PPOConfig:
     return actor_ppo_config(cfg.bc)
 
 
-def _plot_bc(plot: Callable[..., Any], cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
+def _plot_bc(plot: Callable[..., Any] | None, cfg: Any, run_dir: Path, summary: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -277,8 +278,12 @@ def train(
         summary["selected_checkpoint"] = final.name
         summary["validation"] = record
         summary_path.write_text(json.dumps(summary, indent=2))
-    if task.plot_training is not None:
-        with contextlib.suppress(ImportError):  # matplotlib is optional at training time
+    with contextlib.suppress(ImportError):  # matplotlib is optional at training time
+        # The task's plot reads its own trainer's history; another trainer (--trainer) logs
+        # otherwise, so it gets None (BC draws its own loss curve either way).
+        plot = None
+        if task.plot_training is not None and tr.name == task.trainer:
             module, _, name = task.plot_training.partition(":")
-            tr.plot(getattr(importlib.import_module(module), name), cfg, run_dir, summary)
+            plot = getattr(importlib.import_module(module), name)
+        tr.plot(plot, cfg, run_dir, summary)
     return final

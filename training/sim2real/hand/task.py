@@ -166,7 +166,7 @@ for _name, _description, _default, _trainer in (
             run_name=lambda cfg: f"hand_{cfg.task.task}",
             default=_default,
             iteration_stats=iteration_stats,
-            # PPO runs only: the DAgger trainer's log has no per-iteration turn and drop rate
+            # PPO's history (the DAgger trainer's log has no per-iteration turn and drop rate)
             plot_training="sim2real.hand.plots:plot_training" if _trainer == "ppo" else None,
             postfix_keys=("angvel_radps", "drop_rate", "goals_per_episode"),
             summary_aliases=(("final_angvel_radps", "angvel_radps"), ("final_drop_rate", "drop_rate")),
