@@ -286,7 +286,7 @@ def test_hil_passes_the_residual_flags_to_its_learner_process():
 def test_the_shipped_residual_stays_within_its_range_of_the_shipped_base():
     """policies/manip_panda_residual = the shipped BC base + a residual of at most 0.25 per arm
     entry and 0.1 on the gripper (before the action terms clip), on the demonstrations' states."""
-    import pyarrow.parquet as pq
+    from sim2real.bc import load_checked
 
     repo = Path(__file__).resolve().parents[1]
     shipped, base = repo / "policies" / "manip_panda_residual", repo / "policies" / "manip_panda_bc"
@@ -294,13 +294,9 @@ def test_the_shipped_residual_stays_within_its_range_of_the_shipped_base():
     prov = pol.contract.provenance
     assert prov["base"]["sha256"] == file_sha256(base / "policy.onnx")  # the base it was trained on
     assert prov["residual"]["env_steps"] == 50000
-    files = sorted((repo / "datasets" / "manip_pick_place_demos" / "data").rglob("*.parquet"))[:3]
-    obs = np.concatenate(
-        [
-            np.stack(pq.read_table(f, columns=["observation.state"]).column(0).to_numpy(zero_copy_only=False))
-            for f in files
-        ]
-    ).astype(np.float32)
+    # the demonstrations, read and checked against the shipped policy's contract as finetune does
+    ds = load_checked(repo / "datasets" / "manip_pick_place_demos", pol.contract, TASK.name)
+    obs = np.asarray(ds.frames["observation.state"], dtype=np.float32)
     diff = np.abs(pol(obs) - bc(obs))
     scale = np.asarray(prov["residual"]["scale"])
     np.testing.assert_allclose(scale, [0.25] * 7 + [0.1], rtol=1e-6)
