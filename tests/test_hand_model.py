@@ -286,16 +286,18 @@ def test_evaluation_summary_hand_computed():
     from sim2real.hand.evaluate import summarize
 
     rows = [
-        {"turn_rad": 7.0, "dropped": False, "goals": 0},  # success
-        {"turn_rad": 7.0, "dropped": True, "goals": 0},  # turned, then dropped
-        {"turn_rad": -7.0, "dropped": False, "goals": 0},  # the wrong way
-        {"turn_rad": 1.0, "dropped": False, "goals": 0},
+        {"turn_rad": 7.0, "dropped": False, "goals": 0, "duration_s": 20.0},  # success
+        {"turn_rad": 7.0, "dropped": True, "goals": 0, "duration_s": 12.5},  # turned, then dropped
+        {"turn_rad": -7.0, "dropped": False, "goals": 0, "duration_s": 20.0},  # the wrong way
+        {"turn_rad": 1.0, "dropped": False, "goals": 0, "duration_s": 20.0},
     ]
     s = summarize(rows, episode_time_s=20.0)
     assert s["full_turn_rate"] == 0.75 and s["full_turn_ccw_rate"] == 0.5
     assert s["full_turn_kept_rate"] == 0.25 and s["drop_rate"] == 0.25
     assert s["mean_turn_rad"] == pytest.approx(2.0) and s["mean_angvel_radps"] == pytest.approx(0.1)
     assert s["median_turn_rad"] == pytest.approx(4.0)
+    assert s["median_drop_time_s"] == 12.5  # the one drop's time, not the kept episodes'
+    assert math.isnan(summarize(rows[2:], episode_time_s=20.0)["median_drop_time_s"])
 
 
 def test_ppo_hand_tasks_draw_their_training_curve(tmp_path):

@@ -19,6 +19,7 @@ from hand_policy.params import params_from_mapping
 from sim2real_ros import msgs
 from sim2real_runtime.hand_driver import LeapPositionPoller
 from sim2real_runtime.hand_model import load_hand
+from sim2real_runtime.policy import OnnxPolicy
 
 HAND = load_hand(REPO / "sim_assets" / "leap_hand" / "hand.yaml")
 HOME = np.array([0.8, 0.0, 0.6, 0.4] * 3 + [1.4, 0.6, 0.2, 0.4])
@@ -199,6 +200,31 @@ def test_a_reorient_policy_waits_for_the_cube_and_goal_a_rotate_policy_does_not(
     assert node.state == "waiting: /cube_pose no cube pose"
     step(node, 0.3, js=joint_states(), cube=pose())
     assert node.state == "waiting: /goal_pose no goal"
+
+
+def test_a_rotate_policy_that_observes_the_cube_waits_for_the_cube_not_the_goal(transport, tmp_path):
+    """``observe_cube`` adds the cube pose to rotate_z's observation (not the goal): the node reads
+    what the contract lists, so this policy needs /cube_pose and runs without /goal_pose."""
+    from sim2real.export import random_policy
+    from sim2real.tasks import get_task
+
+    task = get_task("hand", "rotate_z_rl")
+    cfg = task.default_config()
+    cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, observe_cube=True))
+    policy = random_policy(task, tmp_path / "p", cfg=cfg)
+    terms = [t.name for t in OnnxPolicy(policy).contract.observation]
+    assert terms == [
+        "joint_position",
+        "joint_target_error",
+        "cube_position",
+        "cube_orientation",
+        "previous_action",
+    ]
+    node = make_node(transport, policy)
+    step(node, 0.3, js=joint_states())
+    assert node.state == "waiting: /cube_pose no cube pose"
+    step(node, 0.3, js=joint_states(), cube=pose())
+    assert node.state == "running" and node.sent
 
 
 def test_a_policy_for_another_hand_is_refused_and_the_node_stays_up(transport, rotate_policy, tmp_path):

@@ -37,7 +37,7 @@ def run_episodes(
     env = HandVecEnv(cfg.task, episodes, seed=seed, threads=threads)
     obs = env.get_observations()["policy"].numpy()
     rows: list[dict[str, Any] | None] = [None] * episodes
-    for _ in range(env.max_episode_length):
+    for k in range(env.max_episode_length):
         _, _, done, extras = env.step(np.asarray(act(env, obs), dtype=np.float32))
         obs = env.get_observations()["policy"].numpy()
         done = done.numpy()
@@ -45,12 +45,12 @@ def run_episodes(
             if rows[i] is None:
                 turn = float(extras["episode_turn_rad"][i])
                 dropped = bool(extras["dropped"][i])
-                steps = env.max_episode_length if not dropped else None
                 rows[i] = {
                     "turn_rad": turn,
                     "dropped": dropped,
                     "goals": int(extras["episode_goals"][i]),
-                    "duration_s": cfg.task.episode_time_s if steps else math.nan,
+                    # how long the cube stayed on the palm: the step of the drop (k + 1 steps done)
+                    "duration_s": (k + 1) / cfg.task.control_rate_hz,
                 }
         if all(r is not None for r in rows):
             break
@@ -72,6 +72,10 @@ def summarize(rows: list[dict[str, Any]], episode_time_s: float) -> dict[str, An
         "mean_turn_rad": float(turns.mean()),
         "mean_angvel_radps": float(turns.mean() / episode_time_s),
         "mean_goals_per_episode": float(np.mean([r["goals"] for r in rows])),
+        # when drops happen: at the start (a grasp that never held) or late (a gait that slips)
+        "median_drop_time_s": float(np.median([r["duration_s"] for r in rows if r["dropped"]]))
+        if dropped.any()
+        else math.nan,
     }
 
 

@@ -26,7 +26,8 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
     """(observation specs, action specs) of the ``rotate_z`` or ``reorient`` policy.
 
     rotate_z sees only the hand (joints, the targets' error, its previous action), as in the
-    anchors; reorient also sees the cube's pose in the palm frame and the rotation to the goal.
+    anchors, unless ``observe_cube``; reorient also sees the cube's pose in the palm frame and the
+    rotation to the goal.
     """
     n = len(hand.joint_names)
     lower, upper = [float(v) for v in hand.lower], [float(v) for v in hand.upper]
@@ -48,7 +49,7 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
             {"scale_rad": cfg.target_error_scale_rad},
         ),
     ]
-    if cfg.task == "reorient":
+    if cfg.task == "reorient" or cfg.observe_cube:
         obs += [
             TermSpec(
                 "cube_position",
@@ -59,8 +60,11 @@ def task_specs(cfg: HandTaskConfig, hand: HandDescription) -> tuple[list[TermSpe
                 {"center_m": list(CUBE_CENTER_M), "scale_m": 0.03},
             ),
             TermSpec("cube_orientation", ObjectOrientation.kind, 6, "1", f"{CUBE} orientation", {}),
-            TermSpec("orientation_error", OrientationError.kind, 3, "1", f"{GOAL} relative to {CUBE}", {}),
         ]
+    if cfg.task == "reorient":
+        obs.append(
+            TermSpec("orientation_error", OrientationError.kind, 3, "1", f"{GOAL} relative to {CUBE}", {})
+        )
     obs.append(TermSpec("previous_action", PreviousAction.kind, n, "1", "the previous output, clipped", {}))
     if cfg.action == "delta":
         act = TermSpec(
