@@ -309,3 +309,29 @@ def test_ppo_hand_tasks_draw_their_training_curve(tmp_path):
     history = [{"iteration": i, "angvel_radps": 0.01 * i, "drop_rate": 0.1} for i in range(30)]
     out = getattr(importlib.import_module(mod), fn)(tmp_path / "curve.png", history, 4096)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_drop_penalty_ramps_linearly_between_its_steps():
+    """The drop curriculum: -5 until step 100 per world, -25 from step 300, linear in between;
+    without ``reward_drop_final`` the penalty never moves."""
+    from sim2real.hand.config import HandTaskConfig
+    from sim2real.hand.env import HandVecEnv
+
+    cfg = HandTaskConfig(
+        action="offset", reward_drop=-5.0, reward_drop_final=-25.0, drop_ramp_steps=(100, 300)
+    )
+    env = HandVecEnv(cfg, 2, seed=0, threads=1)
+    for steps, expected in (
+        (0, -5.0),
+        (100, -5.0),
+        (150, -10.0),
+        (200, -15.0),
+        (300, -25.0),
+        (10_000, -25.0),
+    ):
+        env.control_steps = steps
+        assert env.drop_penalty() == pytest.approx(expected), steps
+    env.step(np.zeros((2, 16), dtype=np.float32))
+    assert env.control_steps == 10_001  # every step of the environment counts once, not per world
+    env.cfg = dataclasses.replace(cfg, reward_drop_final=None)
+    assert env.drop_penalty() == -5.0

@@ -84,7 +84,14 @@ class HandTaskConfig:
     reward_position: float = 0.0
     """Times the cube's distance from its rest point (m) (the anchors use none)."""
     reward_drop: float = -5.0
-    """Per drop (the anchors': -100 x dt)."""
+    """Per drop (the anchors': -100 x dt); with a ramp, the penalty it starts from."""
+    reward_drop_final: float | None = None
+    """A curriculum on the drop penalty: if set, the penalty moves linearly from ``reward_drop``
+    to this between the control steps of ``drop_ramp_steps`` (counted per world since the
+    environment was made; a resumed run starts the count again). Turning is learned first with
+    the anchors' mild penalty, then dropping the cube becomes expensive."""
+    drop_ramp_steps: tuple[int, int] = (0, 0)
+    """(start, end) of the ramp in control steps per world (PPO takes 32 per iteration here)."""
     reward_action_rate: float = -0.001
     """Times the squared change of the normalised action."""
     reward_orientation: float = -0.5

@@ -208,6 +208,7 @@ class HandVecEnv:
         self.max_episode_length = int(round(cfg.episode_time_s * cfg.control_rate_hz))
         self.home = np.asarray(HOME_POSE_RAD)
         self.t = np.zeros(num_envs, dtype=np.int64)
+        self.control_steps = 0  # steps taken by every world since this environment was made
         self.episode_length_buf = torch.zeros(num_envs, dtype=torch.long)
         self.target = np.zeros((num_envs, N))
         self.prev_action = np.zeros((num_envs, N), dtype=np.float32)
@@ -305,6 +306,15 @@ class HandVecEnv:
             batch_size=[self.num_envs],
         )
 
+    def drop_penalty(self) -> float:
+        """The reward of one drop now: ``reward_drop``, or on its ramp towards ``reward_drop_final``."""
+        cfg = self.cfg
+        if cfg.reward_drop_final is None:
+            return cfg.reward_drop
+        start, end = cfg.drop_ramp_steps
+        frac = float(np.clip((self.control_steps - start) / max(end - start, 1), 0.0, 1.0))
+        return cfg.reward_drop + frac * (cfg.reward_drop_final - cfg.reward_drop)
+
     def get_observations(self) -> TensorDict:
         return self._obs
 
@@ -323,6 +333,7 @@ class HandVecEnv:
         q_old = w.cube_quat.copy()
         w.step(self.target - self.offset)
         self.t += 1
+        self.control_steps += 1
         dq = quat_mul(w.cube_quat, q_old * np.array([1.0, -1.0, -1.0, -1.0]))
         dq = np.where(dq[:, :1] < 0, -dq, dq)
         s = np.linalg.norm(dq[:, 1:], axis=1)
@@ -337,7 +348,7 @@ class HandVecEnv:
         reward = cfg.reward_position * dist + cfg.reward_action_rate * ((a - self.prev_action) ** 2).sum(
             axis=1
         )
-        reward += cfg.reward_drop * dropped
+        reward += self.drop_penalty() * dropped
         goals = np.zeros(self.num_envs, dtype=bool)
         if cfg.task == "rotate_z":
             reward += (
@@ -361,6 +372,7 @@ class HandVecEnv:
         extras: dict[str, Any] = {"turn_rad": turn.copy(), "goals": goals.copy(), "dropped": dropped.copy()}
         if len(ended):
             log = {
+                "/hand/drop_penalty": self.drop_penalty(),
                 "/hand/drop_rate": float(dropped[ended].mean()),
                 "/hand/episode_turn_rad": float(self.turn[ended].mean()),
             }
