@@ -68,11 +68,11 @@ class HandTaskConfig:
     offset of at most ``offset_scale_rad`` from the home pose (MuJoCo Playground's LEAP action;
     what PPO from scratch learns with). Both go through the same safety layer."""
     offset_scale_rad: float = 0.6
+    """``offset`` actions: the largest offset from the home pose, every joint (Playground: 0.6)."""
     observe_cube: bool = False
     """rotate_z: also observe the cube's pose in the palm frame (as reorient does, from the same
     perception topic, with its noise and latency). The anchors' rotate_z is blind (joints only);
     a policy that sees the cube can re-centre it before it slips off."""
-    """``offset`` actions: the largest offset from the home pose, every joint (Playground: 0.6)."""
     target_error_scale_rad: float = 0.3
     drop_distance_m: float = 0.07
     """The episode ends (a drop) when the cube's centre is further than this from the palm
