@@ -335,3 +335,37 @@ def test_the_drop_penalty_ramps_linearly_between_its_steps():
     assert env.control_steps == 10_001  # every step of the environment counts once, not per world
     env.cfg = dataclasses.replace(cfg, reward_drop_final=None)
     assert env.drop_penalty() == -5.0
+
+
+def test_the_orientation_progress_reward_is_the_error_removed_hand_computed():
+    """reorient's progress term: reward = k x (error before - error after) per step, against the
+    goal the step started with; a reached goal's replacement starts from its own error."""
+    from sim2real.hand.config import HandTaskConfig
+    from sim2real.hand.env import HandVecEnv
+    from sim2real_runtime.hand_terms import quat_error_vector
+
+    cfg = HandTaskConfig(
+        task="reorient",
+        action="offset",
+        reward_orientation=0.0,
+        reward_success=0.0,
+        reward_action_rate=0.0,
+        reward_drop=0.0,
+        reward_orientation_progress=2.0,
+    )
+    env = HandVecEnv(cfg, 3, seed=0, threads=1)
+
+    def error(goal: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(quat_error_vector(env.worlds.cube_quat, goal), axis=1)
+
+    np.testing.assert_allclose(env.goal_error, error(env.goal))  # fresh goals: their own error
+    env.goal[1] = env.worlds.cube_quat[1]  # world 1 sits at its goal: reached this step
+    env.goal_error[1] = 1.0  # ... and had 1 rad left before it
+    before, goal = env.goal_error.copy(), env.goal.copy()
+    _, reward, done, extras = env.step(np.zeros((3, 16), dtype=np.float32))
+    assert not done.any()
+    expected = 2.0 * (before - error(goal))
+    np.testing.assert_allclose(reward.numpy(), expected, atol=1e-5)
+    assert reward[1] == pytest.approx(2.0, abs=0.05) and extras["goals"][1]
+    assert not np.allclose(env.goal[1], goal[1])  # a new goal ...
+    np.testing.assert_allclose(env.goal_error, error(env.goal))  # ... counted from its own error

@@ -98,6 +98,10 @@ class HandTaskConfig:
     """reorient: times the orientation error (rad)."""
     reward_success: float = 10.0
     """reorient: per goal reached."""
+    reward_orientation_progress: float = 0.0
+    """reorient: times the reduction of the orientation error this step (rad). Its sum over an
+    episode is the error removed, so, unlike ``reward_orientation`` (a cost every step, which an
+    early drop ends), it never pays the policy to drop the cube."""
     dr: HandRandomization = field(default_factory=HandRandomization)
 
 

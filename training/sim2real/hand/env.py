@@ -218,6 +218,7 @@ class HandVecEnv:
         self.goal = np.tile([1.0, 0.0, 0.0, 0.0], (num_envs, 1))
         self.turn = np.zeros(num_envs)
         self.goals_reached = np.zeros(num_envs, dtype=np.int64)
+        self.goal_error = np.zeros(num_envs)  # rad: the cube's orientation error to its goal
         self.stats = {"episodes": 0, "drops": 0, "turn_rad": 0.0, "time_s": 0.0, "goals": 0}
         self.physics_substeps = self.worlds.substeps
         self.expert = ScriptedGait()
@@ -227,6 +228,10 @@ class HandVecEnv:
     # --- episodes -------------------------------------------------------------------------------
     def _new_goals(self, idx: np.ndarray) -> None:
         self.goal[idx] = random_quats(self.rng, len(idx))
+        # Progress towards a new goal counts from the error it starts with.
+        self.goal_error[idx] = np.linalg.norm(
+            quat_error_vector(self.worlds.cube_quat[idx], self.goal[idx]), axis=1
+        )
 
     def _reset(self, idx: np.ndarray) -> None:
         if len(idx) == 0:
@@ -360,6 +365,8 @@ class HandVecEnv:
             err = np.linalg.norm(quat_error_vector(w.cube_quat, self.goal), axis=1)
             goals = (err < cfg.success_tolerance_rad) & ~dropped
             reward += cfg.reward_orientation * err * self.dt + cfg.reward_success * goals
+            reward += cfg.reward_orientation_progress * (self.goal_error - err)
+            self.goal_error = err
             self.goals_reached += goals
             self._new_goals(np.nonzero(goals)[0])
         self.prev_action = a.astype(np.float32)
