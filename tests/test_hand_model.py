@@ -300,6 +300,22 @@ def test_evaluation_summary_hand_computed():
     assert math.isnan(summarize(rows[2:], episode_time_s=20.0)["median_drop_time_s"])
 
 
+def test_evaluation_summary_counts_reorient_goals():
+    """reorient's success rate is the share of episodes with at least one goal; goals in a row
+    are averaged over every episode, those with none included."""
+    from sim2real.hand.evaluate import summarize
+
+    rows = [
+        {"turn_rad": 0.0, "dropped": True, "goals": 3, "duration_s": 9.0},
+        {"turn_rad": 0.0, "dropped": False, "goals": 0, "duration_s": 20.0},
+        {"turn_rad": 0.0, "dropped": False, "goals": 1, "duration_s": 20.0},
+        {"turn_rad": 0.0, "dropped": True, "goals": 0, "duration_s": 2.0},
+    ]
+    s = summarize(rows, episode_time_s=20.0)
+    assert s["goal_episode_rate"] == 0.5 and s["max_goals_per_episode"] == 3
+    assert s["mean_goals_per_episode"] == 1.0
+
+
 def test_ppo_hand_tasks_draw_their_training_curve(tmp_path):
     """PPO hand tasks name a plot the trainer can call with its history; DAgger's (another log) none."""
     import importlib

@@ -60,6 +60,7 @@ def run_episodes(
 def summarize(rows: list[dict[str, Any]], episode_time_s: float) -> dict[str, Any]:
     turns = np.array([r["turn_rad"] for r in rows])
     dropped = np.array([r["dropped"] for r in rows])
+    goals = np.array([r["goals"] for r in rows])
     return {
         "episodes": len(rows),
         "drop_rate": float(dropped.mean()),
@@ -71,7 +72,11 @@ def summarize(rows: list[dict[str, Any]], episode_time_s: float) -> dict[str, An
         "median_turn_rad": float(np.median(turns)),
         "mean_turn_rad": float(turns.mean()),
         "mean_angvel_radps": float(turns.mean() / episode_time_s),
-        "mean_goals_per_episode": float(np.mean([r["goals"] for r in rows])),
+        # reorient: goals reached in a row (an episode ends at a drop or at its time limit), and
+        # its success rate, the share of episodes that reach at least one goal
+        "mean_goals_per_episode": float(goals.mean()),
+        "max_goals_per_episode": int(goals.max()),
+        "goal_episode_rate": float(np.mean(goals > 0)),
         # when drops happen: at the start (a grasp that never held) or late (a gait that slips)
         "median_drop_time_s": float(np.median([r["duration_s"] for r in rows if r["dropped"]]))
         if dropped.any()
