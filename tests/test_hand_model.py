@@ -385,3 +385,53 @@ def test_the_orientation_progress_reward_is_the_error_removed_hand_computed():
     assert reward[1] == pytest.approx(2.0, abs=0.05) and extras["goals"][1]
     assert not np.allclose(env.goal[1], goal[1])  # a new goal ...
     np.testing.assert_allclose(env.goal_error, error(env.goal))  # ... counted from its own error
+
+
+def test_the_goal_curriculum_draws_goals_within_its_ramped_angle():
+    """reorient's goal curriculum: new goals lie between the success tolerance and the ramped
+    maximum from the cube (0.6 rad at first, 1.0 rad halfway through a 0.6 -> 1.4 ramp); at pi
+    the goals are uniformly random orientations again (errors well beyond any small maximum)."""
+    from sim2real.hand.config import HandTaskConfig
+    from sim2real.hand.env import HandVecEnv
+    from sim2real_runtime.hand_terms import orientation_error_rad
+
+    cfg = HandTaskConfig(
+        task="reorient", action="offset", goal_max_angle_rad=(0.6, 1.4), goal_ramp_steps=(100, 300)
+    )
+    env = HandVecEnv(cfg, 256, seed=0, threads=1)
+    idx = np.arange(256)
+
+    def errors() -> np.ndarray:
+        return orientation_error_rad(env.worlds.cube_quat, env.goal)
+
+    e = errors()  # drawn at reset, step 0: maximum 0.6 rad
+    assert e.min() >= cfg.success_tolerance_rad - 1e-9 and e.max() <= 0.6 + 1e-9
+    assert e.max() > 0.58 and e.min() < 0.42  # the whole interval is used
+    np.testing.assert_allclose(env.goal_error, e)  # progress counts from the drawn error
+    for steps, expected in ((0, 0.6), (100, 0.6), (200, 1.0), (300, 1.4), (10_000, 1.4)):
+        env.control_steps = steps
+        assert env.goal_max_angle() == pytest.approx(expected), steps
+    env.control_steps = 200
+    env._new_goals(idx)
+    e = errors()
+    assert e.min() >= 0.4 - 1e-9 and e.max() <= 1.0 + 1e-9 and e.max() > 0.95
+    env.cfg = dataclasses.replace(cfg, goal_max_angle_rad=(0.6, 4.0))
+    env.control_steps = 10_000
+    assert env.goal_max_angle() == pytest.approx(np.pi)  # capped: uniformly random goals
+    env._new_goals(idx)
+    assert np.median(errors()) > 1.5  # a uniform goal is typically ~2.3 rad away
+    env.cfg = dataclasses.replace(cfg, goal_max_angle_rad=None)
+    assert env.goal_max_angle() == np.pi
+
+
+def test_the_goal_curriculum_survives_the_config_round_trip():
+    """The curriculum fields come back from a run's JSON config as tuples of the right values."""
+    from sim2real.hand.config import HandTaskConfig, HandTrainConfig
+    from sim2real.rl import config_from_dict, config_to_dict
+
+    cfg = HandTrainConfig(
+        task=HandTaskConfig(task="reorient", goal_max_angle_rad=(0.6, 3.2), goal_ramp_steps=(0, 9))
+    )
+    back = config_from_dict(HandTrainConfig, json.loads(json.dumps(config_to_dict(cfg))))
+    assert back.task.goal_max_angle_rad == (0.6, 3.2) and back.task.goal_ramp_steps == (0, 9)
+    assert back == cfg

@@ -102,6 +102,14 @@ class HandTaskConfig:
     """reorient: times the reduction of the orientation error this step (rad). Its sum over an
     episode is the error removed, so, unlike ``reward_orientation`` (a cost every step, which an
     early drop ends), it never pays the policy to drop the cube."""
+    goal_max_angle_rad: tuple[float, float] | None = None
+    """reorient: a curriculum on the goals. If set, each new goal is the cube's orientation turned
+    about a uniformly random axis by an angle drawn uniformly between ``success_tolerance_rad`` and
+    a maximum, which moves linearly from the first value to the second between the control steps
+    of ``goal_ramp_steps``. Once the maximum reaches pi the goals are uniformly random
+    orientations, as the task defines them (and as evaluation always draws them unless told)."""
+    goal_ramp_steps: tuple[int, int] = (0, 0)
+    """(start, end) of the goal ramp in control steps per world, counted like ``drop_ramp_steps``."""
     dr: HandRandomization = field(default_factory=HandRandomization)
 
 

@@ -226,8 +226,26 @@ class HandVecEnv:
         self._obs = self._observe()
 
     # --- episodes -------------------------------------------------------------------------------
+    def goal_max_angle(self) -> float:
+        """The largest angle (rad) between the cube and a new goal now; pi: uniformly random goals."""
+        cfg = self.cfg
+        if cfg.goal_max_angle_rad is None:
+            return np.pi
+        (first, last), (start, end) = cfg.goal_max_angle_rad, cfg.goal_ramp_steps
+        frac = float(np.clip((self.control_steps - start) / max(end - start, 1), 0.0, 1.0))
+        return min(first + frac * (last - first), np.pi)
+
     def _new_goals(self, idx: np.ndarray) -> None:
-        self.goal[idx] = random_quats(self.rng, len(idx))
+        max_angle = self.goal_max_angle()
+        if max_angle >= np.pi:
+            self.goal[idx] = random_quats(self.rng, len(idx))
+        else:
+            # A goal already within tolerance would be reached without a move: draw beyond it.
+            low = min(self.cfg.success_tolerance_rad, max_angle)
+            axis = self.rng.normal(size=(len(idx), 3))
+            axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+            turn = axis_angle_quats(axis, self.rng.uniform(low, max_angle, len(idx)))
+            self.goal[idx] = quat_mul(turn, self.worlds.cube_quat[idx])
         # Progress towards a new goal counts from the error it starts with.
         self.goal_error[idx] = np.linalg.norm(
             quat_error_vector(self.worlds.cube_quat[idx], self.goal[idx]), axis=1

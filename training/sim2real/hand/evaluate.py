@@ -12,6 +12,7 @@ hand keeps its start pose; the cube only moves by itself).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,16 @@ def summarize(rows: list[dict[str, Any]], episode_time_s: float) -> dict[str, An
 
 
 def evaluate_policy(
-    policy_dir: Path, episodes: int = 50, seed: int = 1000, controller: str = "policy"
+    policy_dir: Path,
+    episodes: int = 50,
+    seed: int = 1000,
+    controller: str = "policy",
+    goal_max_angle_rad: float | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``policy_dir`` (or a baseline on its episodes); returns per-episode rows and a summary.
+
+    reorient's goals are uniformly random orientations, whatever curriculum the policy trained
+    with, unless ``goal_max_angle_rad`` asks for goals at most that far from the cube (rad).
 
     Raises:
         Sim2RealError: not a hand policy, one that does not fit the hand, or the training seed.
@@ -103,6 +111,8 @@ def evaluate_policy(
 
     check_hand_compatible(c, load_hand(HAND_FILE), str(policy.path))
     cfg = config_from_dict(HandTrainConfig, c.provenance["config"])
+    angle = None if goal_max_angle_rad is None else (goal_max_angle_rad, goal_max_angle_rad)
+    cfg = replace(cfg, task=replace(cfg.task, goal_max_angle_rad=angle))
     if seed == cfg.seed:
         raise Sim2RealError(f"--seed {seed} is the training seed of {policy.path}; pick another")
     if controller == "policy":
@@ -121,6 +131,7 @@ def evaluate_policy(
         "controller": controller,
         "seed": seed,
         "task": cfg.task.task,
+        "goal_max_angle_rad": goal_max_angle_rad,
         "episodes": rows,
         "summary": {"controller": controller, **summarize(rows, cfg.task.episode_time_s)},
     }

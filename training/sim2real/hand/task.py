@@ -102,13 +102,24 @@ def add_eval_args(p: argparse.ArgumentParser) -> None:
         controllers=("policy", "scripted", "hold"),
         controller_help="scripted (the finger gait) / hold (the start pose): baselines on the same episodes",
     )
+    p.add_argument(
+        "--goal-max-angle-rad",
+        type=float,
+        help="reorient: goals at most this far from the cube's orientation (default: uniformly random)",
+    )
 
 
 def evaluate_cli(a: argparse.Namespace) -> int:
     """``sim2real eval hand``: turns, angular speed, drops (rotate_z); goals reached (reorient)."""
     from .evaluate import evaluate_policy
 
-    report = evaluate_policy(Path(a.policy), episodes=a.episodes, seed=a.seed, controller=a.controller)
+    report = evaluate_policy(
+        Path(a.policy),
+        episodes=a.episodes,
+        seed=a.seed,
+        controller=a.controller,
+        goal_max_angle_rad=a.goal_max_angle_rad,
+    )
     return finish_evaluation(a, report, json.dumps(report["summary"], indent=1))
 
 
