@@ -16,7 +16,7 @@ from conftest import REPO
 from sim2real.draft import build_draft
 from sim2real.tasks import get_task
 from sim2real_runtime.contract import PolicyContract
-from sim2real_runtime.errors import ConfigError, ContractMismatchError
+from sim2real_runtime.errors import ConfigError, ContractMismatchError, Sim2RealError
 from sim2real_runtime.hand_control import HandSafety, HandSafetyConfig, check_hand_compatible
 from sim2real_runtime.hand_model import load_hand, with_joint_order
 from sim2real_runtime.hand_terms import (
@@ -435,3 +435,11 @@ def test_the_goal_curriculum_survives_the_config_round_trip():
     back = config_from_dict(HandTrainConfig, json.loads(json.dumps(config_to_dict(cfg))))
     assert back.task.goal_max_angle_rad == (0.6, 3.2) and back.task.goal_ramp_steps == (0, 9)
     assert back == cfg
+
+
+@pytest.mark.parametrize("angle", [0.0, -1.0, float("nan")])
+def test_evaluation_refuses_a_goal_angle_that_is_not_positive(angle):
+    from sim2real.hand.evaluate import evaluate_policy
+
+    with pytest.raises(Sim2RealError, match="--goal-max-angle-rad"):
+        evaluate_policy(REPO / "policies" / "hand_rotate_z_cube", goal_max_angle_rad=angle)

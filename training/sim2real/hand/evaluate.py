@@ -98,8 +98,11 @@ def evaluate_policy(
     with, unless ``goal_max_angle_rad`` asks for goals at most that far from the cube (rad).
 
     Raises:
-        Sim2RealError: not a hand policy, one that does not fit the hand, or the training seed.
+        Sim2RealError: not a hand policy, one that does not fit the hand, the training seed, or a
+            goal angle that is not a positive number.
     """
+    if goal_max_angle_rad is not None and not goal_max_angle_rad > 0.0:
+        raise Sim2RealError(f"--goal-max-angle-rad must be a positive angle (rad), not {goal_max_angle_rad}")
     policy = OnnxPolicy(policy_dir)
     c = policy.contract
     if c.domain != "hand":
