@@ -443,3 +443,14 @@ def test_evaluation_refuses_a_goal_angle_that_is_not_positive(angle):
 
     with pytest.raises(Sim2RealError, match="--goal-max-angle-rad"):
         evaluate_policy(REPO / "policies" / "hand_rotate_z_cube", goal_max_angle_rad=angle)
+
+
+@pytest.mark.parametrize("name", ["hand_reorient_progress.json", "hand_reorient_goal_curriculum.json"])
+def test_the_committed_reorient_configs_load_as_reorient_training_configs(name):
+    """RESULTS quotes commands with these files; they must still load (unknown fields fail)."""
+    from sim2real.hand.config import HandTrainConfig
+    from sim2real.rl import config_from_dict
+
+    cfg = config_from_dict(HandTrainConfig, json.loads((REPO / "benchmarks" / "configs" / name).read_text()))
+    assert cfg.task.task == "reorient" and cfg.task.reward_orientation_progress == 1.0
+    assert get_task("hand", "reorient").accepts_config(cfg)
