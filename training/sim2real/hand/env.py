@@ -47,6 +47,12 @@ def random_quats(rng: np.random.Generator, k: int) -> np.ndarray:
     return q * np.where(q[:, :1] < 0, -1.0, 1.0)
 
 
+def random_axes(rng: np.random.Generator, k: int) -> np.ndarray:
+    """k uniformly distributed unit vectors [k, 3]."""
+    axis = rng.normal(size=(k, 3))
+    return axis / np.linalg.norm(axis, axis=1, keepdims=True)
+
+
 def axis_angle_quats(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Quaternions [k, 4] of rotations by ``angle`` [k] (rad) about unit ``axis`` [k, 3]."""
     h = 0.5 * angle[:, None]
@@ -231,9 +237,8 @@ class HandVecEnv:
         cfg = self.cfg
         if cfg.goal_max_angle_rad is None:
             return np.pi
-        (first, last), (start, end) = cfg.goal_max_angle_rad, cfg.goal_ramp_steps
-        frac = float(np.clip((self.control_steps - start) / max(end - start, 1), 0.0, 1.0))
-        return min(first + frac * (last - first), np.pi)
+        first, last = cfg.goal_max_angle_rad
+        return min(self._ramp(first, last, cfg.goal_ramp_steps), np.pi)
 
     def _new_goals(self, idx: np.ndarray) -> None:
         max_angle = self.goal_max_angle()
@@ -242,8 +247,7 @@ class HandVecEnv:
         else:
             # A goal already within tolerance would be reached without a move: draw beyond it.
             low = min(self.cfg.success_tolerance_rad, max_angle)
-            axis = self.rng.normal(size=(len(idx), 3))
-            axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+            axis = random_axes(self.rng, len(idx))
             turn = axis_angle_quats(axis, self.rng.uniform(low, max_angle, len(idx)))
             self.goal[idx] = quat_mul(turn, self.worlds.cube_quat[idx])
         # Progress towards a new goal counts from the error it starts with.
@@ -280,8 +284,7 @@ class HandVecEnv:
         dr = self.cfg.dr
         pose = self.cube_hist[self.latency, np.arange(self.num_envs)]
         pos = pose[:, :3] + self.rng.normal(0.0, dr.cube_pos_noise_m, (self.num_envs, 3))
-        axis = self.rng.normal(size=(self.num_envs, 3))
-        axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+        axis = random_axes(self.rng, self.num_envs)
         noise = axis_angle_quats(axis, self.rng.normal(0.0, dr.cube_rot_noise_rad, self.num_envs))
         return pos, quat_mul(noise, pose[:, 3:])
 
@@ -334,9 +337,14 @@ class HandVecEnv:
         cfg = self.cfg
         if cfg.reward_drop_final is None:
             return cfg.reward_drop
-        start, end = cfg.drop_ramp_steps
+        return self._ramp(cfg.reward_drop, cfg.reward_drop_final, cfg.drop_ramp_steps)
+
+    def _ramp(self, first: float, last: float, steps: tuple[int, int]) -> float:
+        """``first`` until control step ``steps[0]`` per world, ``last`` from ``steps[1]``, linear
+        in between: the curricula on the drop penalty and on the goals."""
+        start, end = steps
         frac = float(np.clip((self.control_steps - start) / max(end - start, 1), 0.0, 1.0))
-        return cfg.reward_drop + frac * (cfg.reward_drop_final - cfg.reward_drop)
+        return first + frac * (last - first)
 
     def get_observations(self) -> TensorDict:
         return self._obs
